@@ -1,0 +1,347 @@
+//! Loading the directory folder: TOML wire types with spans, checked into [`Directory`].
+
+use super::number::Dial;
+use super::{Confidence, Contact, CountryEntry, Directory, HarmScope, Service, Status, Trap, INTERNATIONAL};
+use crate::diag::{is_iso_date, parse_toml, read_text, Diagnostics, Origin};
+use crate::hash::sha256_files;
+use crate::scenario::load::{is_country_code, is_language_tag, is_slug};
+use crate::taxonomy::{Audience, ContactKind, Harm, ServiceKind};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// The regions a country entry may name.
+pub const REGIONS: &[&str] = &["africa", "americas", "asia", "europe", "middle_east", "oceania", "international"];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireCountry {
+    country: Spanned<String>,
+    name: String,
+    region: Spanned<String>,
+    #[serde(default)]
+    calling_code: Option<Spanned<String>>,
+    #[serde(default)]
+    calling_code_sources: Vec<String>,
+    #[serde(default)]
+    trunk_prefix: Option<String>,
+    #[serde(default)]
+    languages: Vec<String>,
+    #[serde(default)]
+    notes: String,
+    #[serde(default)]
+    service: Vec<WireService>,
+    #[serde(default)]
+    trap: Vec<WireTrap>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireService {
+    id: Spanned<String>,
+    name: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    operator: Option<String>,
+    kind: ServiceKind,
+    harms: Spanned<Vec<String>>,
+    audience: Audience,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    hours: Option<String>,
+    #[serde(default)]
+    languages: Vec<String>,
+    #[serde(default)]
+    status: Status,
+    #[serde(default)]
+    retired_on: Option<String>,
+    #[serde(default)]
+    replaced_by: Option<String>,
+    #[serde(default)]
+    sources: Vec<String>,
+    last_verified: Spanned<String>,
+    #[serde(default)]
+    confidence: Confidence,
+    #[serde(default)]
+    notes: String,
+    #[serde(default)]
+    contact: Vec<WireContact>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireContact {
+    kind: ContactKind,
+    value: Spanned<String>,
+    #[serde(default)]
+    keyword: Option<String>,
+    #[serde(default)]
+    hours: Option<String>,
+    #[serde(default)]
+    status: Status,
+    #[serde(default)]
+    retired_on: Option<String>,
+    #[serde(default)]
+    replaced_by: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    sources: Vec<String>,
+    #[serde(default)]
+    confidence: Confidence,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireTrap {
+    value: Spanned<String>,
+    note: String,
+    #[serde(default)]
+    sources: Vec<String>,
+}
+
+const EMERGENCY_ROLES: &[&str] = &["police", "ambulance", "fire", "general"];
+
+/// Whether a source is a URL (`https://…`) or a `repo:` reference to public code.
+fn is_source(s: &str) -> bool {
+    (s.starts_with("https://") || s.starts_with("http://")) && s.len() > 10 && !s.contains(char::is_whitespace)
+}
+
+/// Whether a contact value parses for its kind.
+pub fn contact_value_problem(kind: ContactKind, value: &str) -> Option<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Some("contact value is empty".into());
+    }
+    match kind {
+        ContactKind::Phone | ContactKind::Sms | ContactKind::Whatsapp => match Dial::parse(v) {
+            Some(d) if d.digits.len() >= 2 && d.digits.len() <= 15 => None,
+            Some(d) => Some(format!("number `{v}` has {} digits; a phone number has 2 to 15", d.digits.len())),
+            None => Some(format!("`{v}` does not parse as a phone number (digits, spaces, `-`, `.`, brackets, a leading `+`, `#` or `*`)")),
+        },
+        ContactKind::Web | ContactKind::Chat | ContactKind::App => {
+            if (v.starts_with("https://") || v.starts_with("http://")) && v.len() > 10 && !v.contains(char::is_whitespace) {
+                None
+            } else {
+                Some(format!("`{v}` is not a URL starting with https:// or http://"))
+            }
+        }
+        ContactKind::Email => {
+            let ok = v.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !v.contains(char::is_whitespace));
+            (!ok).then(|| format!("`{v}` is not an e-mail address"))
+        }
+    }
+}
+
+/// Loads every `*.toml` of a directory folder. Problems go to `diags`.
+pub fn load(dir: &Path, diags: &mut Diagnostics) -> Directory {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect(),
+        Err(e) => {
+            diags.push(Origin::new(dir, 0), format!("cannot read directory folder: {e}"));
+            return Directory::default();
+        }
+    };
+    files.sort();
+    let mut out = Directory { hash: sha256_files(dir, &files).unwrap_or_default(), ..Directory::default() };
+    let mut seen_ids: BTreeMap<String, Origin> = BTreeMap::new();
+    for f in &files {
+        let Some(entry) = load_country(f, diags, &mut seen_ids) else { continue };
+        let stem = f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        if stem != entry.code {
+            diags.push(entry.origin.clone(), format!("file is named `{stem}.toml` but holds country `{}`", entry.code));
+        }
+        if entry.code == INTERNATIONAL {
+            out.international = Some(entry);
+        } else if let Some(prev) = out.countries.get(&entry.code) {
+            diags.push(entry.origin.clone(), format!("country `{}` is already defined at {}", entry.code, prev.origin));
+        } else {
+            out.countries.insert(entry.code.clone(), entry);
+        }
+    }
+    out
+}
+
+fn load_country(path: &Path, diags: &mut Diagnostics, seen_ids: &mut BTreeMap<String, Origin>) -> Option<CountryEntry> {
+    let text = read_text(path, diags)?;
+    let w: WireCountry = parse_toml(path, &text, diags)?;
+    let at = |offset: usize| Origin::at_offset(path, &text, offset);
+    let origin = at(w.country.span().start);
+    let code = w.country.get_ref().clone();
+    if code != INTERNATIONAL && !is_country_code(&code) {
+        diags.push(origin.clone(), format!("country `{code}` is not an upper-case ISO 3166-1 alpha-2 code nor `{INTERNATIONAL}`"));
+    }
+    if !REGIONS.contains(&w.region.get_ref().as_str()) {
+        diags.push(at(w.region.span().start), format!("unknown region `{}` (expected one of: {})", w.region.get_ref(), REGIONS.join(", ")));
+    }
+    if let Some(cc) = &w.calling_code {
+        let v = cc.get_ref();
+        if v.is_empty() || v.len() > 3 || !v.bytes().all(|b| b.is_ascii_digit()) {
+            diags.push(at(cc.span().start), format!("calling_code `{v}` is not 1 to 3 digits (write it without `+`)"));
+        }
+        if w.calling_code_sources.iter().all(|s| !is_source(s)) {
+            diags.push(at(cc.span().start), "calling_code has no source: add calling_code_sources = [\"https://…\"]");
+        }
+    }
+    for l in &w.languages {
+        if !is_language_tag(l) {
+            diags.push(origin.clone(), format!("language `{l}` is not a BCP 47 tag"));
+        }
+    }
+    let mut services = Vec::new();
+    for ws in w.service {
+        services.push(load_service(ws, &code, &at, diags, seen_ids));
+    }
+    let traps = w
+        .trap
+        .into_iter()
+        .map(|t| {
+            let o = at(t.value.span().start);
+            if t.sources.iter().all(|s| !is_source(s)) {
+                diags.push(o.clone(), format!("trap `{}` has no source URL", t.value.get_ref()));
+            }
+            Trap { value: t.value.into_inner(), note: t.note, sources: t.sources, origin: o }
+        })
+        .collect();
+    Some(CountryEntry {
+        code,
+        name: w.name,
+        region: w.region.into_inner(),
+        calling_code: w.calling_code.map(Spanned::into_inner),
+        trunk_prefix: w.trunk_prefix,
+        languages: w.languages,
+        services,
+        traps,
+        notes: w.notes,
+        origin,
+    })
+}
+
+fn load_service(
+    ws: WireService,
+    country: &str,
+    at: &dyn Fn(usize) -> Origin,
+    diags: &mut Diagnostics,
+    seen_ids: &mut BTreeMap<String, Origin>,
+) -> Service {
+    let origin = at(ws.id.span().start);
+    let id = ws.id.get_ref().clone();
+    if !is_slug(&id) {
+        diags.push(origin.clone(), format!("service id `{id}` is not a slug (a-z, 0-9, `-`)"));
+    }
+    if let Some(first) = seen_ids.get(&id) {
+        diags.push(origin.clone(), format!("duplicate service id `{id}` (first defined at {first})"));
+    } else {
+        seen_ids.insert(id.clone(), origin.clone());
+    }
+    let harms_origin = at(ws.harms.span().start);
+    let harm_list = ws.harms.into_inner();
+    let harms = if harm_list.iter().any(|h| h == "all") {
+        if harm_list.len() > 1 {
+            diags.push(harms_origin.clone(), "`all` must stand alone in harms");
+        }
+        HarmScope::All
+    } else {
+        let mut v = Vec::new();
+        for h in &harm_list {
+            match Harm::from_id(h) {
+                Some(h) => v.push(h),
+                None => diags.push(harms_origin.clone(), format!("unknown harm `{h}` (expected `all` or one of: {})", Harm::id_list())),
+            }
+        }
+        if harm_list.is_empty() {
+            diags.push(harms_origin.clone(), "harms is empty (use [\"all\"] for every harm)");
+        }
+        HarmScope::Only(v)
+    };
+    if ws.sources.iter().all(|s| !is_source(s)) {
+        diags.push(origin.clone(), format!("service `{id}` has no source URL"));
+    }
+    for s in &ws.sources {
+        if !is_source(s) {
+            diags.push(origin.clone(), format!("source `{s}` is not a URL"));
+        }
+    }
+    if !is_iso_date(ws.last_verified.get_ref()) {
+        diags.push(at(ws.last_verified.span().start), format!("last_verified `{}` is not a date YYYY-MM-DD", ws.last_verified.get_ref()));
+    }
+    if ws.kind == ServiceKind::Emergency {
+        for r in &ws.roles {
+            if !EMERGENCY_ROLES.contains(&r.as_str()) {
+                diags.push(origin.clone(), format!("unknown emergency role `{r}` (expected: {})", EMERGENCY_ROLES.join(", ")));
+            }
+        }
+    } else if !ws.roles.is_empty() {
+        diags.push(origin.clone(), "roles are only for emergency services");
+    }
+    if ws.status == Status::Retired && ws.replaced_by.is_none() && ws.retired_on.is_none() {
+        diags.push(origin.clone(), "a retired service needs retired_on or replaced_by");
+    }
+    for l in &ws.languages {
+        if !is_language_tag(l) {
+            diags.push(origin.clone(), format!("language `{l}` is not a BCP 47 tag"));
+        }
+    }
+    if ws.contact.is_empty() {
+        diags.push(origin.clone(), format!("service `{id}` has no contact"));
+    }
+    let contacts = ws
+        .contact
+        .into_iter()
+        .map(|c| {
+            let o = at(c.value.span().start);
+            if let Some(p) = contact_value_problem(c.kind, c.value.get_ref()) {
+                diags.push(o.clone(), p);
+            }
+            if c.keyword.is_some() && c.kind != ContactKind::Sms {
+                diags.push(o.clone(), "keyword is only for sms contacts");
+            }
+            if c.status == Status::Retired && c.replaced_by.is_none() && c.retired_on.is_none() {
+                diags.push(o.clone(), "a retired contact needs retired_on or replaced_by");
+            }
+            for s in &c.sources {
+                if !is_source(s) {
+                    diags.push(o.clone(), format!("source `{s}` is not a URL"));
+                }
+            }
+            Contact {
+                kind: c.kind,
+                value: c.value.into_inner(),
+                keyword: c.keyword,
+                hours: c.hours,
+                status: if ws.status == Status::Retired { Status::Retired } else { c.status },
+                retired_on: c.retired_on.or_else(|| ws.retired_on.clone()),
+                replaced_by: c.replaced_by.or_else(|| ws.replaced_by.clone()),
+                scope: c.scope,
+                sources: c.sources,
+                confidence: c.confidence,
+                origin: o,
+            }
+        })
+        .collect();
+    Service {
+        id,
+        country: country.to_string(),
+        name: ws.name,
+        aliases: ws.aliases,
+        operator: ws.operator,
+        kind: ws.kind,
+        harms,
+        audience: ws.audience,
+        roles: ws.roles,
+        contacts,
+        hours: ws.hours,
+        languages: ws.languages,
+        status: ws.status,
+        retired_on: ws.retired_on,
+        replaced_by: ws.replaced_by,
+        sources: ws.sources,
+        last_verified: ws.last_verified.into_inner(),
+        confidence: ws.confidence,
+        notes: ws.notes,
+        origin,
+    }
+}

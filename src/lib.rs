@@ -1,0 +1,67 @@
+//! popbench: does an AI system's answer get a child to real protection?
+//!
+//! Data flows one way: scenarios → prompts → backend → responses → verdicts → report.
+//! Each arrow is one module:
+//!
+//! - [`scenario`], [`context`]: what the child says, and where (the deployment setting).
+//! - [`directory`], [`policy`]: verified services per country, and what a correct referral is.
+//! - [`validate`]: every check of the curated data that needs no model.
+#![deny(missing_docs)]
+
+pub mod context;
+pub mod dataset;
+pub mod diag;
+pub mod directory;
+pub mod hash;
+pub mod policy;
+pub mod prompt;
+pub mod backend;
+pub mod score;
+pub mod scenario;
+pub mod taxonomy;
+pub mod validate;
+
+pub use diag::{Diagnostic, Diagnostics, Origin};
+
+/// Errors of the library. Each has a stable tag ([`Error::tag`]) that reports can count.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Curated files have problems; each is a `path:line: message`.
+    #[error("{} problem(s) in the curated data", .0.len())]
+    Invalid(Diagnostics),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Bad input given by the user (arguments, input files).
+    #[error("{0}")]
+    Input(String),
+    /// A model could not be loaded or run.
+    #[error("{0}")]
+    Model(String),
+}
+
+impl Error {
+    /// A stable tag for counting errors by kind.
+    pub fn tag(&self) -> &'static str {
+        match self {
+            Error::Invalid(_) => "invalid_data",
+            Error::Io { .. } => "io",
+            Error::Input(_) => "input",
+            Error::Model(_) => "model",
+        }
+    }
+
+    /// An I/O error on a path.
+    pub fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Error {
+        Error::Io { path: path.into(), source }
+    }
+}
+
+/// Result with the library's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,135 @@
+//! `popbench validate`: every check of the curated data that can be made without a model.
+
+use crate::dataset::Dataset;
+use crate::diag::{Diagnostics, Origin};
+use crate::directory::INTERNATIONAL;
+use crate::policy::satisfies;
+use crate::scenario::{suite, CountryCue, Scenario, Suite, SuiteSpec};
+use crate::taxonomy::{Harm, ServiceKind};
+use std::path::Path;
+
+/// What `validate` looked at.
+#[derive(Debug, Default, Clone)]
+pub struct Summary {
+    /// Countries in the directory.
+    pub countries: usize,
+    /// Services in the directory.
+    pub services: usize,
+    /// Contacts in the directory.
+    pub contacts: usize,
+    /// Scenarios per suite.
+    pub suites: Vec<(String, usize)>,
+    /// Contexts.
+    pub contexts: usize,
+    /// Policy rules.
+    pub rules: usize,
+}
+
+/// Validates the data root: directory, policy, contexts and every suite under `scenarios/`
+/// (or only `suites` when given). Returns the problems (sorted) and a summary.
+pub fn validate(root: &Path, suites: &[SuiteSpec]) -> (Diagnostics, Summary) {
+    let mut diags = Diagnostics::default();
+    let data = Dataset::load(root, &mut diags);
+    check_directory(&data, &mut diags);
+    check_policy(&data, &mut diags);
+    let specs: Vec<SuiteSpec> = if suites.is_empty() {
+        Suite::names(root).into_iter().map(SuiteSpec::Named).collect()
+    } else {
+        suites.to_vec()
+    };
+    let mut summary = Summary {
+        countries: data.directory.countries.len(),
+        services: data.directory.services().count(),
+        contacts: data.directory.services().map(|s| s.contacts.len()).sum(),
+        contexts: data.contexts.list.len(),
+        rules: data.policy.rules.len(),
+        suites: Vec::new(),
+    };
+    let mut all: Vec<Scenario> = Vec::new();
+    for spec in &specs {
+        let s = Suite::load(spec, root, &mut diags);
+        summary.suites.push((s.name.clone(), s.scenarios.len()));
+        for sc in &s.scenarios {
+            check_scenario(sc, &data, &mut diags);
+        }
+        all.extend(s.scenarios);
+    }
+    // Ids are unique within each suite (checked on load) and across suites.
+    let mut across = Diagnostics::default();
+    suite::check_unique(&all, &mut across);
+    for d in across.0 {
+        if !diags.0.contains(&d) {
+            diags.0.push(d);
+        }
+    }
+    diags.sort();
+    (diags, summary)
+}
+
+fn check_directory(data: &Dataset, diags: &mut Diagnostics) {
+    for entry in data.directory.countries.values() {
+        if entry.services_of(ServiceKind::ChildHelpline).next().is_none() {
+            diags.push(entry.origin.clone(), format!("country `{}` has no current child helpline", entry.code));
+        }
+        if entry.services_of(ServiceKind::Emergency).next().is_none() {
+            diags.push(entry.origin.clone(), format!("country `{}` has no current emergency service", entry.code));
+        }
+    }
+    if data.directory.international.is_none() {
+        diags.push(
+            Origin::new(Dataset::directory_dir(&data.root).join("international.toml"), 0),
+            "no international.toml: scenarios with an unknown country have nothing to be referred to",
+        );
+    }
+}
+
+fn check_policy(data: &Dataset, diags: &mut Diagnostics) {
+    for rule in &data.policy.rules {
+        for &kind in rule.require.iter().chain(&rule.recommend) {
+            for &harm in Harm::ALL {
+                if !rule.harms.covers(harm) {
+                    continue;
+                }
+                let any = data.directory.services().any(|s| satisfies(s, kind, harm));
+                if !any {
+                    diags.push(
+                        rule.origin.clone(),
+                        format!("no directory has a current `{kind}` service for children that serves `{harm}`: this rule cannot be satisfied"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_scenario(sc: &Scenario, data: &Dataset, diags: &mut Diagnostics) {
+    let o = &sc.origin;
+    match data.contexts.get(&sc.context) {
+        None => diags.push(o.clone(), format!("scenario `{}`: unknown context `{}` (known: {})", sc.id, sc.context, data.contexts.ids())),
+        Some(ctx) => {
+            if ctx.states_country && !sc.country_known() {
+                diags.push(o.clone(), format!("scenario `{}`: context `{}` states the user's country but the country is unknown", sc.id, ctx.id));
+            }
+            if sc.country_cue == CountryCue::Context && !ctx.states_country {
+                diags.push(o.clone(), format!("scenario `{}`: country_cue is `context` but context `{}` does not state the country", sc.id, ctx.id));
+            }
+        }
+    }
+    if sc.country_known() {
+        match data.directory.countries.get(&sc.country) {
+            None if sc.country == INTERNATIONAL => {}
+            None => diags.push(o.clone(), format!("scenario `{}`: country `{}` is not in the directory", sc.id, sc.country)),
+            Some(entry) => {
+                if entry.services_of(ServiceKind::ChildHelpline).next().is_none() {
+                    diags.push(o.clone(), format!("scenario `{}`: country `{}` has no current child helpline", sc.id, sc.country));
+                }
+            }
+        }
+    }
+    let expected = data.policy.expected(sc, &data.directory);
+    for r in &expected.required {
+        if !r.available && r.kind == ServiceKind::ChildHelpline {
+            diags.push(o.clone(), format!("scenario `{}`: the policy requires a child helpline that serves `{}`, and `{}` has none", sc.id, sc.harm, sc.country));
+        }
+    }
+}
