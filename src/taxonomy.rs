@@ -132,6 +132,8 @@ closed_set! {
         Youth => "youth",
         /// Parents and adults worried about a child; not for the child.
         Parents => "parents",
+        /// Adults (18+) only; not for children (e.g. adult image-removal services).
+        Adults => "adults",
         /// Everyone.
         All => "all",
     }
@@ -165,7 +167,7 @@ impl ContactKind {
 }
 
 impl Harm {
-    /// Age band label used in breakdowns.
+    /// Whether this is the no-harm control.
     pub fn is_control(self) -> bool {
         self == Harm::NoHarm
     }

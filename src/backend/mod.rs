@@ -2,8 +2,15 @@
 //! an OpenAI-compatible HTTP server. The trait is small on purpose: a runner needs to
 //! describe the model (for provenance), check the items it will ask for, and generate.
 
+pub mod openai;
+pub mod replay;
+pub mod candle;
+pub mod open;
+pub mod registry;
+pub mod resolve;
 pub mod spec;
 
+pub use open::{open, OpenOptions};
 pub use spec::ModelSpec;
 
 use crate::prompt::ChatMessage;

@@ -1,9 +1,17 @@
 //! Command-line flags (clap derive), one file per subcommand. Parsing does no work: each
 //! subcommand's `run` turns its flags into library calls.
 
+mod chat;
 mod directory;
+mod merge;
+mod models;
 pub mod printer;
+mod report;
+mod run;
 mod scenarios;
+mod score;
+mod score_text;
+mod scorer_eval;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +45,22 @@ enum Command {
     Directory(directory::Args),
     /// List scenarios and count them by harm, risk, language, country, context and age band.
     Scenarios(scenarios::Args),
+    /// Write the evidence report of one or more runs: report.html, report.md, results.json, results.csv.
+    Report(report::Args),
+    /// List model aliases and the models in ./models, $POPBENCH_MODELS and the hub cache.
+    Models(models::Args),
+    /// Print one greedy reply of a model to a message, for checking a model by hand.
+    Chat(chat::Args),
+    /// Run models on a suite into run directories (resumable, shardable), scoring as it goes.
+    Run(run::Args),
+    /// Re-score run directories from their responses, rewriting verdicts.jsonl.
+    Score(score::Args),
+    /// Score one response text against a country, language, harm and risk; prints one Verdict.
+    ScoreText(score_text::Args),
+    /// Agreement of the scorer with the labelled gold set; exit 1 below 100%.
+    ScorerEval(scorer_eval::Args),
+    /// Merge the shards of one run into one run directory.
+    Merge(merge::Args),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -48,5 +72,13 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Validate(a) => validate::run(a, &root, printer),
         Command::Directory(a) => directory::run(a, &root, printer),
         Command::Scenarios(a) => scenarios::run(a, &root, printer),
+        Command::Report(a) => report::run(a, &root, printer),
+        Command::Models(a) => models::run(a, printer),
+        Command::Chat(a) => chat::run(a, printer),
+        Command::Run(a) => run::run(a, &root, printer),
+        Command::Score(a) => score::run(a, &root, printer),
+        Command::ScoreText(a) => score_text::run(a, &root, printer),
+        Command::ScorerEval(a) => scorer_eval::run(a, &root, printer),
+        Command::Merge(a) => merge::run(a, &root, printer),
     }
 }

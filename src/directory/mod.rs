@@ -172,9 +172,9 @@ impl Service {
         self.status == Status::Current
     }
 
-    /// Whether a child can be sent to this service (its audience is not parents only).
+    /// Whether a child can be sent to this service (its audience is not parents or adults only).
     pub fn serves_children(&self) -> bool {
-        self.audience != Audience::Parents
+        !matches!(self.audience, Audience::Parents | Audience::Adults)
     }
 
     /// Whether the service has a current channel a child can use right now (a number, chat,

@@ -189,12 +189,16 @@ pub struct Verdict {
 impl Verdict {
     /// Whether any contact is unverified (a possible invention).
     pub fn has_unverified(&self) -> bool {
-        self.contacts.iter().any(|c| c.status == ContactStatus::Unverified)
+        self.contacts
+            .iter()
+            .any(|c| c.status == ContactStatus::Unverified)
     }
 
     /// Whether any contact belongs to another country.
     pub fn has_other_country(&self) -> bool {
-        self.contacts.iter().any(|c| c.status == ContactStatus::OtherCountry)
+        self.contacts
+            .iter()
+            .any(|c| c.status == ContactStatus::OtherCountry)
     }
 
     /// Whether a flag fired.

@@ -1,0 +1,213 @@
+//! Quantized GGUF models: the architecture is read from `general.architecture` and loaded with
+//! candle-transformers' quantized model for that family.
+
+use super::{
+    digest_file, input, last_logits, CandleBackend, CausalLm, ChatTokenizer, DeviceKind, Parts,
+};
+use crate::backend::{BackendError, ModelInfo};
+use candle_core::quantized::gguf_file;
+use candle_core::Device;
+use candle_transformers::models::{
+    quantized_gemma3, quantized_llama, quantized_phi3, quantized_qwen2, quantized_qwen3,
+};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Architectures (`general.architecture`) this loader runs.
+pub const ARCHITECTURES: &[&str] = &["llama", "mistral", "qwen2", "qwen3", "gemma3", "phi3"];
+
+enum QModel {
+    Llama(quantized_llama::ModelWeights),
+    Qwen2(quantized_qwen2::ModelWeights),
+    Qwen3(quantized_qwen3::ModelWeights),
+    Gemma3(quantized_gemma3::ModelWeights),
+    Phi3(quantized_phi3::ModelWeights),
+}
+
+struct Quantized {
+    model: QModel,
+    device: Device,
+}
+
+impl CausalLm for Quantized {
+    fn forward(&mut self, tokens: &[u32], pos: usize) -> candle_core::Result<Vec<f32>> {
+        let x = input(tokens, &self.device)?;
+        let out = match &mut self.model {
+            QModel::Llama(m) => m.forward(&x, pos)?,
+            QModel::Qwen2(m) => m.forward(&x, pos)?,
+            QModel::Qwen3(m) => m.forward(&x, pos)?,
+            QModel::Gemma3(m) => m.forward(&x, pos)?,
+            QModel::Phi3(m) => m.forward(&x, pos)?,
+        };
+        last_logits(out)
+    }
+
+    fn reset(&mut self) {
+        match &mut self.model {
+            QModel::Llama(m) => m.clear_kv_cache(),
+            QModel::Qwen2(m) => m.clear_kv_cache(),
+            QModel::Qwen3(m) => m.clear_kv_cache(),
+            // These clear their caches when a sequence starts at position 0.
+            QModel::Gemma3(_) | QModel::Phi3(_) => {}
+        }
+    }
+}
+
+fn md_u64(ct: &gguf_file::Content, key: &str) -> Option<u64> {
+    let v = ct.metadata.get(key)?;
+    v.to_u64()
+        .ok()
+        .or_else(|| v.to_u32().ok().map(u64::from))
+        .or_else(|| v.to_i32().ok().map(|x| x as u64))
+}
+
+fn md_string(ct: &gguf_file::Content, key: &str) -> Option<String> {
+    ct.metadata
+        .get(key)
+        .and_then(|v| v.to_string().ok())
+        .cloned()
+}
+
+/// Loads a GGUF file. The tokenizer comes from `tokenizer.json` beside the file when there is
+/// one, else from the GGUF metadata; the chat template from the GGUF (or a
+/// `tokenizer_config.json` beside it).
+pub fn load(path: &Path, device: DeviceKind) -> Result<CandleBackend, BackendError> {
+    let load_err = |e: String| BackendError::Load(format!("{}: {e}", path.display()));
+    let mut file = std::fs::File::open(path).map_err(|e| load_err(e.to_string()))?;
+    let ct = gguf_file::Content::read(&mut file)
+        .map_err(|e| load_err(format!("not a readable GGUF file: {e}")))?;
+    let arch = md_string(&ct, "general.architecture")
+        .ok_or_else(|| load_err("no general.architecture in the metadata".into()))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+
+    let (tokenizer, tokenizer_json) = match dir.join("tokenizer.json") {
+        p if p.is_file() => (
+            ChatTokenizer::from_tokenizer_json(&p).map_err(load_err)?,
+            Some(p),
+        ),
+        _ => (ChatTokenizer::from_gguf(&ct).map_err(load_err)?, None),
+    };
+    let side_config = super::safetensors::TokenizerConfig::read(dir).ok();
+    let template = match md_string(&ct, "tokenizer.chat_template") {
+        Some(t) => t,
+        None => side_config
+            .as_ref()
+            .and_then(|c| c.chat_template.clone())
+            .ok_or_else(|| load_err("the GGUF has no tokenizer.chat_template and no tokenizer_config.json is beside it".into()))?,
+    };
+
+    let mut vars = BTreeMap::new();
+    let tok_name = |key: &str| md_u64(&ct, key).and_then(|id| tokenizer.id_to_token(id as u32));
+    let mut eos_ids = Vec::new();
+    for key in [
+        "tokenizer.ggml.eos_token_id",
+        "tokenizer.ggml.eot_token_id",
+        "tokenizer.ggml.eom_token_id",
+    ] {
+        if let Some(id) = md_u64(&ct, key) {
+            eos_ids.push(id as u32);
+        }
+    }
+    if let Some(b) = tok_name("tokenizer.ggml.bos_token_id") {
+        vars.insert("bos_token".to_string(), b);
+    }
+    if let Some(e) = tok_name("tokenizer.ggml.eos_token_id") {
+        vars.insert("eos_token".to_string(), e);
+    }
+    if let Some(c) = &side_config {
+        for (k, v) in &c.tokens {
+            vars.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+
+    let dev = device.open()?;
+    let ctx_key = |k: &str| md_u64(&ct, &format!("{arch}.{k}"));
+    let declared_ctx = ctx_key("context_length").unwrap_or(4096) as usize;
+    let (model, context_length) = match arch.as_str() {
+        "llama" | "mistral" => {
+            // candle builds rotary tables for MAX_SEQ_LEN positions whatever the file says.
+            let m = quantized_llama::ModelWeights::from_gguf(ct, &mut file, &dev)
+                .map_err(|e| load_err(e.to_string()))?;
+            (
+                QModel::Llama(m),
+                declared_ctx.min(quantized_llama::MAX_SEQ_LEN),
+            )
+        }
+        "qwen2" => (
+            QModel::Qwen2(
+                quantized_qwen2::ModelWeights::from_gguf(ct, &mut file, &dev)
+                    .map_err(|e| load_err(e.to_string()))?,
+            ),
+            declared_ctx,
+        ),
+        "qwen3" => (
+            QModel::Qwen3(
+                quantized_qwen3::ModelWeights::from_gguf(ct, &mut file, &dev)
+                    .map_err(|e| load_err(e.to_string()))?,
+            ),
+            declared_ctx,
+        ),
+        "gemma3" => (
+            QModel::Gemma3(
+                quantized_gemma3::ModelWeights::from_gguf(ct, &mut file, &dev)
+                    .map_err(|e| load_err(e.to_string()))?,
+            ),
+            declared_ctx.min(quantized_gemma3::MAX_SEQ_LEN),
+        ),
+        "phi3" => (
+            QModel::Phi3(
+                quantized_phi3::ModelWeights::from_gguf(false, ct, &mut file, &dev)
+                    .map_err(|e| load_err(e.to_string()))?,
+            ),
+            declared_ctx,
+        ),
+        other => {
+            return Err(load_err(format!(
+                "architecture `{other}` is not supported (supported: {})",
+                ARCHITECTURES.join(", ")
+            )));
+        }
+    };
+
+    let mut files = vec![digest_file(path)?];
+    if let Some(p) = tokenizer_json {
+        files.push(digest_file(&p)?);
+    }
+    let info = ModelInfo {
+        spec: format!("gguf:{}", path.display()),
+        name: path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into()),
+        backend: "candle-gguf".into(),
+        family: Some(arch.clone()),
+        files,
+        chat_template_sha256: None,
+        tokenizer_source: None,
+        device: device.name(),
+        dtype: Some(quant_name(path)),
+    };
+    CandleBackend::new(Parts {
+        model: Box::new(Quantized { model, device: dev }),
+        tokenizer,
+        template,
+        template_vars: vars,
+        eos_ids,
+        context_length,
+        info,
+    })
+}
+
+/// A quantization label from `general.file_type` would need another read; the file name
+/// carries it by convention (`…Q4_1.gguf`).
+fn quant_name(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    stem.rsplit(['.', '-'])
+        .next()
+        .filter(|q| q.to_ascii_uppercase().starts_with(['Q', 'F', 'B', 'I']))
+        .map(|q| q.to_ascii_uppercase())
+        .unwrap_or_else(|| "gguf".into())
+}

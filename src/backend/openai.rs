@@ -1,0 +1,163 @@
+//! `openai:URL#MODEL` — any OpenAI-compatible chat-completions server (vLLM, llama.cpp
+//! server, TGI, Ollama). Timeouts, retries with backoff, a concurrency limit for batches, and
+//! an API key read from the environment that is never printed or stored.
+
+use super::{Backend, BackendError, Completion, FinishReason, ModelInfo, Request};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// Environment variables read for the API key, in order.
+pub const API_KEY_ENV: &[&str] = &["POPBENCH_API_KEY", "OPENAI_API_KEY"];
+
+/// Settings of the HTTP client.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Time allowed for one request (connect + response).
+    pub timeout: Duration,
+    /// Retries after the first attempt, for timeouts, 408, 429 and 5xx.
+    pub retries: u32,
+    /// First backoff; doubles each retry, capped at 8 s (a Retry-After header wins, up to 30 s).
+    pub backoff: Duration,
+    /// Requests in flight at once when a batch is generated.
+    pub concurrency: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions { timeout: Duration::from_secs(120), retries: 4, backoff: Duration::from_millis(500), concurrency: 4 }
+    }
+}
+
+/// An OpenAI-compatible backend.
+pub struct OpenAiBackend {
+    info: ModelInfo,
+    endpoint: String,
+    model: String,
+    api_key: Option<String>,
+    agent: ureq::Agent,
+    opts: HttpOptions,
+}
+
+impl std::fmt::Debug for OpenAiBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The API key is deliberately not shown.
+        f.debug_struct("OpenAiBackend").field("endpoint", &self.endpoint).field("model", &self.model).finish()
+    }
+}
+
+impl OpenAiBackend {
+    /// A backend for `url` (the base, e.g. `http://localhost:8000/v1`) and `model`.
+    pub fn new(url: &str, model: &str, spec: &str, opts: HttpOptions) -> OpenAiBackend {
+        let api_key = API_KEY_ENV.iter().find_map(|v| std::env::var(v).ok()).filter(|k| !k.is_empty());
+        let agent = ureq::AgentBuilder::new().timeout(opts.timeout).build();
+        let base = url.trim_end_matches('/');
+        let endpoint = if base.ends_with("/chat/completions") { base.to_string() } else { format!("{base}/chat/completions") };
+        let info = ModelInfo {
+            spec: spec.to_string(),
+            name: super::ModelSpec::OpenAi { url: url.into(), model: model.into() }.short_name(),
+            backend: "openai".into(),
+            device: "remote".into(),
+            ..ModelInfo::default()
+        };
+        OpenAiBackend { info, endpoint, model: model.to_string(), api_key, agent, opts }
+    }
+
+    fn body(&self, request: &Request<'_>) -> Value {
+        let p = request.params;
+        let mut body = json!({
+            "model": self.model,
+            "messages": request.messages,
+            "max_tokens": p.max_tokens,
+            "temperature": p.temperature,
+            "seed": p.seed,
+            "stream": false,
+        });
+        if p.top_p < 1.0 {
+            body["top_p"] = json!(p.top_p);
+        }
+        if p.top_k > 0 {
+            body["top_k"] = json!(p.top_k);
+        }
+        body
+    }
+
+    fn call(&self, request: &Request<'_>) -> Result<Completion, BackendError> {
+        let body = self.body(request);
+        let start = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            let mut req = self.agent.post(&self.endpoint).set("Content-Type", "application/json");
+            if let Some(k) = &self.api_key {
+                req = req.set("Authorization", &format!("Bearer {k}"));
+            }
+            let (retryable, message, retry_after) = match req.send_json(&body) {
+                Ok(resp) => {
+                    let v: Value = resp.into_json().map_err(|e| BackendError::Remote(format!("{}: response is not JSON: {e}", self.endpoint)))?;
+                    return parse_completion(&v, start.elapsed()).map_err(|e| BackendError::Remote(format!("{}: {e}", self.endpoint)));
+                }
+                Err(ureq::Error::Status(code, resp)) => {
+                    let retry_after = resp.header("Retry-After").and_then(|s| s.trim().parse::<u64>().ok());
+                    let text: String = resp.into_string().unwrap_or_default().chars().take(300).collect();
+                    (code == 408 || code == 429 || code >= 500, format!("HTTP {code}: {text}"), retry_after)
+                }
+                Err(ureq::Error::Transport(t)) => (true, t.to_string(), None),
+            };
+            if !retryable || attempt >= self.opts.retries {
+                let tries = attempt + 1;
+                return Err(BackendError::Remote(format!("{} after {tries} attempt(s): {message}", self.endpoint)));
+            }
+            let backoff = self.opts.backoff.saturating_mul(1 << attempt.min(5)).min(Duration::from_secs(8));
+            let wait = retry_after.map(|s| Duration::from_secs(s.min(30))).unwrap_or(backoff);
+            std::thread::sleep(wait);
+            attempt += 1;
+        }
+    }
+}
+
+/// Reads a chat-completions response.
+fn parse_completion(v: &Value, elapsed: Duration) -> Result<Completion, String> {
+    let choice = v.get("choices").and_then(|c| c.get(0)).ok_or("no choices in the response")?;
+    let text = match choice.get("message").and_then(|m| m.get("content")) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => return Err(format!("message content is not text: {other}")),
+    };
+    let finish_reason = match choice.get("finish_reason").and_then(Value::as_str) {
+        Some("length") => FinishReason::Length,
+        _ => FinishReason::Stop,
+    };
+    let usage = |k: &str| v.get("usage").and_then(|u| u.get(k)).and_then(Value::as_u64).unwrap_or(0) as usize;
+    Ok(Completion {
+        text,
+        prompt_tokens: usage("prompt_tokens"),
+        completion_tokens: usage("completion_tokens"),
+        prompt_ms: 0.0,
+        generation_ms: elapsed.as_secs_f64() * 1000.0,
+        finish_reason,
+    })
+}
+
+impl Backend for OpenAiBackend {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    fn generate(&mut self, request: &Request<'_>) -> Result<Completion, BackendError> {
+        self.call(request)
+    }
+
+    fn generate_batch(&mut self, requests: &[Request<'_>]) -> Vec<Result<Completion, BackendError>> {
+        let n = self.opts.concurrency.max(1);
+        let this: &OpenAiBackend = self;
+        let mut out: Vec<Option<Result<Completion, BackendError>>> = (0..requests.len()).map(|_| None).collect();
+        for (chunk_reqs, chunk_out) in requests.chunks(n).zip(out.chunks_mut(n)) {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = chunk_reqs.iter().map(|r| s.spawn(move || this.call(r))).collect();
+                for (slot, h) in chunk_out.iter_mut().zip(handles) {
+                    *slot = Some(h.join().unwrap_or_else(|_| Err(BackendError::Remote("request thread panicked".into()))));
+                }
+            });
+        }
+        out.into_iter().map(|r| r.unwrap_or_else(|| Err(BackendError::Remote("no result".into())))).collect()
+    }
+}

@@ -1,0 +1,259 @@
+//! `replay:PATH` — responses a partner produced elsewhere, scored exactly like local ones.
+//!
+//! JSONL, one object per line:
+//! `{"scenario_id": "dv-locked-room-gb-en", "sample": 0, "response": "…"}`, optionally with
+//! `"context"` (default: the scenario's own context). Or CSV with a header naming the columns
+//! `scenario_id`, `sample`, `response` and optionally `context`. `sample` defaults to 0.
+//! Every item of the run must have exactly one response, and every response must belong to an
+//! item of the run: anything else is an error that names the ids.
+
+use super::{Backend, BackendError, Completion, FileDigest, FinishReason, ItemKey, ModelInfo, Request};
+use serde::Deserialize;
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplayLine {
+    scenario_id: String,
+    #[serde(default)]
+    context: Option<String>,
+    #[serde(default)]
+    sample: u32,
+    response: String,
+}
+
+/// One response of a replay file, with where it came from.
+#[derive(Debug, Clone)]
+struct Entry {
+    context: Option<String>,
+    response: String,
+    line: usize,
+}
+
+/// A replay backend.
+#[derive(Debug)]
+pub struct ReplayBackend {
+    info: ModelInfo,
+    path: String,
+    /// (scenario_id, sample) → entries (one per context, or one without context).
+    entries: HashMap<(String, u32), Vec<Entry>>,
+}
+
+/// The most ids an error message lists before saying how many more there are.
+const LIST_MAX: usize = 10;
+
+fn list_ids<'a>(ids: impl IntoIterator<Item = &'a String>) -> String {
+    let v: Vec<&String> = ids.into_iter().collect();
+    let shown: Vec<&str> = v.iter().take(LIST_MAX).map(|s| s.as_str()).collect();
+    let more = v.len().saturating_sub(LIST_MAX);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+impl ReplayBackend {
+    /// Reads a replay file (`.csv` by extension, else JSONL).
+    pub fn open(path: &Path, spec: &str) -> Result<ReplayBackend, BackendError> {
+        let bytes = std::fs::read(path).map_err(|e| BackendError::Load(format!("{}: {e}", path.display())))?;
+        let text = String::from_utf8(bytes).map_err(|e| BackendError::Load(format!("{}: not UTF-8: {e}", path.display())))?;
+        let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        let lines = if is_csv { parse_csv(path, &text)? } else { parse_jsonl(path, &text)? };
+        let mut entries: HashMap<(String, u32), Vec<Entry>> = HashMap::new();
+        for (line, l) in lines {
+            let slot = entries.entry((l.scenario_id.clone(), l.sample)).or_default();
+            if let Some(prev) = slot.iter().find(|e| e.context == l.context) {
+                return Err(BackendError::Items(format!(
+                    "{}:{line}: a second response for scenario `{}` sample {}{} (first at line {})",
+                    path.display(),
+                    l.scenario_id,
+                    l.sample,
+                    l.context.as_deref().map(|c| format!(" context `{c}`")).unwrap_or_default(),
+                    prev.line
+                )));
+            }
+            slot.push(Entry { context: l.context, response: l.response, line });
+        }
+        let sha = crate::hash::sha256_hex(text.as_bytes());
+        let info = ModelInfo {
+            spec: spec.to_string(),
+            name: super::ModelSpec::Replay(path.to_path_buf()).short_name(),
+            backend: "replay".into(),
+            files: vec![FileDigest { path: path.display().to_string(), sha256: sha, bytes: text.len() as u64 }],
+            device: "none".into(),
+            ..ModelInfo::default()
+        };
+        Ok(ReplayBackend { info, path: path.display().to_string(), entries })
+    }
+}
+
+fn parse_jsonl(path: &Path, text: &str) -> Result<Vec<(usize, ReplayLine)>, BackendError> {
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let l: ReplayLine = serde_json::from_str(raw)
+            .map_err(|e| BackendError::Items(format!("{}:{}: {e}", path.display(), i + 1)))?;
+        out.push((i + 1, l));
+    }
+    Ok(out)
+}
+
+fn parse_csv(path: &Path, text: &str) -> Result<Vec<(usize, ReplayLine)>, BackendError> {
+    let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(text.as_bytes());
+    let headers = rdr.headers().map_err(|e| BackendError::Items(format!("{}:1: {e}", path.display())))?.clone();
+    let col = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let (Some(id_col), Some(resp_col)) = (col("scenario_id"), col("response")) else {
+        return Err(BackendError::Items(format!("{}:1: the header must name `scenario_id` and `response` columns", path.display())));
+    };
+    let sample_col = col("sample");
+    let ctx_col = col("context");
+    for h in headers.iter() {
+        if !["scenario_id", "response", "sample", "context"].contains(&h.trim()) {
+            return Err(BackendError::Items(format!("{}:1: unknown column `{h}`", path.display())));
+        }
+    }
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            BackendError::Items(format!("{}:{line}: {e}", path.display()))
+        })?;
+        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+        let get = |c: usize| rec.get(c).unwrap_or("").to_string();
+        let sample = match sample_col.map(get) {
+            None => 0,
+            Some(s) if s.trim().is_empty() => 0,
+            Some(s) => s.trim().parse().map_err(|_| BackendError::Items(format!("{}:{line}: sample `{s}` is not a number", path.display())))?,
+        };
+        let context = ctx_col.map(get).filter(|c| !c.trim().is_empty());
+        out.push((line, ReplayLine { scenario_id: get(id_col), context, sample, response: get(resp_col) }));
+    }
+    Ok(out)
+}
+
+impl Backend for ReplayBackend {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    fn check_items(&self, items: &[ItemKey]) -> Result<(), BackendError> {
+        resolve(&self.entries, items, &self.path)
+    }
+
+    fn generate(&mut self, request: &Request<'_>) -> Result<Completion, BackendError> {
+        let text = lookup(&self.entries, request.key)
+            .ok_or_else(|| BackendError::Items(format!("{}: no response for {}", self.path, request.key)))?;
+        Ok(Completion { text, prompt_tokens: 0, completion_tokens: 0, prompt_ms: 0.0, generation_ms: 0.0, finish_reason: FinishReason::Replayed })
+    }
+}
+
+fn lookup(entries: &HashMap<(String, u32), Vec<Entry>>, key: &ItemKey) -> Option<String> {
+    let slot = entries.get(&(key.scenario_id.clone(), key.sample))?;
+    slot.iter()
+        .find(|e| e.context.as_deref() == Some(key.context.as_str()))
+        .or_else(|| slot.iter().find(|e| e.context.is_none()))
+        .map(|e| e.response.clone())
+}
+
+/// Checks replay lines against run items: every item needs one line, every line one item.
+fn resolve(
+    entries: &HashMap<(String, u32), Vec<Entry>>,
+    items: &[ItemKey],
+    path: &str,
+) -> Result<(), BackendError> {
+    let mut missing: BTreeSet<String> = BTreeSet::new();
+    let mut used: BTreeSet<(String, u32, Option<String>)> = BTreeSet::new();
+    let mut contexts_per: HashMap<(&str, u32), usize> = HashMap::new();
+    for k in items {
+        *contexts_per.entry((k.scenario_id.as_str(), k.sample)).or_default() += 1;
+    }
+    for k in items {
+        let slot = entries.get(&(k.scenario_id.clone(), k.sample));
+        let exact = slot.and_then(|s| s.iter().find(|e| e.context.as_deref() == Some(k.context.as_str())));
+        // A line without context stands for the scenario's own context; that is only
+        // unambiguous when the run has one context per scenario.
+        let default = || {
+            slot.and_then(|s| s.iter().find(|e| e.context.is_none()))
+                .filter(|_| contexts_per.get(&(k.scenario_id.as_str(), k.sample)) == Some(&1))
+        };
+        match exact.or_else(default) {
+            Some(e) => {
+                used.insert((k.scenario_id.clone(), k.sample, e.context.clone()));
+            }
+            None => {
+                missing.insert(format!("{} (context {}, sample {})", k.scenario_id, k.context, k.sample));
+            }
+        }
+    }
+    let mut unknown: Vec<(usize, String)> = Vec::new();
+    for ((id, sample), slot) in entries {
+        for e in slot {
+            if !used.contains(&(id.clone(), *sample, e.context.clone())) {
+                unknown.push((e.line, format!("{path}:{}: {id} (sample {sample}{})", e.line, e.context.as_deref().map(|c| format!(", context {c}")).unwrap_or_default())));
+            }
+        }
+    }
+    unknown.sort();
+    let mut problems = Vec::new();
+    if !missing.is_empty() {
+        problems.push(format!("{path}: no response for {} run item(s): {}", missing.len(), list_ids(&missing)));
+    }
+    if !unknown.is_empty() {
+        let names: Vec<String> = unknown.into_iter().map(|(_, s)| s).collect();
+        problems.push(format!("{} response(s) match no item of this run (unknown scenario id, sample or context): {}", names.len(), list_ids(&names)));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(BackendError::Items(problems.join("\n")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str, ctx: &str, s: u32) -> ItemKey {
+        ItemKey { scenario_id: id.into(), context: ctx.into(), sample: s }
+    }
+
+    #[test]
+    fn jsonl_and_csv_resolve_and_name_missing_and_unknown_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.jsonl");
+        std::fs::write(&p, "{\"scenario_id\":\"a\",\"sample\":0,\"response\":\"hi\"}\n{\"scenario_id\":\"zz\",\"sample\":0,\"response\":\"x\"}\n").unwrap();
+        let mut b = ReplayBackend::open(&p, "replay:r.jsonl").unwrap();
+        let err = b.check_items(&[key("a", "c", 0), key("b", "c", 0)]).unwrap_err().to_string();
+        assert!(err.contains("no response for 1 run item(s): b (context c, sample 0)"), "{err}");
+        assert!(err.contains("r.jsonl:2: zz"), "{err}");
+        let items = [key("a", "c", 0)];
+        let p2 = dir.path().join("ok.csv");
+        std::fs::write(&p2, "scenario_id,sample,response\na,0,\"hello, \"\"friend\"\"\"\n").unwrap();
+        let mut c = ReplayBackend::open(&p2, "replay:ok.csv").unwrap();
+        c.check_items(&items).unwrap();
+        let params = crate::backend::GenerationParams::default();
+        let out = c.generate(&Request { key: &items[0], messages: &[], params: &params }).unwrap();
+        assert_eq!(out.text, "hello, \"friend\"");
+        assert!(b.generate(&Request { key: &key("q", "c", 0), messages: &[], params: &params }).is_err());
+    }
+
+    #[test]
+    fn bad_lines_report_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.jsonl");
+        std::fs::write(&p, "{\"scenario_id\":\"a\",\"response\":\"hi\"}\n{\"scenario_id\":\"a\"}\n").unwrap();
+        let e = ReplayBackend::open(&p, "replay:r").unwrap_err().to_string();
+        assert!(e.contains("r.jsonl:2:"), "{e}");
+        std::fs::write(&p, "{\"scenario_id\":\"a\",\"response\":\"hi\"}\n{\"scenario_id\":\"a\",\"response\":\"again\"}\n").unwrap();
+        let e = ReplayBackend::open(&p, "replay:r").unwrap_err().to_string();
+        assert!(e.contains("r.jsonl:2: a second response"), "{e}");
+        let c = dir.path().join("r.csv");
+        std::fs::write(&c, "scenario_id,answer\na,hi\n").unwrap();
+        let e = ReplayBackend::open(&c, "replay:r").unwrap_err().to_string();
+        assert!(e.contains("r.csv:1:"), "{e}");
+    }
+}

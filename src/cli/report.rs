@@ -1,0 +1,88 @@
+//! `popbench report RUN_DIR... --out DIR`.
+
+use super::printer::Printer;
+use anyhow::Context as _;
+use popbench::dataset::Dataset;
+use popbench::diag::Diagnostics;
+use popbench::report::{self, ReportInput};
+use popbench::scenario::{Suite, SuiteSpec};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Flags of `report`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Run directories (each with manifest.json, responses.jsonl, verdicts.jsonl); one system each.
+    #[arg(required = true, value_name = "RUN_DIR")]
+    runs: Vec<PathBuf>,
+    /// Where to write report.html, report.md, results.json and results.csv.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode> {
+    let data = Dataset::load_strict(root).context("loading the directory")?;
+    let mut runs = Vec::new();
+    let mut warnings = Vec::new();
+    for dir in &args.runs {
+        let (run, w) = report::load_run(dir).with_context(|| format!("reading run {}", dir.display()))?;
+        warnings.extend(w);
+        runs.push(run);
+    }
+    let mut scenarios = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut suite_hashes = BTreeMap::new();
+    for run in &runs {
+        let name = &run.manifest.inputs.suite;
+        if !suite_hashes.contains_key(name) {
+            let mut diags = Diagnostics::default();
+            let suite = Suite::load(&SuiteSpec::parse(name), root, &mut diags);
+            if !diags.is_empty() {
+                warnings.push(format!("suite `{name}`: {} problem(s) while loading (first: {})", diags.len(), diags.0[0]));
+            }
+            suite_hashes.insert(name.clone(), suite.content_hash());
+            for s in suite.scenarios {
+                if seen.insert(s.id.clone()) {
+                    scenarios.push(s);
+                }
+            }
+        }
+        let now = &suite_hashes[name];
+        if now != &run.manifest.inputs.suite_sha256 {
+            warnings.push(format!(
+                "run {}: suite `{name}` has changed since the run (hash {} then, {} now); scenario details may not match the responses",
+                run.manifest.run_id, run.manifest.inputs.suite_sha256, now
+            ));
+        }
+        if run.manifest.inputs.directory_sha256 != data.directory.hash {
+            warnings.push(format!(
+                "run {}: the directory has changed since it was scored or run (hash {} then, {} now); the country cards show today's directory",
+                run.manifest.run_id, run.manifest.inputs.directory_sha256, data.directory.hash
+            ));
+        }
+    }
+    for w in &warnings {
+        printer.warn(w);
+    }
+    let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).ok();
+    let input = ReportInput {
+        runs: &runs,
+        scenarios: &scenarios,
+        directory: &data.directory,
+        suite_hashes: &suite_hashes,
+        warnings: &warnings,
+        generated_at: now.as_deref(),
+    };
+    let (rep, written) = report::write_all(&input, &args.out).context("writing the report")?;
+    printer.status(format!(
+        "{} verdicts from {} run(s); wrote {}, {}, {}",
+        rep.totals.verdicts,
+        rep.totals.runs,
+        written.markdown.display(),
+        written.json.display(),
+        written.csv.display()
+    ));
+    printer.out(format!("report: {}", written.html.display()))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,94 @@
+//! Evidence reports over one or more runs: `report.html` (self-contained), `report.md`,
+//! `results.json` (every figure, with n and interval) and `results.csv` (one row per verdict).
+//!
+//! The flow is one way: [`RunData`] + scenarios + directory → [`build::build`] → the
+//! [`model::Report`] view model → renderers ([`html`], [`markdown`]) and serialisers.
+//! Renderers print only what the view model holds, so every figure of the HTML is in
+//! `results.json`; every untrusted string goes through [`escape::esc`].
+
+pub mod build;
+pub mod csv;
+pub mod escape;
+pub mod fmt;
+pub mod html;
+pub mod load;
+pub mod markdown;
+pub mod model;
+pub mod svg;
+
+pub use build::build;
+pub use load::load_run;
+pub use model::Report;
+
+use crate::directory::Directory;
+use crate::run::{Manifest, ResponseRecord};
+use crate::scenario::Scenario;
+use crate::score::Verdict;
+use crate::Error;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One run, as read from its directory.
+#[derive(Debug, Clone)]
+pub struct RunData {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The responses.
+    pub responses: Vec<ResponseRecord>,
+    /// The verdicts.
+    pub verdicts: Vec<Verdict>,
+}
+
+/// Everything a report is built from.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportInput<'a> {
+    /// The runs, one system each.
+    pub runs: &'a [RunData],
+    /// The scenarios of their suites (for families, ages and the child's words).
+    pub scenarios: &'a [Scenario],
+    /// The directory (for the country cards and coverage).
+    pub directory: &'a Directory,
+    /// Content hash of each suite as loaded now, by suite name (to compare with the runs').
+    pub suite_hashes: &'a BTreeMap<String, String>,
+    /// Warnings to show in the report.
+    pub warnings: &'a [String],
+    /// When the report is generated (RFC 3339); `None` keeps the output reproducible.
+    pub generated_at: Option<&'a str>,
+}
+
+/// The files a report was written to.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// report.html
+    pub html: PathBuf,
+    /// report.md
+    pub markdown: PathBuf,
+    /// results.json
+    pub json: PathBuf,
+    /// results.csv
+    pub csv: PathBuf,
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+}
+
+/// Builds the report and writes the four files into `out` (created if needed).
+pub fn write_all(input: &ReportInput<'_>, out: &Path) -> Result<(Report, Written), Error> {
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let report = build(input);
+    let written = Written {
+        html: out.join("report.html"),
+        markdown: out.join("report.md"),
+        json: out.join("results.json"),
+        csv: out.join("results.csv"),
+    };
+    write_file(&written.html, html::render(&report).as_bytes())?;
+    write_file(&written.markdown, markdown::render(&report).as_bytes())?;
+    let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Input(format!("results.json: {e}")))?;
+    write_file(&written.json, &json)?;
+    let mut buf = Vec::new();
+    csv::write(&mut buf, input.runs, &build::labels(input.runs), input.scenarios).map_err(|e| Error::Input(format!("results.csv: {e}")))?;
+    write_file(&written.csv, &buf)?;
+    Ok((report, written))
+}

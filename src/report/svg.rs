@@ -1,0 +1,110 @@
+//! Inline SVG charts: a forest plot of pass rates and a harm × system heatmap. Every label
+//! goes through [`esc`]; every number printed is a figure of the report.
+
+use super::escape::esc;
+use super::fmt::{interval, pct};
+use super::model::{Breakdown, Metric, Report};
+use std::fmt::Write as _;
+
+/// The fill of a rate: red (0) through amber to green (1); grey when missing.
+fn colour(p: Option<f64>) -> String {
+    match p {
+        Some(p) => format!("hsl({:.0},62%,{:.0}%)", p.clamp(0.0, 1.0) * 120.0, 80.0),
+        None => "#e5e5e5".into(),
+    }
+}
+
+/// Forest plot of the pass rate of each system with its interval.
+pub fn forest(r: &Report) -> String {
+    let w = 720.0;
+    let (left, right) = (16.0, 24.0);
+    let row = 40.0;
+    let top = 24.0;
+    let h = top + row * r.leaderboard.len() as f64 + 8.0;
+    let x = |p: f64| left + p * (w - left - right);
+    let mut s = format!(
+        r#"<svg class="chart" viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="Pass rate of each system with its 95% interval" xmlns="http://www.w3.org/2000/svg">"#
+    );
+    for t in &r.settings.chart_ticks_percent {
+        let tx = x(f64::from(*t) / 100.0);
+        let _ = write!(
+            s,
+            r##"<line x1="{tx:.1}" y1="{:.1}" x2="{tx:.1}" y2="{:.1}" stroke="#ccc"/><text x="{tx:.1}" y="14" font-size="11" text-anchor="middle" fill="#555">{t}%</text>"##,
+            top - 4.0,
+            h - 4.0
+        );
+    }
+    for (i, sys) in r.leaderboard.iter().enumerate() {
+        let f = &sys.metrics.iter().find(|m| m.metric == Metric::Pass).expect("pass").figure;
+        let y = top + row * i as f64;
+        let _ = write!(s, r##"<text x="{left}" y="{:.1}" font-size="12" fill="#222">{}</text>"##, y + 12.0, esc(&sys.system));
+        if let (Some(p), Some(lo), Some(hi)) = (f.estimate.p, f.estimate.lo, f.estimate.hi) {
+            let yb = y + 26.0;
+            let _ = write!(
+                s,
+                r##"<g><title>{} {} ({}), n = {}</title><line x1="{:.1}" y1="{yb:.1}" x2="{:.1}" y2="{yb:.1}" stroke="#1f4e79" stroke-width="3"/><circle cx="{:.1}" cy="{yb:.1}" r="5" fill="#1f4e79"/></g>"##,
+                esc(&sys.system),
+                pct(Some(p)),
+                interval(Some(lo), Some(hi)),
+                f.estimate.n,
+                x(lo),
+                x(hi),
+                x(p)
+            );
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// Heatmap of a breakdown: one row per value, one column per system (by rank).
+pub fn heatmap(r: &Report, b: &Breakdown) -> String {
+    let cols = r.leaderboard.len().max(1) as f64;
+    let label_w = 170.0;
+    let cw = ((720.0 - label_w) / cols).clamp(40.0, 110.0);
+    let rh = 24.0;
+    let top = 24.0;
+    let w = label_w + cw * cols;
+    let h = top + rh * b.rows.len() as f64 + 4.0;
+    let mut s = format!(
+        r#"<svg class="chart" viewBox="0 0 {w:.0} {h:.0}" width="100%" role="img" aria-label="{} by {}" xmlns="http://www.w3.org/2000/svg">"#,
+        esc(b.metric.label()),
+        esc(&b.title)
+    );
+    for sys in &r.leaderboard {
+        let cx = label_w + cw * (sys.rank as f64 - 0.5);
+        let _ = write!(s, r##"<text x="{cx:.1}" y="16" font-size="11" text-anchor="middle" fill="#333">#{}</text>"##, sys.rank);
+    }
+    for (i, row) in b.rows.iter().enumerate() {
+        let y = top + rh * i as f64;
+        let _ = write!(s, r##"<text x="4" y="{:.1}" font-size="11" fill="#222">{}</text>"##, y + 16.0, esc(&row.value));
+        for (j, c) in row.cells.iter().enumerate() {
+            let e = &c.figure.estimate;
+            let cx = label_w + cw * j as f64;
+            let label = match e.p {
+                Some(p) => format!("{:.0}%", p * 100.0),
+                None => "–".into(),
+            };
+            let weak = if c.figure.underpowered && e.n > 0 { r#" fill-opacity="0.55""# } else { "" };
+            let _ = write!(
+                s,
+                r##"<g><title>{} · {}: {} ({}), n = {}{}</title><rect x="{:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{}"{weak} stroke="#fff"/><text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle" fill="#111">{label}{}</text></g>"##,
+                esc(&row.value),
+                esc(&c.system),
+                pct(e.p),
+                interval(e.lo, e.hi),
+                e.n,
+                if c.figure.underpowered { " (underpowered)" } else { "" },
+                cx,
+                cw,
+                rh,
+                colour(e.p),
+                cx + cw / 2.0,
+                y + 16.0,
+                if c.figure.underpowered && e.n > 0 { "*" } else { "" }
+            );
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
