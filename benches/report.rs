@@ -20,11 +20,20 @@ fn bench(c: &mut Criterion) {
     let verdicts: usize = runs.iter().map(|r| r.verdicts.len()).sum();
     assert!(verdicts >= 100_000, "{verdicts}");
     let hashes = BTreeMap::new();
-    let input = ReportInput { runs: &runs, scenarios: &scenarios, directory: &dir, suite_hashes: &hashes, warnings: &[], generated_at: None };
+    let input = ReportInput {
+        runs: &runs,
+        scenarios: &scenarios,
+        directory: &dir,
+        suite_hashes: &hashes,
+        warnings: &[],
+        generated_at: None,
+    };
     let out = tmp.path().join("out");
     let mut g = c.benchmark_group("report");
     g.sample_size(10);
-    g.bench_function("write_all_100k_verdicts", |b| b.iter(|| report::write_all(&input, &out).unwrap()));
+    g.bench_function("write_all_100k_verdicts", |b| {
+        b.iter(|| report::write_all(&input, &out).unwrap())
+    });
     g.finish();
 }
 

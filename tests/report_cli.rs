@@ -11,8 +11,16 @@ fn data_root(root: &Path, scenarios: &[popbench::scenario::Scenario]) -> String 
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     std::fs::create_dir_all(root.join("scenarios/synthetic")).unwrap();
     c::directory(root);
-    std::fs::copy(repo.join("datasets/policy.toml"), root.join("datasets/policy.toml")).unwrap();
-    std::fs::copy(repo.join("scenarios/contexts.toml"), root.join("scenarios/contexts.toml")).unwrap();
+    std::fs::copy(
+        repo.join("datasets/policy.toml"),
+        root.join("datasets/policy.toml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        repo.join("scenarios/contexts.toml"),
+        root.join("scenarios/contexts.toml"),
+    )
+    .unwrap();
     let mut toml = String::new();
     for s in scenarios {
         toml.push_str(&format!(
@@ -22,7 +30,11 @@ fn data_root(root: &Path, scenarios: &[popbench::scenario::Scenario]) -> String 
     }
     std::fs::write(root.join("scenarios/synthetic/all.toml"), toml).unwrap();
     let mut d = popbench::Diagnostics::default();
-    let suite = popbench::scenario::Suite::load(&popbench::scenario::SuiteSpec::parse("synthetic"), root, &mut d);
+    let suite = popbench::scenario::Suite::load(
+        &popbench::scenario::SuiteSpec::parse("synthetic"),
+        root,
+        &mut d,
+    );
     assert!(d.is_empty(), "{d:?}");
     assert_eq!(suite.scenarios.len(), scenarios.len());
     suite.content_hash()
@@ -53,16 +65,30 @@ fn report_command_writes_four_files_and_ignores_torn_lines() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
-    assert_eq!(stdout.trim(), format!("report: {}", out_dir.join("report.html").display()));
+    assert_eq!(
+        stdout.trim(),
+        format!("report: {}", out_dir.join("report.html").display())
+    );
     assert!(stderr.contains("torn last line ignored"), "{stderr}");
-    assert!(stderr.contains("suite `synthetic` has changed since the run"), "{stderr}");
-    assert!(!stderr.contains("run run-a: suite"), "run-a's suite hash matches: {stderr}");
+    assert!(
+        stderr.contains("suite `synthetic` has changed since the run"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("run run-a: suite"),
+        "run-a's suite hash matches: {stderr}"
+    );
     for f in ["report.html", "report.md", "results.json", "results.csv"] {
         assert!(out_dir.join(f).is_file(), "{f}");
     }
     let csv = std::fs::read_to_string(out_dir.join("results.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 2 * scenarios.len(), "torn lines are not rows");
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        1 + 2 * scenarios.len(),
+        "torn lines are not rows"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("results.json")).unwrap()).unwrap();
     assert_eq!(json["totals"]["verdicts"], 2 * scenarios.len() as u64);
     assert_eq!(json["provenance"][0]["suite_sha256_now"], hash);
     assert!(json["warnings"].as_array().unwrap().len() >= 2);
@@ -91,5 +117,9 @@ fn report_command_fails_clearly_without_verdicts() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("error: reading run") && stderr.contains("verdicts.jsonl: missing (score the run first"), "{stderr}");
+    assert!(
+        stderr.contains("error: reading run")
+            && stderr.contains("verdicts.jsonl: missing (score the run first"),
+        "{stderr}"
+    );
 }

@@ -19,7 +19,9 @@ fn decode_entities(s: &str) -> String {
             "gt" => ">".to_string(),
             "quot" => "\"".to_string(),
             "apos" => "'".to_string(),
-            _ if e.starts_with("#x") => char::from_u32(u32::from_str_radix(&e[2..], 16).unwrap()).unwrap().to_string(),
+            _ if e.starts_with("#x") => char::from_u32(u32::from_str_radix(&e[2..], 16).unwrap())
+                .unwrap()
+                .to_string(),
             _ => char::from_u32(e[1..].parse().unwrap()).unwrap().to_string(),
         }
     })
@@ -28,7 +30,9 @@ fn decode_entities(s: &str) -> String {
 
 /// The visible text of the page: no style block, no tags, entities decoded.
 fn visible_text(html: &str) -> String {
-    let no_style = Regex::new(r"(?s)<style>.*?</style>").unwrap().replace_all(html, " ");
+    let no_style = Regex::new(r"(?s)<style>.*?</style>")
+        .unwrap()
+        .replace_all(html, " ");
     let no_tags = Regex::new(r"<[^>]*>").unwrap().replace_all(&no_style, " ");
     decode_entities(&no_tags)
 }
@@ -57,7 +61,12 @@ fn json_tokens(v: &Value, out: &mut HashSet<String>, digits: &Regex) {
     }
 }
 
-fn fixture() -> (tempfile::TempDir, Vec<report::RunData>, Vec<popbench::scenario::Scenario>, popbench::directory::Directory) {
+fn fixture() -> (
+    tempfile::TempDir,
+    Vec<report::RunData>,
+    Vec<popbench::scenario::Scenario>,
+    popbench::directory::Directory,
+) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = c::directory(tmp.path());
     let scenarios = c::scenarios(12);
@@ -73,7 +82,14 @@ fn fixture() -> (tempfile::TempDir, Vec<report::RunData>, Vec<popbench::scenario
 fn every_figure_in_the_html_is_in_results_json() {
     let (tmp, runs, scenarios, dir) = fixture();
     let hashes = BTreeMap::new();
-    let input = ReportInput { runs: &runs, scenarios: &scenarios, directory: &dir, suite_hashes: &hashes, warnings: &[], generated_at: Some("2026-12-02T08:30:00Z") };
+    let input = ReportInput {
+        runs: &runs,
+        scenarios: &scenarios,
+        directory: &dir,
+        suite_hashes: &hashes,
+        warnings: &[],
+        generated_at: Some("2026-12-02T08:30:00Z"),
+    };
     let out = tmp.path().join("out");
     let (_, written) = report::write_all(&input, &out).unwrap();
     let html = std::fs::read_to_string(&written.html).unwrap();
@@ -89,44 +105,97 @@ fn every_figure_in_the_html_is_in_results_json() {
         checked += 1;
         if !known.contains(m.as_str()) {
             let from = m.start().saturating_sub(40);
-            missing.push(format!("{} in …{}…", m.as_str(), &text[text.floor_char_boundary(from)..text.ceil_char_boundary((m.end() + 20).min(text.len()))]));
+            missing.push(format!(
+                "{} in …{}…",
+                m.as_str(),
+                &text[text.floor_char_boundary(from)
+                    ..text.ceil_char_boundary((m.end() + 20).min(text.len()))]
+            ));
         }
     }
     assert!(checked > 500, "only {checked} numbers found in the HTML");
-    assert!(missing.is_empty(), "{} figure(s) of report.html not in results.json:\n{}", missing.len(), missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "{} figure(s) of report.html not in results.json:\n{}",
+        missing.len(),
+        missing.join("\n")
+    );
 }
 
 #[test]
 fn report_has_every_section_and_statistic() {
     let (tmp, runs, scenarios, dir) = fixture();
     let hashes = BTreeMap::new();
-    let input = ReportInput { runs: &runs, scenarios: &scenarios, directory: &dir, suite_hashes: &hashes, warnings: &[], generated_at: None };
+    let input = ReportInput {
+        runs: &runs,
+        scenarios: &scenarios,
+        directory: &dir,
+        suite_hashes: &hashes,
+        warnings: &[],
+        generated_at: None,
+    };
     let (rep, written) = report::write_all(&input, &tmp.path().join("out")).unwrap();
     let html = std::fs::read_to_string(&written.html).unwrap();
-    for id in ["headline", "audiences", "leaderboard", "comparisons", "breakdowns", "countries", "exemplars", "methodology", "coverage", "provenance", "limitations"] {
-        assert!(html.contains(&format!("<section id=\"{id}\">")), "section {id}");
+    for id in [
+        "headline",
+        "audiences",
+        "leaderboard",
+        "comparisons",
+        "breakdowns",
+        "countries",
+        "exemplars",
+        "methodology",
+        "coverage",
+        "provenance",
+        "limitations",
+    ] {
+        assert!(
+            html.contains(&format!("<section id=\"{id}\">")),
+            "section {id}"
+        );
     }
-    for a in ["Child helplines", "Private-sector companies", "Children and young people", "Policy makers"] {
+    for a in [
+        "Child helplines",
+        "Private-sector companies",
+        "Children and young people",
+        "Policy makers",
+    ] {
         assert!(html.contains(a), "{a}");
     }
     assert!(html.contains("<svg"), "charts are inline SVG");
-    assert!(!html.contains("<script") && !html.contains("src=\"http") && !html.contains("href=\"http"), "no scripts, no external resources");
+    assert!(
+        !html.contains("<script") && !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "no scripts, no external resources"
+    );
 
     assert_eq!(rep.leaderboard.len(), 3);
     assert_eq!(rep.leaderboard[0].system, "gamma-perfect");
     assert_eq!(rep.comparisons.len(), 3 * 6, "every pair, every metric");
-    let dims: Vec<&str> = rep.breakdowns.iter().map(|b| b.dimension.as_str()).collect();
-    assert_eq!(dims, ["harm", "risk", "age_band", "language", "country", "context"]);
+    let dims: Vec<&str> = rep
+        .breakdowns
+        .iter()
+        .map(|b| b.dimension.as_str())
+        .collect();
+    assert_eq!(
+        dims,
+        ["harm", "risk", "age_band", "language", "country", "context"]
+    );
     let codes: Vec<&str> = rep.countries.iter().map(|c| c.code.as_str()).collect();
     assert_eq!(codes, ["FR", "GB", "unknown"]);
-    assert!(rep.countries[1].services.iter().any(|s| s.contacts.iter().any(|x| x.contains("0800 1111"))));
+    assert!(rep.countries[1]
+        .services
+        .iter()
+        .any(|s| s.contacts.iter().any(|x| x.contains("0800 1111"))));
 
     // k = 2: pass^k is there, never above the pass rate, and intervals are clustered.
     for s in &rep.leaderboard {
         let pass = &s.metrics[0];
         let pk = pass.pass_k.as_ref().expect("pass^k when k > 1");
         assert!(pk.estimate.p.unwrap() <= pass.figure.estimate.p.unwrap() + 1e-12);
-        assert_eq!(pass.figure.estimate.method, popbench::stats::Method::ClusterBootstrap);
+        assert_eq!(
+            pass.figure.estimate.method,
+            popbench::stats::Method::ClusterBootstrap
+        );
         assert_eq!(pass.figure.estimate.clusters, 12);
         assert_eq!(pass.figure.estimate.n, 72);
         let e = &pass.figure.estimate;
@@ -136,17 +205,33 @@ fn report_has_every_section_and_statistic() {
     let perfect = &rep.leaderboard[0].metrics[0].figure;
     assert_eq!(perfect.rule_of_three, Some(0.25));
     // Small cells are marked underpowered.
-    assert!(rep.breakdowns[0].rows.iter().all(|r| r.cells.iter().all(|c| c.figure.underpowered)));
+    assert!(rep.breakdowns[0]
+        .rows
+        .iter()
+        .all(|r| r.cells.iter().all(|c| c.figure.underpowered)));
     assert!(html.contains("underpowered, MDE"));
     assert!(html.contains("none bad: ≤ 25.0%"));
     // The perfect model beats the weak one on pass rate.
-    let c = rep.comparisons.iter().find(|c| c.a == "gamma-perfect" && c.b == "beta-7b" && c.metric == report::model::Metric::Pass).unwrap();
+    let c = rep
+        .comparisons
+        .iter()
+        .find(|c| {
+            c.a == "gamma-perfect" && c.b == "beta-7b" && c.metric == report::model::Metric::Pass
+        })
+        .unwrap();
     assert_eq!(c.conclusion, "a_better");
     assert!(c.mcnemar_p < 0.001);
     // Exemplars: the weak model has failures with responses and the child's words.
-    let ex = rep.exemplars.iter().find(|e| e.system == "beta-7b").unwrap();
+    let ex = rep
+        .exemplars
+        .iter()
+        .find(|e| e.system == "beta-7b")
+        .unwrap();
     assert!(!ex.worst.is_empty() && !ex.best.is_empty());
-    assert!(ex.worst.iter().all(|e| e.child_turn.is_some() && e.response.is_some()));
+    assert!(ex
+        .worst
+        .iter()
+        .all(|e| e.child_turn.is_some() && e.response.is_some()));
 
     // results.csv: one row per verdict.
     let csv = std::fs::read_to_string(&written.csv).unwrap();
@@ -160,8 +245,45 @@ fn report_has_every_section_and_statistic() {
 fn reports_are_reproducible() {
     let (_tmp, runs, scenarios, dir) = fixture();
     let hashes = BTreeMap::new();
-    let input = ReportInput { runs: &runs, scenarios: &scenarios, directory: &dir, suite_hashes: &hashes, warnings: &[], generated_at: None };
+    let input = ReportInput {
+        runs: &runs,
+        scenarios: &scenarios,
+        directory: &dir,
+        suite_hashes: &hashes,
+        warnings: &[],
+        generated_at: None,
+    };
     let a = serde_json::to_string(&report::build(&input)).unwrap();
     let b = serde_json::to_string(&report::build(&input)).unwrap();
     assert_eq!(a, b);
+}
+
+/// Times one report of 100k verdicts (the bench's workload) in whatever profile the tests
+/// are built with: `cargo test --test report_figures -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn time_report_of_100k_verdicts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = c::directory(tmp.path());
+    let scenarios = c::scenarios(3334);
+    let runs = vec![
+        c::run("run-a", "alpha", &scenarios, 5, 0.7, 1),
+        c::run("run-b", "beta", &scenarios, 5, 0.5, 2),
+    ];
+    let hashes = BTreeMap::new();
+    let input = ReportInput {
+        runs: &runs,
+        scenarios: &scenarios,
+        directory: &dir,
+        suite_hashes: &hashes,
+        warnings: &[],
+        generated_at: None,
+    };
+    let t = std::time::Instant::now();
+    report::write_all(&input, &tmp.path().join("out")).unwrap();
+    eprintln!(
+        "report of {} verdicts: {:?}",
+        runs.iter().map(|r| r.verdicts.len()).sum::<usize>(),
+        t.elapsed()
+    );
 }

@@ -58,7 +58,17 @@ fn render_hostile() -> Hostile {
     let mut scenarios = Vec::new();
     for (i, p) in ps.iter().enumerate() {
         let country = if i % 2 == 0 { "GB" } else { "FR" };
-        let mut s = c::scenario(&format!("hostile-{i:02}"), &format!("hostile-fam-{}", i / 3), Harm::ALL[i % Harm::ALL.len()], Risk::Imminent, 13, country, "en", "general_assistant", p);
+        let mut s = c::scenario(
+            &format!("hostile-{i:02}"),
+            &format!("hostile-fam-{}", i / 3),
+            Harm::ALL[i % Harm::ALL.len()],
+            Risk::Imminent,
+            13,
+            country,
+            "en",
+            "general_assistant",
+            p,
+        );
         // The language breakdown lists every value, so every payload is rendered at least once.
         s.language = p.clone();
         if i == 0 {
@@ -67,16 +77,38 @@ fn render_hostile() -> Hostile {
         scenarios.push(s);
     }
     let mut runs = Vec::new();
-    for (m, name) in ["<script>document.title='MODEL-'+'FIRED'</script>", "model\u{202E}evil"].iter().enumerate() {
+    for (m, name) in [
+        "<script>document.title='MODEL-'+'FIRED'</script>",
+        "model\u{202E}evil",
+    ]
+    .iter()
+    .enumerate()
+    {
         let mut run = c::run(&format!("run-{m}"), name, &[], 1, 0.5, 1);
         for (i, (s, p)) in scenarios.iter().zip(&ps).enumerate() {
             let good = (i + m) % 3 == 0;
             run.responses.push(c::response(s, 0, p));
             let contacts = vec![
                 c::contact(p, ContactStatus::Unverified, None),
-                c::contact("=HYPERLINK(\"https://evil.example\",\"click\")", ContactStatus::Unverified, Some("\"><script>alert(1)</script>")),
+                c::contact(
+                    "=HYPERLINK(\"https://evil.example\",\"click\")",
+                    ContactStatus::Unverified,
+                    Some("\"><script>alert(1)</script>"),
+                ),
             ];
-            let mut v = c::verdict(s, 0, good, HelplineOutcome::Missing, if good { EmergencyOutcome::Correct } else { EmergencyOutcome::Missing }, contacts, &["blames_child", "<b onclick=alert(1)>flag</b>"]);
+            let mut v = c::verdict(
+                s,
+                0,
+                good,
+                HelplineOutcome::Missing,
+                if good {
+                    EmergencyOutcome::Correct
+                } else {
+                    EmergencyOutcome::Missing
+                },
+                contacts,
+                &["blames_child", "<b onclick=alert(1)>flag</b>"],
+            );
             v.reasons = vec![p.clone(), "=cmd|' /C calc'!A0".into()];
             v.findings[0].evidence = p.clone();
             run.verdicts.push(v);
@@ -85,16 +117,64 @@ fn render_hostile() -> Hostile {
     }
     let hashes = BTreeMap::new();
     let warnings = vec!["<script>document.title='WARN-'+'FIRED'</script>".to_string()];
-    let input = ReportInput { runs: &runs, scenarios: &scenarios, directory: &dir, suite_hashes: &hashes, warnings: &warnings, generated_at: Some("<script>") };
+    let input = ReportInput {
+        runs: &runs,
+        scenarios: &scenarios,
+        directory: &dir,
+        suite_hashes: &hashes,
+        warnings: &warnings,
+        generated_at: Some("<script>"),
+    };
     let out = tmp.path().join("out");
     report::write_all(&input, &out).unwrap();
     Hostile { _tmp: tmp, out }
 }
 
 const ALLOWED_TAGS: &[&str] = &[
-    "html", "head", "meta", "title", "style", "body", "main", "header", "nav", "ul", "li", "a", "section", "h1", "h2", "h3", "h4", "p", "div", "strong",
-    "span", "table", "thead", "tbody", "tr", "th", "td", "abbr", "dl", "dt", "dd", "code", "br", "svg", "line", "text", "g", "title", "circle", "rect",
-    "article", "blockquote", "pre", "bdi",
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "main",
+    "header",
+    "nav",
+    "ul",
+    "li",
+    "a",
+    "section",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "p",
+    "div",
+    "strong",
+    "span",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "abbr",
+    "dl",
+    "dt",
+    "dd",
+    "code",
+    "br",
+    "svg",
+    "line",
+    "text",
+    "g",
+    "title",
+    "circle",
+    "rect",
+    "article",
+    "blockquote",
+    "pre",
+    "bdi",
 ];
 
 #[test]
@@ -105,23 +185,44 @@ fn hostile_outputs_are_escaped() {
     assert!(!lower.contains("<script"), "raw <script survived");
     assert!(!lower.contains("javascript:"), "javascript: survived");
     let handler = Regex::new(r"(?i)[\s/\x22\x27]on[a-z]+\s*=").unwrap();
-    assert!(handler.find(&html).is_none(), "an on…= attribute survived: {:?}", handler.find(&html).map(|m| &html[m.start().saturating_sub(60)..m.end() + 20]));
-    for bidi in ['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{0}', '\u{1b}'] {
+    assert!(
+        handler.find(&html).is_none(),
+        "an on…= attribute survived: {:?}",
+        handler
+            .find(&html)
+            .map(|m| &html[m.start().saturating_sub(60)..m.end() + 20])
+    );
+    for bidi in [
+        '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+        '\u{2068}', '\u{2069}', '\u{0}', '\u{1b}',
+    ] {
         assert!(!html.contains(bidi), "control {:?} survived", bidi);
     }
-    assert!(html.contains("[RLO]") && html.contains("[LRI]"), "bidi controls are shown by name");
-    assert!(html.contains("اتصل بخط نجدة الطفل"), "legitimate RTL text is kept");
+    assert!(
+        html.contains("[RLO]") && html.contains("[LRI]"),
+        "bidi controls are shown by name"
+    );
+    assert!(
+        html.contains("اتصل بخط نجدة الطفل"),
+        "legitimate RTL text is kept"
+    );
     // Only the tags the renderer writes; exactly one style block; the CSP is in place.
     let tag = Regex::new(r"<([a-zA-Z][a-zA-Z0-9-]*)").unwrap();
     for m in tag.captures_iter(&html) {
         let name = m[1].to_lowercase();
-        assert!(ALLOWED_TAGS.contains(&name.as_str()), "unexpected tag <{name}>");
+        assert!(
+            ALLOWED_TAGS.contains(&name.as_str()),
+            "unexpected tag <{name}>"
+        );
     }
     assert_eq!(lower.matches("<style").count(), 1);
     assert_eq!(lower.matches("<meta http-equiv").count(), 1);
     assert!(html.contains("default-src 'none'"));
     let style = &lower[lower.find("<style>").unwrap()..lower.find("</style>").unwrap()];
-    assert!(!style.contains("url(") && !style.contains("@import"), "the stylesheet loads nothing");
+    assert!(
+        !style.contains("url(") && !style.contains("@import"),
+        "the stylesheet loads nothing"
+    );
     assert!(!lower.contains("style=\""), "no inline style attributes");
     assert!(html.contains("overflow-wrap:anywhere"));
 
@@ -140,8 +241,14 @@ fn hostile_outputs_are_escaped() {
             in_fence = Some(t.chars().take_while(|c| *c == '`').collect());
             continue;
         }
-        assert!(!line.to_lowercase().contains("<script"), "raw <script in report.md: {line:.120}");
-        assert!(!line.contains('<') || line.contains("&lt;") || !line.contains('>'), "raw markup in report.md: {line:.120}");
+        assert!(
+            !line.to_lowercase().contains("<script"),
+            "raw <script in report.md: {line:.120}"
+        );
+        assert!(
+            !line.contains('<') || line.contains("&lt;") || !line.contains('>'),
+            "raw markup in report.md: {line:.120}"
+        );
     }
 
     // CSV: formula injection neutralised.
@@ -149,28 +256,71 @@ fn hostile_outputs_are_escaped() {
     let mut r = ::csv::Reader::from_reader(csv.as_bytes());
     for rec in r.records() {
         for f in rec.unwrap().iter() {
-            assert!(!f.starts_with(['=', '+', '@']) && !(f.starts_with('-') && f.len() > 1 && !f[1..].starts_with(char::is_numeric)), "formula cell {f:.60}");
+            let formula = f.starts_with(['=', '+', '@'])
+                || (f.starts_with('-') && f.len() > 1 && !f[1..].starts_with(char::is_numeric));
+            assert!(!formula, "formula cell {f:.60}");
         }
     }
 }
 
 fn chromium() -> Option<PathBuf> {
     let explicit = std::env::var_os("POPBENCH_CHROMIUM").map(PathBuf::from);
-    explicit.into_iter().chain(["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].map(PathBuf::from)).find(|p| p.exists())
+    explicit
+        .into_iter()
+        .chain(
+            [
+                "/usr/bin/chromium",
+                "/usr/bin/chromium-browser",
+                "/usr/bin/google-chrome",
+            ]
+            .map(PathBuf::from),
+        )
+        .find(|p| p.exists())
 }
 
 fn run_chromium(bin: &Path, profile: &Path, args: &[&str]) -> String {
     let out = Command::new(bin)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage", "--hide-scrollbars"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+        ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
         .output()
         .expect("running chromium");
-    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-const MARKERS: &[&str] = &["XSS-FIRED", "JS-FIRED", "SVG-FIRED", "SVGS-FIRED", "ATTR-FIRED", "HOVER-FIRED", "IFRAME-FIRED", "META-FIRED", "MXSS-FIRED", "OBJ-FIRED", "TPL-FIRED", "DIR-FIRED", "SVC-FIRED", "MODEL-FIRED", "WARN-FIRED", "data-owned"];
+const MARKERS: &[&str] = &[
+    "XSS-FIRED",
+    "JS-FIRED",
+    "SVG-FIRED",
+    "SVGS-FIRED",
+    "ATTR-FIRED",
+    "HOVER-FIRED",
+    "IFRAME-FIRED",
+    "META-FIRED",
+    "MXSS-FIRED",
+    "OBJ-FIRED",
+    "TPL-FIRED",
+    "DIR-FIRED",
+    "SVC-FIRED",
+    "MODEL-FIRED",
+    "WARN-FIRED",
+    "data-owned",
+];
 
 #[test]
 fn hostile_report_is_inert_in_headless_chromium() {
@@ -193,15 +343,36 @@ fn hostile_report_is_inert_in_headless_chromium() {
 
     for page in [h.out.join("report.html"), bare_path.clone()] {
         let url = format!("file://{}", page.display());
-        let dom = run_chromium(&bin, profile.path(), &["--virtual-time-budget=3000", "--dump-dom", &url]);
+        let dom = run_chromium(
+            &bin,
+            profile.path(),
+            &["--virtual-time-budget=3000", "--dump-dom", &url],
+        );
         for m in MARKERS {
             assert!(!dom.contains(m), "a payload ran in {}: {m}", page.display());
         }
-        assert!(dom.contains("<title>popbench report</title>"), "title changed");
-        for id in ["leaderboard", "comparisons", "breakdowns", "countries", "exemplars", "provenance", "limitations"] {
-            assert!(dom.contains(&format!("id=\"{id}\"")), "section {id} missing from the DOM");
+        assert!(
+            dom.contains("<title>popbench report</title>"),
+            "title changed"
+        );
+        for id in [
+            "leaderboard",
+            "comparisons",
+            "breakdowns",
+            "countries",
+            "exemplars",
+            "provenance",
+            "limitations",
+        ] {
+            assert!(
+                dom.contains(&format!("id=\"{id}\"")),
+                "section {id} missing from the DOM"
+            );
         }
-        assert!(!dom.contains("<iframe") && !dom.contains("<img") && !dom.contains("<object"), "a hostile element made it into the DOM");
+        assert!(
+            !dom.contains("<iframe") && !dom.contains("<img") && !dom.contains("<object"),
+            "a hostile element made it into the DOM"
+        );
     }
 
     // Layout: a probe script (ours, in a copy without the CSP) reports the page width.
@@ -211,17 +382,43 @@ fn hostile_report_is_inert_in_headless_chromium() {
     );
     let probe_path = h.out.join("probe.html");
     std::fs::write(&probe_path, probe).unwrap();
-    let dom = run_chromium(&bin, profile.path(), &["--window-size=1024,768", "--virtual-time-budget=2000", "--dump-dom", &format!("file://{}", probe_path.display())]);
+    let dom = run_chromium(
+        &bin,
+        profile.path(),
+        &[
+            "--window-size=1024,768",
+            "--virtual-time-budget=2000",
+            "--dump-dom",
+            &format!("file://{}", probe_path.display()),
+        ],
+    );
     let title = Regex::new(r"<title>LAYOUT (\d+) (\d+) (\d+) (\w+)</title>").unwrap();
-    let caps = title.captures(&dom).unwrap_or_else(|| panic!("probe did not run: {:.400}", dom));
-    let (scroll, inner, sections): (u32, u32, u32) = (caps[1].parse().unwrap(), caps[2].parse().unwrap(), caps[3].parse().unwrap());
-    assert!(scroll <= inner, "the page overflows horizontally: scrollWidth {scroll} > innerWidth {inner}");
+    let caps = title
+        .captures(&dom)
+        .unwrap_or_else(|| panic!("probe did not run: {:.400}", dom));
+    let (scroll, inner, sections): (u32, u32, u32) = (
+        caps[1].parse().unwrap(),
+        caps[2].parse().unwrap(),
+        caps[3].parse().unwrap(),
+    );
+    assert!(
+        scroll <= inner,
+        "the page overflows horizontally: scrollWidth {scroll} > innerWidth {inner}"
+    );
     assert_eq!(sections, 11, "every section is laid out");
     assert_eq!(&caps[4], "block", "injected CSS did not hide the body");
 
     // A screenshot renders at the requested width.
     let png = h.out.join("shot.png");
-    run_chromium(&bin, profile.path(), &["--window-size=1024,2000", &format!("--screenshot={}", png.display()), &format!("file://{}", h.out.join("report.html").display())]);
+    run_chromium(
+        &bin,
+        profile.path(),
+        &[
+            "--window-size=1024,2000",
+            &format!("--screenshot={}", png.display()),
+            &format!("file://{}", h.out.join("report.html").display()),
+        ],
+    );
     let bytes = std::fs::read(&png).expect("screenshot written");
     assert_eq!(&bytes[1..4], b"PNG");
     let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());

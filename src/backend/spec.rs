@@ -92,7 +92,7 @@ impl ModelSpec {
         };
         let name: String = raw
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c.to_ascii_lowercase() } else { '-' })
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_' { c.to_ascii_lowercase() } else { '-' })
             .collect();
         let name = name.trim_matches('-').trim_end_matches(".gguf").to_string();
         if name.is_empty() { "model".into() } else { name }

@@ -26,7 +26,8 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
     let mut runs = Vec::new();
     let mut warnings = Vec::new();
     for dir in &args.runs {
-        let (run, w) = report::load_run(dir).with_context(|| format!("reading run {}", dir.display()))?;
+        let (run, w) =
+            report::load_run(dir).with_context(|| format!("reading run {}", dir.display()))?;
         warnings.extend(w);
         runs.push(run);
     }
@@ -39,7 +40,11 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
             let mut diags = Diagnostics::default();
             let suite = Suite::load(&SuiteSpec::parse(name), root, &mut diags);
             if !diags.is_empty() {
-                warnings.push(format!("suite `{name}`: {} problem(s) while loading (first: {})", diags.len(), diags.0[0]));
+                warnings.push(format!(
+                    "suite `{name}`: {} problem(s) while loading (first: {})",
+                    diags.len(),
+                    diags.0[0]
+                ));
             }
             suite_hashes.insert(name.clone(), suite.content_hash());
             for s in suite.scenarios {
@@ -65,7 +70,9 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
     for w in &warnings {
         printer.warn(w);
     }
-    let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).ok();
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok();
     let input = ReportInput {
         runs: &runs,
         scenarios: &scenarios,

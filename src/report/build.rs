@@ -8,8 +8,8 @@ use crate::directory::Directory;
 use crate::scenario::{Role, Scenario};
 use crate::score::verdict::{ContactStatus, EmergencyOutcome, HelplineOutcome, Severity, Verdict};
 use crate::stats::{
-    self, mcnemar_exact, mde, newcombe_paired, paired_cluster_bootstrap, rule_of_three, seed_from, Cluster, Estimate, Method,
-    PairedCluster, PairedCounts, BOOTSTRAP_RESAMPLES, Z95, Z_POWER80,
+    self, mcnemar_exact, mde, newcombe_paired, paired_cluster_bootstrap, rule_of_three, seed_from,
+    Cluster, Estimate, Method, PairedCluster, PairedCounts, BOOTSTRAP_RESAMPLES, Z95, Z_POWER80,
 };
 use crate::taxonomy::{age_band, Harm, Risk, ServiceKind};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -52,6 +52,10 @@ struct Row<'a> {
     sys: usize,
     v: &'a Verdict,
     family: &'a str,
+    /// Dense index of the family.
+    fam: u32,
+    /// Dense index of the scenario.
+    scen: u32,
     sc: Option<&'a Scenario>,
 }
 
@@ -61,20 +65,31 @@ impl Row<'_> {
     }
 }
 
-/// A figure over rows for a metric.
+/// A figure over rows for a metric: outcomes grouped by family (sorted, no hashing, so
+/// that 100k verdicts stay fast), then [`Estimate::from_clusters`].
 fn figure<'a>(rows: impl Iterator<Item = &'a Row<'a>>, m: Metric, seed: &str) -> Figure {
-    let mut fams: BTreeMap<&str, Cluster> = BTreeMap::new();
-    let mut scen: BTreeSet<&str> = BTreeSet::new();
-    for r in rows {
-        if let Some(o) = outcome(m, r.v) {
-            let c = fams.entry(r.family).or_default();
-            c.n += 1;
-            c.k += u64::from(o);
-            scen.insert(&r.v.scenario_id);
+    let mut items: Vec<(u32, u32, bool)> = rows
+        .filter_map(|r| outcome(m, r.v).map(|o| (r.fam, r.scen, o)))
+        .collect();
+    items.sort_unstable_by_key(|x| (x.0, x.1));
+    let mut clusters: Vec<Cluster> = Vec::new();
+    let mut last_fam = None;
+    for &(f, _, o) in &items {
+        if last_fam != Some(f) {
+            clusters.push(Cluster::default());
+            last_fam = Some(f);
         }
+        let c = clusters.last_mut().expect("pushed");
+        c.n += 1;
+        c.k += u64::from(o);
     }
-    let clusters: Vec<Cluster> = fams.into_values().collect();
-    finish(Estimate::from_clusters(&clusters, seed_from(seed)), scen.len() as u64, m.higher_is_better())
+    let mut scen: Vec<u32> = items.iter().map(|x| x.1).collect();
+    scen.dedup();
+    finish(
+        Estimate::from_clusters(&clusters, seed_from(seed)),
+        scen.len() as u64,
+        m.higher_is_better(),
+    )
 }
 
 fn finish(e: Estimate, scenarios: u64, higher_is_better: bool) -> Figure {
@@ -86,27 +101,49 @@ fn finish(e: Estimate, scenarios: u64, higher_is_better: bool) -> Figure {
         scenarios,
         mde: m,
         underpowered: m.is_none_or(|m| m > UNDERPOWERED_MDE),
-        rule_of_three: if e.n > 0 && bad == 0 { rule_of_three(units) } else { None },
+        rule_of_three: if e.n > 0 && bad == 0 {
+            rule_of_three(units)
+        } else {
+            None
+        },
     }
 }
 
 /// pass^k over rows of one system.
-fn pass_k_figure<'a>(rows: impl Iterator<Item = &'a Row<'a>>, m: Metric, k: usize, seed: &str) -> Figure {
-    let mut items: BTreeMap<(&str, &str), (&str, Vec<(u32, bool)>)> = BTreeMap::new();
+fn pass_k_figure<'a>(
+    rows: impl Iterator<Item = &'a Row<'a>>,
+    m: Metric,
+    k: usize,
+    seed: &str,
+) -> Figure {
+    type Samples<'s> = (&'s str, Vec<(u32, bool)>);
+    let mut items: BTreeMap<(&str, &str), Samples<'_>> = BTreeMap::new();
     for r in rows {
         if let Some(o) = outcome(m, r.v) {
             let good = o == m.higher_is_better();
-            items.entry((&r.v.scenario_id, &r.v.context)).or_insert_with(|| (r.family, Vec::new())).1.push((r.v.sample, good));
+            items
+                .entry((&r.v.scenario_id, &r.v.context))
+                .or_insert_with(|| (r.family, Vec::new()))
+                .1
+                .push((r.v.sample, good));
         }
     }
-    let scenarios: BTreeSet<&str> = items.iter().filter(|(_, (_, s))| s.len() >= k).map(|((id, _), _)| *id).collect();
+    let scenarios: BTreeSet<&str> = items
+        .iter()
+        .filter(|(_, (_, s))| s.len() >= k)
+        .map(|((id, _), _)| *id)
+        .collect();
     let list = items.into_values().map(|(fam, mut s)| {
         s.sort_by_key(|x| x.0);
         (fam, s.into_iter().map(|x| x.1).collect::<Vec<bool>>())
     });
     let clusters = stats::pass_k(list, k);
     // pass^k counts good items, so it is always "higher is better".
-    finish(Estimate::from_clusters(&clusters, seed_from(seed)), scenarios.len() as u64, true)
+    finish(
+        Estimate::from_clusters(&clusters, seed_from(seed)),
+        scenarios.len() as u64,
+        true,
+    )
 }
 
 /// The label of each run's system: the model name, disambiguated by run id when two runs share it.
@@ -115,11 +152,15 @@ pub fn labels(runs: &[RunData]) -> Vec<String> {
         .iter()
         .map(|r| {
             let m = &r.manifest;
-            [m.model.name.as_str(), m.inputs.model_spec.as_str(), m.run_id.as_str()]
-                .into_iter()
-                .find(|s| !s.trim().is_empty())
-                .unwrap_or("model")
-                .to_string()
+            [
+                m.model.name.as_str(),
+                m.inputs.model_spec.as_str(),
+                m.run_id.as_str(),
+            ]
+            .into_iter()
+            .find(|s| !s.trim().is_empty())
+            .unwrap_or("model")
+            .to_string()
         })
         .collect();
     base.iter()
@@ -135,32 +176,60 @@ pub fn labels(runs: &[RunData]) -> Vec<String> {
 }
 
 fn risk_rank(s: &str) -> usize {
-    Risk::ALL.iter().position(|r| r.id() == s).unwrap_or(usize::MAX)
+    Risk::ALL
+        .iter()
+        .position(|r| r.id() == s)
+        .unwrap_or(usize::MAX)
 }
 
 fn harm_rank(s: &str) -> usize {
-    Harm::ALL.iter().position(|r| r.id() == s).unwrap_or(usize::MAX)
+    Harm::ALL
+        .iter()
+        .position(|r| r.id() == s)
+        .unwrap_or(usize::MAX)
 }
 
 fn band_rank(s: &str) -> usize {
-    s.split('-').next().and_then(|x| x.parse().ok()).unwrap_or(usize::MAX)
+    s.split('-')
+        .next()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(usize::MAX)
 }
 
 /// Builds the report.
 pub fn build(input: &ReportInput<'_>) -> Report {
     let runs = input.runs;
-    let scen: HashMap<&str, &Scenario> = input.scenarios.iter().map(|s| (s.id.as_str(), s)).collect();
+    let scen: HashMap<&str, &Scenario> =
+        input.scenarios.iter().map(|s| (s.id.as_str(), s)).collect();
     let names = labels(runs);
+    let mut fam_ids: HashMap<&str, u32> = HashMap::new();
+    let mut scen_ids: HashMap<&str, u32> = HashMap::new();
     let rows: Vec<Row<'_>> = runs
         .iter()
         .enumerate()
         .flat_map(|(i, r)| r.verdicts.iter().map(move |v| (i, v)))
         .map(|(sys, v)| {
             let sc = scen.get(v.scenario_id.as_str()).copied();
-            Row { sys, v, family: sc.map(|s| s.family.as_str()).unwrap_or(v.scenario_id.as_str()), sc }
+            let family = sc
+                .map(|s| s.family.as_str())
+                .unwrap_or(v.scenario_id.as_str());
+            let next = fam_ids.len() as u32;
+            let fam = *fam_ids.entry(family).or_insert(next);
+            let next = scen_ids.len() as u32;
+            let sid = *scen_ids.entry(v.scenario_id.as_str()).or_insert(next);
+            Row {
+                sys,
+                v,
+                family,
+                fam,
+                scen: sid,
+                sc,
+            }
         })
         .collect();
-    let by_sys: Vec<Vec<&Row<'_>>> = (0..runs.len()).map(|i| rows.iter().filter(|r| r.sys == i).collect()).collect();
+    let by_sys: Vec<Vec<&Row<'_>>> = (0..runs.len())
+        .map(|i| rows.iter().filter(|r| r.sys == i).collect())
+        .collect();
 
     // Leaderboard.
     let mut leaderboard: Vec<SystemSummary> = runs
@@ -174,7 +243,14 @@ pub fn build(input: &ReportInput<'_>) -> Report {
                 .map(|&m| MetricFigure {
                     metric: m,
                     figure: figure(by_sys[i].iter().copied(), m, &format!("{label}|{}", m.id())),
-                    pass_k: (k > 1).then(|| pass_k_figure(by_sys[i].iter().copied(), m, k as usize, &format!("{label}|{}|pass^k", m.id()))),
+                    pass_k: (k > 1).then(|| {
+                        pass_k_figure(
+                            by_sys[i].iter().copied(),
+                            m,
+                            k as usize,
+                            &format!("{label}|{}|pass^k", m.id()),
+                        )
+                    }),
                 })
                 .collect();
             SystemSummary {
@@ -183,7 +259,8 @@ pub fn build(input: &ReportInput<'_>) -> Report {
                 model_spec: run.manifest.inputs.model_spec.clone(),
                 samples: k,
                 verdicts: by_sys[i].len() as u64,
-                generation_errors: run.responses.iter().filter(|r| r.error.is_some()).count() as u64,
+                generation_errors: run.responses.iter().filter(|r| r.error.is_some()).count()
+                    as u64,
                 rank: 0,
                 metrics,
             }
@@ -191,7 +268,11 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         .collect();
     let mut order: Vec<usize> = (0..runs.len()).collect();
     let pass_of = |s: &SystemSummary| s.metrics[0].figure.estimate.p.unwrap_or(-1.0);
-    order.sort_by(|&a, &b| pass_of(&leaderboard[b]).total_cmp(&pass_of(&leaderboard[a])).then(names[a].cmp(&names[b])));
+    order.sort_by(|&a, &b| {
+        pass_of(&leaderboard[b])
+            .total_cmp(&pass_of(&leaderboard[a]))
+            .then(names[a].cmp(&names[b]))
+    });
     for (rank, &i) in order.iter().enumerate() {
         leaderboard[i].rank = rank + 1;
     }
@@ -222,7 +303,10 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         .map(|(dim, title, key)| {
             let mut groups: BTreeMap<String, Vec<Vec<&Row<'_>>>> = BTreeMap::new();
             for r in &rows {
-                groups.entry(key(r)).or_insert_with(|| vec![Vec::new(); runs.len()])[r.sys].push(r);
+                groups
+                    .entry(key(r))
+                    .or_insert_with(|| vec![Vec::new(); runs.len()])[r.sys]
+                    .push(r);
             }
             let mut rows_out: Vec<BreakdownRow> = groups
                 .into_iter()
@@ -231,7 +315,11 @@ pub fn build(input: &ReportInput<'_>) -> Report {
                         .iter()
                         .map(|&i| Cell {
                             system: names[i].clone(),
-                            figure: figure(per[i].iter().copied(), Metric::Pass, &format!("{}|{dim}|{value}", names[i])),
+                            figure: figure(
+                                per[i].iter().copied(),
+                                Metric::Pass,
+                                &format!("{}|{dim}|{value}", names[i]),
+                            ),
                         })
                         .collect(),
                     value,
@@ -243,12 +331,20 @@ pub fn build(input: &ReportInput<'_>) -> Report {
                 "age_band" => rows_out.sort_by_key(|r| band_rank(&r.value)),
                 _ => {}
             }
-            Breakdown { dimension: dim.to_string(), title: title.to_string(), metric: Metric::Pass, rows: rows_out }
+            Breakdown {
+                dimension: dim.to_string(),
+                title: title.to_string(),
+                metric: Metric::Pass,
+                rows: rows_out,
+            }
         })
         .collect();
 
     let countries = country_cards(&rows, &order, &names, input.directory);
-    let exemplars = order.iter().map(|&i| exemplars(&names[i], &runs[i], &by_sys[i], &scen)).collect();
+    let exemplars = order
+        .iter()
+        .map(|&i| exemplars(&names[i], &runs[i], &by_sys[i], &scen))
+        .collect();
 
     let scenario_ids: BTreeSet<&str> = rows.iter().map(|r| r.v.scenario_id.as_str()).collect();
     let families: BTreeSet<&str> = rows.iter().map(|r| r.family).collect();
@@ -295,7 +391,11 @@ pub fn build(input: &ReportInput<'_>) -> Report {
                 model_spec: m.inputs.model_spec.clone(),
                 backend: m.model.backend.clone(),
                 model_files: m.model.files.clone(),
-                chat_template_sha256: m.model.chat_template_sha256.clone().or_else(|| m.inputs.chat_template_sha256.clone()),
+                chat_template_sha256: m
+                    .model
+                    .chat_template_sha256
+                    .clone()
+                    .or_else(|| m.inputs.chat_template_sha256.clone()),
                 suite: m.inputs.suite.clone(),
                 suite_sha256: m.inputs.suite_sha256.clone(),
                 suite_sha256_now: input.suite_hashes.get(&m.inputs.suite).cloned(),
@@ -328,7 +428,12 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         limitations: limitations(&totals),
         metrics: Metric::ALL
             .iter()
-            .map(|&m| MetricDefinition { metric: m, label: m.label().into(), definition: m.definition().into(), higher_is_better: m.higher_is_better() })
+            .map(|&m| MetricDefinition {
+                metric: m,
+                label: m.label().into(),
+                definition: m.definition().into(),
+                higher_is_better: m.higher_is_better(),
+            })
             .collect(),
         settings,
         totals,
@@ -356,7 +461,10 @@ fn compare(a: &str, ra: &[&Row<'_>], b: &str, rb: &[&Row<'_>], m: Metric) -> Com
     let mut fams: BTreeMap<&str, PairedCluster> = BTreeMap::new();
     for r in rb {
         let Some(ob) = outcome(m, r.v) else { continue };
-        let Some(&oa) = left.get(&(r.v.scenario_id.as_str(), r.v.context.as_str(), r.v.sample)) else { continue };
+        let Some(&oa) = left.get(&(r.v.scenario_id.as_str(), r.v.context.as_str(), r.v.sample))
+        else {
+            continue;
+        };
         table.add(oa, ob);
         let c = fams.entry(r.family).or_default();
         c.n += 1;
@@ -368,10 +476,18 @@ fn compare(a: &str, ra: &[&Row<'_>], b: &str, rb: &[&Row<'_>], m: Metric) -> Com
     let newcombe = rates.map(|_| newcombe_paired(&table));
     let clustered = clusters.iter().any(|c| c.n > 1);
     let bootstrap = rates.map(|(_, _, d)| {
-        let (lo, hi) = paired_cluster_bootstrap(&clusters, BOOTSTRAP_RESAMPLES, seed_from(&format!("{a}|{b}|{}", m.id())));
+        let (lo, hi) = paired_cluster_bootstrap(
+            &clusters,
+            BOOTSTRAP_RESAMPLES,
+            seed_from(&format!("{a}|{b}|{}", m.id())),
+        );
         (lo.min(d), hi.max(d))
     });
-    let primary = if clustered { Method::PairedClusterBootstrap } else { Method::Newcombe };
+    let primary = if clustered {
+        Method::PairedClusterBootstrap
+    } else {
+        Method::Newcombe
+    };
     let chosen = if clustered { bootstrap } else { newcombe };
     let conclusion = match chosen {
         None => "no_pairs",
@@ -412,17 +528,31 @@ fn compare(a: &str, ra: &[&Row<'_>], b: &str, rb: &[&Row<'_>], m: Metric) -> Com
 }
 
 fn kind_rank(k: ServiceKind) -> usize {
-    ServiceKind::ALL.iter().position(|x| *x == k).unwrap_or(usize::MAX)
+    ServiceKind::ALL
+        .iter()
+        .position(|x| *x == k)
+        .unwrap_or(usize::MAX)
 }
 
-fn country_cards(rows: &[Row<'_>], order: &[usize], names: &[String], dir: &Directory) -> Vec<CountryCard> {
+fn country_cards(
+    rows: &[Row<'_>],
+    order: &[usize],
+    names: &[String],
+    dir: &Directory,
+) -> Vec<CountryCard> {
     let mut by: BTreeMap<&str, Vec<Vec<&Row<'_>>>> = BTreeMap::new();
     for r in rows {
-        by.entry(r.v.country.as_str()).or_insert_with(|| vec![Vec::new(); names.len()])[r.sys].push(r);
+        by.entry(r.v.country.as_str())
+            .or_insert_with(|| vec![Vec::new(); names.len()])[r.sys]
+            .push(r);
     }
     by.into_iter()
         .map(|(code, per)| {
-            let entry = if code == crate::scenario::UNKNOWN_COUNTRY { dir.international.as_ref() } else { dir.country(code) };
+            let entry = if code == crate::scenario::UNKNOWN_COUNTRY {
+                dir.international.as_ref()
+            } else {
+                dir.country(code)
+            };
             let mut services: Vec<ServiceView> = entry
                 .map(|e| {
                     e.services
@@ -445,17 +575,30 @@ fn country_cards(rows: &[Row<'_>], order: &[usize], names: &[String], dir: &Dire
                         .collect()
                 })
                 .unwrap_or_default();
-            services.sort_by_key(|s| ServiceKind::from_id(&s.kind).map(kind_rank).unwrap_or(usize::MAX));
+            services.sort_by_key(|s| {
+                ServiceKind::from_id(&s.kind)
+                    .map(kind_rank)
+                    .unwrap_or(usize::MAX)
+            });
             let name = if code == crate::scenario::UNKNOWN_COUNTRY {
                 "Country unknown (international services)".to_string()
             } else {
-                dir.country(code).map(|e| e.name.clone()).unwrap_or_else(|| code.to_string())
+                dir.country(code)
+                    .map(|e| e.name.clone())
+                    .unwrap_or_else(|| code.to_string())
             };
             CountryCard {
                 code: code.to_string(),
                 name,
                 in_directory: entry.is_some(),
-                traps: entry.map(|e| e.traps.iter().map(|t| format!("{} — {}", t.value, t.note)).collect()).unwrap_or_default(),
+                traps: entry
+                    .map(|e| {
+                        e.traps
+                            .iter()
+                            .map(|t| format!("{} — {}", t.value, t.note))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 services,
                 results: order
                     .iter()
@@ -480,7 +623,11 @@ fn coverage(dir: &Directory, used: &BTreeSet<&str>) -> Coverage {
     let countries = dir
         .entries()
         .map(|e| {
-            let mut dates: Vec<&str> = e.services.iter().map(|s| s.last_verified.as_str()).collect();
+            let mut dates: Vec<&str> = e
+                .services
+                .iter()
+                .map(|s| s.last_verified.as_str())
+                .collect();
             dates.sort_unstable();
             CoverageRow {
                 code: e.code.clone(),
@@ -531,7 +678,9 @@ fn exemplar(category: &str, v: &Verdict, sc: Option<&Scenario>, resp: Option<&st
         country: v.country.clone(),
         language: v.language.clone(),
         age: sc.map(|s| s.age),
-        child_turn: sc.and_then(|s| s.turns.iter().rev().find(|t| t.role == Role::User)).map(|t| t.content.clone()),
+        child_turn: sc
+            .and_then(|s| s.turns.iter().rev().find(|t| t.role == Role::User))
+            .map(|t| t.content.clone()),
         response,
         response_chars: resp.map(|t| t.chars().count()).unwrap_or(0),
         response_truncated: truncated,
@@ -541,20 +690,44 @@ fn exemplar(category: &str, v: &Verdict, sc: Option<&Scenario>, resp: Option<&st
             .iter()
             .map(|c| ContactView {
                 text: c.text.clone(),
-                kind: serde_json::to_value(c.kind).ok().and_then(|x| x.as_str().map(String::from)).unwrap_or_default(),
-                status: serde_json::to_value(c.status).ok().and_then(|x| x.as_str().map(String::from)).unwrap_or_default(),
+                kind: serde_json::to_value(c.kind)
+                    .ok()
+                    .and_then(|x| x.as_str().map(String::from))
+                    .unwrap_or_default(),
+                status: serde_json::to_value(c.status)
+                    .ok()
+                    .and_then(|x| x.as_str().map(String::from))
+                    .unwrap_or_default(),
                 service_id: c.service_id.clone(),
             })
             .collect(),
         flags: v.flags.clone(),
-        critical: v.findings.iter().filter(|f| f.severity == Severity::Critical).map(|f| format!("{}: {}", f.id, f.evidence)).collect(),
+        critical: v
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Critical)
+            .map(|f| format!("{}: {}", f.id, f.evidence))
+            .collect(),
         reasons: v.reasons.clone(),
     }
 }
 
-fn exemplars(label: &str, run: &RunData, rows: &[&Row<'_>], scen: &HashMap<&str, &Scenario>) -> SystemExemplars {
-    let responses: HashMap<(&str, &str, u32), &str> =
-        run.responses.iter().map(|r| ((r.scenario_id.as_str(), r.context.as_str(), r.sample), r.response.as_str())).collect();
+fn exemplars(
+    label: &str,
+    run: &RunData,
+    rows: &[&Row<'_>],
+    scen: &HashMap<&str, &Scenario>,
+) -> SystemExemplars {
+    let responses: HashMap<(&str, &str, u32), &str> = run
+        .responses
+        .iter()
+        .map(|r| {
+            (
+                (r.scenario_id.as_str(), r.context.as_str(), r.sample),
+                r.response.as_str(),
+            )
+        })
+        .collect();
     let key = |v: &Verdict| (v.scenario_id.clone(), v.context.clone(), v.sample);
     let risk_w = |v: &Verdict| Risk::ALL.len() - risk_rank(v.risk.id()).min(Risk::ALL.len());
     let mut used = BTreeSet::new();
@@ -562,20 +735,40 @@ fn exemplars(label: &str, run: &RunData, rows: &[&Row<'_>], scen: &HashMap<&str,
     type Pick = fn(&Verdict) -> Option<usize>;
     let categories: [(&str, Pick); 3] = [
         ("missed_emergency", |v| {
-            (v.risk == Risk::Imminent && matches!(v.referral.emergency, EmergencyOutcome::Missing | EmergencyOutcome::WrongCountry)).then_some(1)
+            (v.risk == Risk::Imminent
+                && matches!(
+                    v.referral.emergency,
+                    EmergencyOutcome::Missing | EmergencyOutcome::WrongCountry
+                ))
+            .then_some(1)
         }),
         ("invented_contact", |v| {
-            let n = v.contacts.iter().filter(|c| c.status == ContactStatus::Unverified).count();
+            let n = v
+                .contacts
+                .iter()
+                .filter(|c| c.status == ContactStatus::Unverified)
+                .count();
             (n > 0).then_some(n)
         }),
         ("critical_flag", |v| {
-            let n = v.findings.iter().filter(|f| f.severity == Severity::Critical).count();
+            let n = v
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Critical)
+                .count();
             (n > 0).then_some(n)
         }),
     ];
     for (cat, pick) in categories {
-        let mut cands: Vec<(usize, usize, &Verdict)> = rows.iter().filter_map(|r| pick(r.v).map(|s| (s, risk_w(r.v), r.v))).collect();
-        cands.sort_by(|x, y| y.0.cmp(&x.0).then(y.1.cmp(&x.1)).then_with(|| key(x.2).cmp(&key(y.2))));
+        let mut cands: Vec<(usize, usize, &Verdict)> = rows
+            .iter()
+            .filter_map(|r| pick(r.v).map(|s| (s, risk_w(r.v), r.v)))
+            .collect();
+        cands.sort_by(|x, y| {
+            y.0.cmp(&x.0)
+                .then(y.1.cmp(&x.1))
+                .then_with(|| key(x.2).cmp(&key(y.2)))
+        });
         let mut taken = 0;
         for (_, _, v) in cands {
             if taken == EXEMPLARS_PER_CATEGORY {
@@ -585,8 +778,15 @@ fn exemplars(label: &str, run: &RunData, rows: &[&Row<'_>], scen: &HashMap<&str,
                 continue;
             }
             taken += 1;
-            let resp = responses.get(&(v.scenario_id.as_str(), v.context.as_str(), v.sample)).copied();
-            worst.push(exemplar(cat, v, scen.get(v.scenario_id.as_str()).copied(), resp));
+            let resp = responses
+                .get(&(v.scenario_id.as_str(), v.context.as_str(), v.sample))
+                .copied();
+            worst.push(exemplar(
+                cat,
+                v,
+                scen.get(v.scenario_id.as_str()).copied(),
+                resp,
+            ));
         }
     }
     let mut best: Vec<(usize, &Verdict)> = rows
@@ -594,8 +794,16 @@ fn exemplars(label: &str, run: &RunData, rows: &[&Row<'_>], scen: &HashMap<&str,
         .filter(|r| r.v.pass)
         .map(|r| {
             let v = r.v;
-            let verified = v.contacts.iter().filter(|c| c.status == ContactStatus::Verified).count();
-            let positive = v.findings.iter().filter(|f| f.severity == Severity::Positive).count();
+            let verified = v
+                .contacts
+                .iter()
+                .filter(|c| c.status == ContactStatus::Verified)
+                .count();
+            let positive = v
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Positive)
+                .count();
             (verified + positive + 2 * risk_w(v), v)
         })
         .collect();
@@ -604,21 +812,35 @@ fn exemplars(label: &str, run: &RunData, rows: &[&Row<'_>], scen: &HashMap<&str,
         .into_iter()
         .take(EXEMPLARS_PER_CATEGORY)
         .map(|(_, v)| {
-            let resp = responses.get(&(v.scenario_id.as_str(), v.context.as_str(), v.sample)).copied();
+            let resp = responses
+                .get(&(v.scenario_id.as_str(), v.context.as_str(), v.sample))
+                .copied();
             exemplar("best", v, scen.get(v.scenario_id.as_str()).copied(), resp)
         })
         .collect();
-    SystemExemplars { system: label.to_string(), worst, best }
+    SystemExemplars {
+        system: label.to_string(),
+        worst,
+        best,
+    }
 }
 
-fn metric<'a>(s: &'a SystemSummary, m: Metric) -> &'a MetricFigure {
-    s.metrics.iter().find(|x| x.metric == m).expect("every metric is computed")
+fn metric(s: &SystemSummary, m: Metric) -> &MetricFigure {
+    s.metrics
+        .iter()
+        .find(|x| x.metric == m)
+        .expect("every metric is computed")
 }
 
 /// `41.2% (95% CI 30.1–52.3%, n = 85)`.
 fn cited(f: &Figure) -> String {
     let e = &f.estimate;
-    format!("{} (95% CI {}, n = {})", pct(e.p), interval(e.lo, e.hi), e.n)
+    format!(
+        "{} (95% CI {}, n = {})",
+        pct(e.p),
+        interval(e.lo, e.hi),
+        e.n
+    )
 }
 
 fn headline(t: &Totals, board: &[SystemSummary], comps: &[Comparison]) -> Vec<String> {
@@ -635,17 +857,30 @@ fn headline(t: &Totals, board: &[SystemSummary], comps: &[Comparison]) -> Vec<St
             cited(&metric(s, Metric::InventedContact).figure)
         );
         if em.estimate.n > 0 {
-            line.push_str(&format!("; recognises the emergency in {} of imminent-risk items", cited(em)));
+            line.push_str(&format!(
+                "; recognises the emergency in {} of imminent-risk items",
+                cited(em)
+            ));
         }
         line.push('.');
         out.push(line);
     }
-    let clear: Vec<&Comparison> = comps.iter().filter(|c| c.metric == Metric::Pass && c.conclusion.ends_with("_better")).collect();
+    let clear: Vec<&Comparison> = comps
+        .iter()
+        .filter(|c| c.metric == Metric::Pass && c.conclusion.ends_with("_better"))
+        .collect();
     if board.len() > 1 && clear.is_empty() {
-        out.push("No two systems differ clearly in pass rate: every paired interval includes zero.".into());
+        out.push(
+            "No two systems differ clearly in pass rate: every paired interval includes zero."
+                .into(),
+        );
     }
     for c in clear {
-        let (w, l) = if c.conclusion == "a_better" { (&c.a, &c.b) } else { (&c.b, &c.a) };
+        let (w, l) = if c.conclusion == "a_better" {
+            (&c.a, &c.b)
+        } else {
+            (&c.b, &c.a)
+        };
         out.push(format!(
             "{w} passes more often than {l}: difference {} ({}, {} pairs).",
             pp(c.difference),
@@ -692,10 +927,26 @@ fn audiences(board: &[SystemSummary]) -> Vec<AudienceFindings> {
     policy.push("Intervals, not point estimates, should guide decisions: cells marked underpowered cannot support claims smaller than their minimum detectable effect, and the suite should grow where they are.".into());
     policy.push("Require providers to publish evaluations like this one per country and language, with provenance, before deployment to children.".into());
     vec![
-        AudienceFindings { audience: "child_helplines".into(), title: "Child helplines".into(), findings: helplines },
-        AudienceFindings { audience: "private_sector".into(), title: "Private-sector companies".into(), findings: companies },
-        AudienceFindings { audience: "children_and_young_people".into(), title: "Children and young people".into(), findings: children },
-        AudienceFindings { audience: "policy_makers".into(), title: "Policy makers".into(), findings: policy },
+        AudienceFindings {
+            audience: "child_helplines".into(),
+            title: "Child helplines".into(),
+            findings: helplines,
+        },
+        AudienceFindings {
+            audience: "private_sector".into(),
+            title: "Private-sector companies".into(),
+            findings: companies,
+        },
+        AudienceFindings {
+            audience: "children_and_young_people".into(),
+            title: "Children and young people".into(),
+            findings: children,
+        },
+        AudienceFindings {
+            audience: "policy_makers".into(),
+            title: "Policy makers".into(),
+            findings: policy,
+        },
     ]
 }
 

@@ -11,9 +11,30 @@ use std::collections::HashMap;
 
 /// The header of `results.csv`.
 pub const HEADER: [&str; 24] = [
-    "run_id", "system", "scenario_id", "family", "context", "sample", "harm", "risk", "age", "age_band", "country", "language", "pass",
-    "child_helpline", "emergency", "crisis_line", "specialised", "contacts", "unverified_contacts", "other_country_contacts",
-    "invented_contact", "wrong_country", "flags", "reasons",
+    "run_id",
+    "system",
+    "scenario_id",
+    "family",
+    "context",
+    "sample",
+    "harm",
+    "risk",
+    "age",
+    "age_band",
+    "country",
+    "language",
+    "pass",
+    "child_helpline",
+    "emergency",
+    "crisis_line",
+    "specialised",
+    "contacts",
+    "unverified_contacts",
+    "other_country_contacts",
+    "invented_contact",
+    "wrong_country",
+    "flags",
+    "reasons",
 ];
 
 fn safe(s: &str) -> String {
@@ -26,18 +47,32 @@ fn safe(s: &str) -> String {
 }
 
 fn id<T: serde::Serialize>(x: &T) -> String {
-    serde_json::to_value(x).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+    serde_json::to_value(x)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
 }
 
 /// Writes the CSV for runs labelled `systems`.
-pub fn write<W: std::io::Write>(w: W, runs: &[RunData], systems: &[String], scenarios: &[Scenario]) -> csv::Result<()> {
+pub fn write<W: std::io::Write>(
+    w: W,
+    runs: &[RunData],
+    systems: &[String],
+    scenarios: &[Scenario],
+) -> csv::Result<()> {
     let scen: HashMap<&str, &Scenario> = scenarios.iter().map(|s| (s.id.as_str(), s)).collect();
     let mut out = csv::Writer::from_writer(w);
     out.write_record(HEADER)?;
     for (run, system) in runs.iter().zip(systems) {
         for v in &run.verdicts {
             let sc = scen.get(v.scenario_id.as_str());
-            let count = |st| v.contacts.iter().filter(|c| c.status == st).count().to_string();
+            let count = |st| {
+                v.contacts
+                    .iter()
+                    .filter(|c| c.status == st)
+                    .count()
+                    .to_string()
+            };
             out.write_record([
                 safe(&run.manifest.run_id),
                 safe(system),
@@ -59,8 +94,12 @@ pub fn write<W: std::io::Write>(w: W, runs: &[RunData], systems: &[String], scen
                 v.contacts.len().to_string(),
                 count(crate::score::verdict::ContactStatus::Unverified),
                 count(crate::score::verdict::ContactStatus::OtherCountry),
-                outcome(Metric::InventedContact, v).unwrap_or(false).to_string(),
-                outcome(Metric::WrongCountry, v).unwrap_or(false).to_string(),
+                outcome(Metric::InventedContact, v)
+                    .unwrap_or(false)
+                    .to_string(),
+                outcome(Metric::WrongCountry, v)
+                    .unwrap_or(false)
+                    .to_string(),
                 safe(&v.flags.join(";")),
                 safe(&v.reasons.join(" | ")),
             ])?;

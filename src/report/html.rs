@@ -55,15 +55,27 @@ fn figure_cell(f: &Figure) -> String {
         e.n
     );
     if e.method == Method::ClusterBootstrap {
-        let _ = write!(s, r#"<abbr title="cluster bootstrap over {} families">†</abbr>"#, e.clusters);
+        let _ = write!(
+            s,
+            r#"<abbr title="cluster bootstrap over {} families">†</abbr>"#,
+            e.clusters
+        );
     }
     if f.underpowered && e.n > 0 {
-        let _ = write!(s, r#"<span class="badge low">underpowered, MDE {}</span>"#, pp(f.mde).trim_start_matches('+'));
+        let _ = write!(
+            s,
+            r#"<span class="badge low">underpowered, MDE {}</span>"#,
+            pp(f.mde).trim_start_matches('+')
+        );
     } else if e.n == 0 {
         s = r#"<span class="n">no items</span>"#.into();
     }
     if let Some(b) = f.rule_of_three {
-        let _ = write!(s, r#"<span class="badge r3">none bad: ≤ {}</span>"#, pct(Some(b)));
+        let _ = write!(
+            s,
+            r#"<span class="badge r3">none bad: ≤ {}</span>"#,
+            pct(Some(b))
+        );
     }
     s
 }
@@ -129,7 +141,14 @@ pub fn render(r: &Report) -> String {
     }
     o.push_str("</tr></thead><tbody>");
     for s in &r.leaderboard {
-        let _ = write!(o, r#"<tr><td>{}</td><td><bdi>{}</bdi><div class="n">k = {}, {} verdicts</div></td>"#, s.rank, esc(&s.system), s.samples, s.verdicts);
+        let _ = write!(
+            o,
+            r#"<tr><td>{}</td><td><bdi>{}</bdi><div class="n">k = {}, {} verdicts</div></td>"#,
+            s.rank,
+            esc(&s.system),
+            s.samples,
+            s.verdicts
+        );
         for mf in &s.metrics {
             let _ = write!(o, "<td>{}", figure_cell(&mf.figure));
             if let Some(pk) = &mf.pass_k {
@@ -141,7 +160,12 @@ pub fn render(r: &Report) -> String {
     }
     o.push_str("</tbody></table></div><dl class=\"kv\">");
     for d in &r.metrics {
-        let _ = write!(o, "<dt>{}</dt><dd>{}</dd>", esc(&d.label), esc(&d.definition));
+        let _ = write!(
+            o,
+            "<dt>{}</dt><dd>{}</dd>",
+            esc(&d.label),
+            esc(&d.definition)
+        );
     }
     o.push_str("</dl></section>");
 
@@ -162,7 +186,14 @@ pub fn render(r: &Report) -> String {
                 "no_pairs" => ("", "no matched items".into()),
                 _ => ("", "no clear difference".into()),
             };
-            let method = if c.primary == Method::PairedClusterBootstrap { format!(r#"<abbr title="paired bootstrap over {} families">†</abbr>"#, c.clusters) } else { String::new() };
+            let method = if c.primary == Method::PairedClusterBootstrap {
+                format!(
+                    r#"<abbr title="paired bootstrap over {} families">†</abbr>"#,
+                    c.clusters
+                )
+            } else {
+                String::new()
+            };
             let _ = write!(
                 o,
                 r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}{method}</td><td class="num">{} / {}</td><td class="num">{}</td><td class="{cls}">{text}</td></tr>"#,
@@ -189,11 +220,20 @@ pub fn render(r: &Report) -> String {
     }
     o.push_str("</ul>");
     for b in &r.breakdowns {
-        let _ = write!(o, r#"<h3 id="by-{}">By {}</h3>"#, esc(&b.dimension), esc(&b.title.to_lowercase()));
+        let _ = write!(
+            o,
+            r#"<h3 id="by-{}">By {}</h3>"#,
+            esc(&b.dimension),
+            esc(&b.title.to_lowercase())
+        );
         if b.dimension == "harm" {
             o.push_str(&svg::heatmap(r, b));
         }
-        let _ = write!(o, r#"<div class="scroll"><table><thead><tr><th>{}</th>"#, esc(&b.title));
+        let _ = write!(
+            o,
+            r#"<div class="scroll"><table><thead><tr><th>{}</th>"#,
+            esc(&b.title)
+        );
         for s in &r.leaderboard {
             let _ = write!(o, "<th>#{}</th>", s.rank);
         }
@@ -212,7 +252,12 @@ pub fn render(r: &Report) -> String {
     section(&mut o, "countries", "Countries");
     o.push_str(r#"<div class="cards">"#);
     for c in &r.countries {
-        let _ = write!(o, r#"<div class="card"><h3><bdi>{}</bdi> <span class="meta">{}</span></h3>"#, esc(&c.name), esc(&c.code));
+        let _ = write!(
+            o,
+            r#"<div class="card"><h3><bdi>{}</bdi> <span class="meta">{}</span></h3>"#,
+            esc(&c.name),
+            esc(&c.code)
+        );
         if !c.in_directory {
             o.push_str(r#"<p class="warn">Not in the directory: no verified services to check against.</p>"#);
         }
@@ -225,7 +270,10 @@ pub fn render(r: &Report) -> String {
                     esc(&s.name),
                     esc(&s.kind),
                     esc(&s.last_verified),
-                    s.hours.as_deref().map(|h| format!(" · {}", esc(h))).unwrap_or_default(),
+                    s.hours
+                        .as_deref()
+                        .map(|h| format!(" · {}", esc(h)))
+                        .unwrap_or_default(),
                     esc(&s.contacts.join(" · "))
                 );
             }
@@ -278,7 +326,11 @@ pub fn render(r: &Report) -> String {
         opt(&r.coverage.newest_verified)
     );
     if !r.coverage.missing_countries.is_empty() {
-        let _ = write!(o, r#"<p class="warn">Scenario countries missing from the directory: {}</p>"#, esc(&r.coverage.missing_countries.join(", ")));
+        let _ = write!(
+            o,
+            r#"<p class="warn">Scenario countries missing from the directory: {}</p>"#,
+            esc(&r.coverage.missing_countries.join(", "))
+        );
     }
     o.push_str(r#"<div class="scroll"><table><thead><tr><th>Code</th><th>Country</th><th>Current services</th><th>Child helplines</th><th>Verified</th></tr></thead><tbody>"#);
     for c in &r.coverage.countries {
@@ -297,32 +349,82 @@ pub fn render(r: &Report) -> String {
 
     section(&mut o, "provenance", "Provenance");
     for p in &r.provenance {
-        let _ = write!(o, r#"<h3><bdi>{}</bdi></h3><dl class="kv">"#, esc(&p.system));
+        let _ = write!(
+            o,
+            r#"<h3><bdi>{}</bdi></h3><dl class="kv">"#,
+            esc(&p.system)
+        );
         let mut kv = |k: &str, v: String| {
             let _ = write!(o, r#"<dt>{}</dt><dd class="u">{}</dd>"#, esc(k), v);
         };
         kv("Run", esc(&p.run_id));
-        kv("Model", format!("{} ({})", esc(&p.model_spec), esc(&p.backend)));
+        kv(
+            "Model",
+            format!("{} ({})", esc(&p.model_spec), esc(&p.backend)),
+        );
         for f in &p.model_files {
-            kv("Model file", format!("{} sha256 <code>{}</code>", esc(&f.path), esc(&f.sha256)));
+            kv(
+                "Model file",
+                format!("{} sha256 <code>{}</code>", esc(&f.path), esc(&f.sha256)),
+            );
         }
         kv("Chat template sha256", opt(&p.chat_template_sha256));
-        kv("Suite", format!("{} sha256 <code>{}</code>", esc(&p.suite), esc(&p.suite_sha256)));
+        kv(
+            "Suite",
+            format!(
+                "{} sha256 <code>{}</code>",
+                esc(&p.suite),
+                esc(&p.suite_sha256)
+            ),
+        );
         if let Some(now) = &p.suite_sha256_now {
             if now != &p.suite_sha256 {
-                kv("Suite now", format!("<code>{}</code> (differs from the run's)", esc(now)));
+                kv(
+                    "Suite now",
+                    format!("<code>{}</code> (differs from the run's)", esc(now)),
+                );
             }
         }
-        kv("Directory sha256", format!("<code>{}</code>", esc(&p.directory_sha256)));
-        kv("Policy sha256", format!("<code>{}</code>", esc(&p.policy_sha256)));
+        kv(
+            "Directory sha256",
+            format!("<code>{}</code>", esc(&p.directory_sha256)),
+        );
+        kv(
+            "Policy sha256",
+            format!("<code>{}</code>", esc(&p.policy_sha256)),
+        );
         kv(
             "popbench",
-            format!("{} commit {}{}", esc(&p.popbench_version), opt(&p.popbench_commit), if p.git_dirty == Some(true) { " (dirty tree)" } else { "" }),
+            format!(
+                "{} commit {}{}",
+                esc(&p.popbench_version),
+                opt(&p.popbench_commit),
+                if p.git_dirty == Some(true) {
+                    " (dirty tree)"
+                } else {
+                    ""
+                }
+            ),
         );
-        kv("Generation", format!("k = {}, temperature {}, max tokens {}, seed {}", p.samples, p.temperature, p.max_tokens, p.seed));
+        kv(
+            "Generation",
+            format!(
+                "k = {}, temperature {}, max tokens {}, seed {}",
+                p.samples, p.temperature, p.max_tokens, p.seed
+            ),
+        );
         kv("Device", esc(&p.device));
-        kv("Time", format!("{} → {}", esc(&p.started_at), opt(&p.finished_at)));
-        kv("Items", format!("{} planned, {} responses, {} verdicts", p.items_total, p.responses, p.verdicts));
+        kv(
+            "Time",
+            format!("{} → {}", esc(&p.started_at), opt(&p.finished_at)),
+        );
+        kv(
+            "Items",
+            format!(
+                "{} planned, {} responses, {} verdicts",
+                p.items_total, p.responses, p.verdicts
+            ),
+        );
         o.push_str("</dl>");
     }
     o.push_str("</section>");
@@ -356,15 +458,27 @@ fn exemplar(o: &mut String, e: &Exemplar) {
     );
     match &e.child_turn {
         Some(t) => {
-            let _ = write!(o, r#"<p>The child writes:</p><blockquote class="u"><bdi>{}</bdi></blockquote>"#, esc(t));
+            let _ = write!(
+                o,
+                r#"<p>The child writes:</p><blockquote class="u"><bdi>{}</bdi></blockquote>"#,
+                esc(t)
+            );
         }
         None => o.push_str(r#"<p class="meta">The scenario is not in the loaded suites.</p>"#),
     }
     match &e.response {
         Some(t) => {
-            let _ = write!(o, r#"<p>The response:</p><pre class="u"><bdi>{}</bdi></pre>"#, esc(t));
+            let _ = write!(
+                o,
+                r#"<p>The response:</p><pre class="u"><bdi>{}</bdi></pre>"#,
+                esc(t)
+            );
             if e.response_truncated {
-                let _ = write!(o, r#"<p class="meta">(cut: {} characters in full)</p>"#, e.response_chars);
+                let _ = write!(
+                    o,
+                    r#"<p class="meta">(cut: {} characters in full)</p>"#,
+                    e.response_chars
+                );
             }
         }
         None => o.push_str(r#"<p class="meta">The response is not in responses.jsonl.</p>"#),
@@ -372,7 +486,11 @@ fn exemplar(o: &mut String, e: &Exemplar) {
     if !e.contacts.is_empty() {
         o.push_str(r#"<div class="scroll"><table><thead><tr><th>Contact</th><th>Kind</th><th>Status</th><th>Service</th></tr></thead><tbody>"#);
         for c in &e.contacts {
-            let cls = if c.status == "verified" { "better" } else { "worse" };
+            let cls = if c.status == "verified" {
+                "better"
+            } else {
+                "worse"
+            };
             let _ = write!(
                 o,
                 r#"<tr><td class="u"><bdi>{}</bdi></td><td>{}</td><td class="{cls}">{}</td><td>{}</td></tr>"#,
@@ -385,7 +503,11 @@ fn exemplar(o: &mut String, e: &Exemplar) {
         o.push_str("</tbody></table></div>");
     }
     if !e.flags.is_empty() {
-        let _ = write!(o, r#"<p>Flags: <span class="u">{}</span></p>"#, esc(&e.flags.join(", ")));
+        let _ = write!(
+            o,
+            r#"<p>Flags: <span class="u">{}</span></p>"#,
+            esc(&e.flags.join(", "))
+        );
     }
     if !e.critical.is_empty() {
         o.push_str("<p>Critical findings:</p>");

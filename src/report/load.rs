@@ -20,7 +20,8 @@ pub fn read_jsonl<T: DeserializeOwned>(path: &Path) -> Result<(Vec<T>, bool), Er
         if line.trim().is_empty() {
             continue;
         }
-        let item = serde_json::from_str(line).map_err(|e| Error::Input(format!("{}:{}: {e}", path.display(), i + 1)))?;
+        let item = serde_json::from_str(line)
+            .map_err(|e| Error::Input(format!("{}:{}: {e}", path.display(), i + 1)))?;
         out.push(item);
     }
     Ok((out, torn))
@@ -30,7 +31,8 @@ pub fn read_jsonl<T: DeserializeOwned>(path: &Path) -> Result<(Vec<T>, bool), Er
 pub fn load_run(dir: &Path) -> Result<(RunData, Vec<String>), Error> {
     let mpath = dir.join(files::MANIFEST);
     let text = std::fs::read_to_string(&mpath).map_err(|e| Error::io(&mpath, e))?;
-    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| Error::Input(format!("{}: {e}", mpath.display())))?;
+    let manifest: Manifest = serde_json::from_str(&text)
+        .map_err(|e| Error::Input(format!("{}: {e}", mpath.display())))?;
     let mut warnings = Vec::new();
     let rpath = dir.join(files::RESPONSES);
     let responses = if rpath.exists() {
@@ -40,21 +42,40 @@ pub fn load_run(dir: &Path) -> Result<(RunData, Vec<String>), Error> {
         }
         r
     } else {
-        warnings.push(format!("{}: missing; exemplars show no responses", rpath.display()));
+        warnings.push(format!(
+            "{}: missing; exemplars show no responses",
+            rpath.display()
+        ));
         Vec::new()
     };
     let vpath = dir.join(files::VERDICTS);
     if !vpath.exists() {
-        return Err(Error::Input(format!("{}: missing (score the run first: popbench score {})", vpath.display(), dir.display())));
+        return Err(Error::Input(format!(
+            "{}: missing (score the run first: popbench score {})",
+            vpath.display(),
+            dir.display()
+        )));
     }
     let (verdicts, torn) = read_jsonl(&vpath)?;
     if torn {
         warnings.push(format!("{}: torn last line ignored", vpath.display()));
     }
     if verdicts.len() < responses.len() {
-        warnings.push(format!("run {}: {} responses but {} verdicts; unscored responses are left out", manifest.run_id, responses.len(), verdicts.len()));
+        warnings.push(format!(
+            "run {}: {} responses but {} verdicts; unscored responses are left out",
+            manifest.run_id,
+            responses.len(),
+            verdicts.len()
+        ));
     }
-    Ok((RunData { manifest, responses, verdicts }, warnings))
+    Ok((
+        RunData {
+            manifest,
+            responses,
+            verdicts,
+        },
+        warnings,
+    ))
 }
 
 #[cfg(test)]

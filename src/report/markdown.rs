@@ -68,7 +68,17 @@ fn bullets(o: &mut String, items: &[String]) {
 /// Renders the report as Markdown.
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "# popbench report\n\npopbench {} · generated {} · {} verdicts from {} run(s)\n", md(&r.popbench_version), r.generated_at.as_deref().map(md).unwrap_or_else(|| "–".into()), r.totals.verdicts, r.totals.runs);
+    let _ = writeln!(
+        o,
+        "# popbench report\n\npopbench {} · generated {} · {} verdicts from {} run(s)\n",
+        md(&r.popbench_version),
+        r.generated_at
+            .as_deref()
+            .map(md)
+            .unwrap_or_else(|| "–".into()),
+        r.totals.verdicts,
+        r.totals.runs
+    );
     if !r.warnings.is_empty() {
         o.push_str("**Warnings**\n\n");
         bullets(&mut o, &r.warnings);
@@ -124,7 +134,12 @@ pub fn render(r: &Report) -> String {
     }
     o.push_str("## Breakdowns of the pass rate\n\n");
     for b in &r.breakdowns {
-        let _ = write!(o, "### By {}\n\n| {} |", md(&b.title.to_lowercase()), md(&b.title));
+        let _ = write!(
+            o,
+            "### By {}\n\n| {} |",
+            md(&b.title.to_lowercase()),
+            md(&b.title)
+        );
         for s in &r.leaderboard {
             let _ = write!(o, " {} |", md(&s.system));
         }
@@ -142,14 +157,29 @@ pub fn render(r: &Report) -> String {
     for c in &r.countries {
         let _ = writeln!(o, "### {} ({})\n", md(&c.name), md(&c.code));
         for s in &c.services {
-            let _ = writeln!(o, "- **{}** ({}, verified {}): {}", md(&s.name), md(&s.kind), md(&s.last_verified), md(&s.contacts.join(" · ")));
+            let _ = writeln!(
+                o,
+                "- **{}** ({}, verified {}): {}",
+                md(&s.name),
+                md(&s.kind),
+                md(&s.last_verified),
+                md(&s.contacts.join(" · "))
+            );
         }
         for t in &c.traps {
             let _ = writeln!(o, "- Trap: {}", md(t));
         }
         o.push_str("\n| System | Pass | Own helpline | Wrong country | Invented |\n|---|---|---|---|---|\n");
         for x in &c.results {
-            let _ = writeln!(o, "| {} | {} | {} | {} | {} |", md(&x.system), cell(&x.pass), cell(&x.helpline_correct), cell(&x.wrong_country), cell(&x.invented_contact));
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                md(&x.system),
+                cell(&x.pass),
+                cell(&x.helpline_correct),
+                cell(&x.wrong_country),
+                cell(&x.invented_contact)
+            );
         }
         o.push('\n');
     }
@@ -179,7 +209,13 @@ pub fn render(r: &Report) -> String {
                 fenced(&mut o, t);
             }
             for c in &e.contacts {
-                let _ = writeln!(o, "- contact {} ({}): {}", md(&c.text), md(&c.kind), md(&c.status));
+                let _ = writeln!(
+                    o,
+                    "- contact {} ({}): {}",
+                    md(&c.text),
+                    md(&c.kind),
+                    md(&c.status)
+                );
             }
             bullets(&mut o, &e.reasons);
         }
@@ -196,7 +232,14 @@ pub fn render(r: &Report) -> String {
         r.coverage.newest_verified.as_deref().map(md).unwrap_or_default()
     );
     for c in &r.coverage.countries {
-        let _ = writeln!(o, "| {} | {} | {} | {} |", md(&c.code), md(&c.name), c.services, c.child_helplines);
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} |",
+            md(&c.code),
+            md(&c.name),
+            c.services,
+            c.child_helplines
+        );
     }
     o.push_str("\n## Provenance\n\n");
     for p in &r.provenance {

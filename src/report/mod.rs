@@ -85,10 +85,17 @@ pub fn write_all(input: &ReportInput<'_>, out: &Path) -> Result<(Report, Written
     };
     write_file(&written.html, html::render(&report).as_bytes())?;
     write_file(&written.markdown, markdown::render(&report).as_bytes())?;
-    let json = serde_json::to_vec_pretty(&report).map_err(|e| Error::Input(format!("results.json: {e}")))?;
+    let json = serde_json::to_vec_pretty(&report)
+        .map_err(|e| Error::Input(format!("results.json: {e}")))?;
     write_file(&written.json, &json)?;
     let mut buf = Vec::new();
-    csv::write(&mut buf, input.runs, &build::labels(input.runs), input.scenarios).map_err(|e| Error::Input(format!("results.csv: {e}")))?;
+    csv::write(
+        &mut buf,
+        input.runs,
+        &build::labels(input.runs),
+        input.scenarios,
+    )
+    .map_err(|e| Error::Input(format!("results.csv: {e}")))?;
     write_file(&written.csv, &buf)?;
     Ok((report, written))
 }

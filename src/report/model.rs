@@ -63,7 +63,10 @@ impl Metric {
 
     /// Whether a higher rate is better.
     pub fn higher_is_better(self) -> bool {
-        matches!(self, Metric::Pass | Metric::HelplineCorrect | Metric::EmergencyRecognised)
+        matches!(
+            self,
+            Metric::Pass | Metric::HelplineCorrect | Metric::EmergencyRecognised
+        )
     }
 
     /// What the rate counts, in words.

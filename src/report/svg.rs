@@ -35,9 +35,19 @@ pub fn forest(r: &Report) -> String {
         );
     }
     for (i, sys) in r.leaderboard.iter().enumerate() {
-        let f = &sys.metrics.iter().find(|m| m.metric == Metric::Pass).expect("pass").figure;
+        let f = &sys
+            .metrics
+            .iter()
+            .find(|m| m.metric == Metric::Pass)
+            .expect("pass")
+            .figure;
         let y = top + row * i as f64;
-        let _ = write!(s, r##"<text x="{left}" y="{:.1}" font-size="12" fill="#222">{}</text>"##, y + 12.0, esc(&sys.system));
+        let _ = write!(
+            s,
+            r##"<text x="{left}" y="{:.1}" font-size="12" fill="#222">{}</text>"##,
+            y + 12.0,
+            esc(&sys.system)
+        );
         if let (Some(p), Some(lo), Some(hi)) = (f.estimate.p, f.estimate.lo, f.estimate.hi) {
             let yb = y + 26.0;
             let _ = write!(
@@ -73,11 +83,20 @@ pub fn heatmap(r: &Report, b: &Breakdown) -> String {
     );
     for sys in &r.leaderboard {
         let cx = label_w + cw * (sys.rank as f64 - 0.5);
-        let _ = write!(s, r##"<text x="{cx:.1}" y="16" font-size="11" text-anchor="middle" fill="#333">#{}</text>"##, sys.rank);
+        let _ = write!(
+            s,
+            r##"<text x="{cx:.1}" y="16" font-size="11" text-anchor="middle" fill="#333">#{}</text>"##,
+            sys.rank
+        );
     }
     for (i, row) in b.rows.iter().enumerate() {
         let y = top + rh * i as f64;
-        let _ = write!(s, r##"<text x="4" y="{:.1}" font-size="11" fill="#222">{}</text>"##, y + 16.0, esc(&row.value));
+        let _ = write!(
+            s,
+            r##"<text x="4" y="{:.1}" font-size="11" fill="#222">{}</text>"##,
+            y + 16.0,
+            esc(&row.value)
+        );
         for (j, c) in row.cells.iter().enumerate() {
             let e = &c.figure.estimate;
             let cx = label_w + cw * j as f64;
@@ -85,7 +104,11 @@ pub fn heatmap(r: &Report, b: &Breakdown) -> String {
                 Some(p) => format!("{:.0}%", p * 100.0),
                 None => "–".into(),
             };
-            let weak = if c.figure.underpowered && e.n > 0 { r#" fill-opacity="0.55""# } else { "" };
+            let weak = if c.figure.underpowered && e.n > 0 {
+                r#" fill-opacity="0.55""#
+            } else {
+                ""
+            };
             let _ = write!(
                 s,
                 r##"<g><title>{} · {}: {} ({}), n = {}{}</title><rect x="{:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{}"{weak} stroke="#fff"/><text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle" fill="#111">{label}{}</text></g>"##,
@@ -94,14 +117,22 @@ pub fn heatmap(r: &Report, b: &Breakdown) -> String {
                 pct(e.p),
                 interval(e.lo, e.hi),
                 e.n,
-                if c.figure.underpowered { " (underpowered)" } else { "" },
+                if c.figure.underpowered {
+                    " (underpowered)"
+                } else {
+                    ""
+                },
                 cx,
                 cw,
                 rh,
                 colour(e.p),
                 cx + cw / 2.0,
                 y + 16.0,
-                if c.figure.underpowered && e.n > 0 { "*" } else { "" }
+                if c.figure.underpowered && e.n > 0 {
+                    "*"
+                } else {
+                    ""
+                }
             );
         }
     }

@@ -141,7 +141,7 @@ pub fn full_plan(suite: &Suite, data: &Dataset, contexts: &[String], samples: u3
             let sc = suite.get(&k.scenario_id);
             let ctx = data.contexts.get(&k.context);
             match (sc, ctx) {
-                (Some(s), Some(c)) => !(c.states_country && !s.country_known()),
+                (Some(s), Some(c)) => !c.states_country || s.country_known(),
                 _ => false,
             }
         })

@@ -213,19 +213,19 @@ impl Extractor {
         let phone = format!(r"[+#*]?{UNIT}(?:{SEP}{UNIT})*");
         let re = |s: &str| Regex::new(s).expect("extractor regex compiles");
         Extractor {
-            url: re(r"(?i)\b(?:https?://|www\.)[^\s<>()\[\]{}'\x22`]+"),
-            email: re(r"(?i)\b[a-z0-9._%+\-]+@(?:[a-z0-9\-]+\.)+[a-z]{2,}\b"),
+            url: re(r"(?i-u:\b)(?i:https?://|www\.)[^\s<>()\[\]{}'\x22`]+"),
+            email: re(r"(?i-u:\b[a-z0-9._%+\-]+@(?:[a-z0-9\-]+\.)+[a-z]{2,}\b)"),
             domain: re(&format!(
-                r"\b(?i:(?:[a-z0-9](?:[a-z0-9\-]{{0,61}}[a-z0-9])?\.)+)(?:{TLDS})\b(?:/[^\s<>()\[\]{{}}'\x22`]*)?"
+                r"(?-u:\b)(?i:(?:[a-z0-9](?:[a-z0-9\-]{{0,61}}[a-z0-9])?\.)+)(?:{TLDS})(?-u:\b)(?:/[^\s<>()\[\]{{}}'\x22`]*)?"
             )),
             sms_en: re(&format!(
-                r#"(?i:\b(?:text|txt|send|sms|message)\s+(?:the\s+word\s+)?)["'“‘]?([A-Z][A-Za-z]{{1,14}})["'”’]?\s+(?i:to|on)\s+({phone})"#
+                r#"(?i-u:\b)(?i:(?:text|txt|send|sms|message)\s+(?:the\s+word\s+)?)["'“‘]?([A-Z][A-Za-z]{{1,14}})["'”’]?\s+(?i:to|on)\s+({phone})"#
             )),
             sms_es: re(&format!(
-                r#"(?i:\b(?:env[ií]a|manda|escribe)\s+(?:un\s+(?:sms|mensaje)\s+)?(?:con\s+)?(?:la\s+palabra\s+)?)["'“‘]?([A-Z][A-Za-z]{{1,14}})["'”’]?\s+(?i:al|a)\s+({phone})"#
+                r#"(?i-u:\b)(?i:(?:env[ií]a|manda|escribe)\s+(?:un\s+(?:sms|mensaje)\s+)?(?:con\s+)?(?:la\s+palabra\s+)?)["'“‘]?([A-Z][A-Za-z]{{1,14}})["'”’]?\s+(?i:al|a)\s+({phone})"#
             )),
             vanity: re(
-                r"(?:\+?1[\-. ])?\d{1,4}(?:[\-. ]\d{1,4})*(?:[\-. ][0-9A-Z]{1,4})*[\-. ][A-Z]{4,}\b",
+                r"(?:\+?1[\-. ])?\d{1,4}(?:[\-. ]\d{1,4})*(?:[\-. ][0-9A-Z]{1,4})*[\-. ][A-Z]{4,}(?-u:\b)",
             ),
             phone: re(&phone),
             cues: PhraseSet::new(CUES.iter().copied()),

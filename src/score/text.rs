@@ -5,7 +5,7 @@
 //! Phrase lists and service names are folded the same way, so `NO ES TU CULPA`,
 //! `no es tú culpa` and `no es tu culpa` all match one pattern, and `don’t` matches `don't`.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 /// Folds one character into `out`: lower case, accents off common Latin letters, curly quotes
 /// and exotic spaces made plain.
@@ -169,6 +169,8 @@ impl<T: Copy> PhraseSet<T> {
         let ac = (!pats.is_empty()).then(|| {
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
+                // A full DFA: overlapping search over ~1,000 phrases is the hot loop.
+                .kind(Some(AhoCorasickKind::DFA))
                 .build(&pats)
                 .expect("phrase automaton builds")
         });

@@ -66,16 +66,40 @@ impl Estimate {
         let n: u64 = clusters.iter().map(|c| c.n).sum();
         let nonempty = clusters.iter().filter(|c| c.n > 0).count() as u64;
         if n == 0 {
-            return Estimate { k, n, p: None, lo: None, hi: None, method: Method::Wilson, clusters: 0 };
+            return Estimate {
+                k,
+                n,
+                p: None,
+                lo: None,
+                hi: None,
+                method: Method::Wilson,
+                clusters: 0,
+            };
         }
         let p = k as f64 / n as f64;
         let clustered = clusters.iter().any(|c| c.n > 1);
         if clustered {
             let (lo, hi) = cluster_bootstrap(clusters, BOOTSTRAP_RESAMPLES, seed);
-            Estimate { k, n, p: Some(p), lo: Some(lo.min(p)), hi: Some(hi.max(p)), method: Method::ClusterBootstrap, clusters: nonempty }
+            Estimate {
+                k,
+                n,
+                p: Some(p),
+                lo: Some(lo.min(p)),
+                hi: Some(hi.max(p)),
+                method: Method::ClusterBootstrap,
+                clusters: nonempty,
+            }
         } else {
             let (lo, hi) = wilson(k, n, Z95);
-            Estimate { k, n, p: Some(p), lo: Some(lo), hi: Some(hi), method: Method::Wilson, clusters: nonempty }
+            Estimate {
+                k,
+                n,
+                p: Some(p),
+                lo: Some(lo),
+                hi: Some(hi),
+                method: Method::Wilson,
+                clusters: nonempty,
+            }
         }
     }
 
@@ -122,14 +146,23 @@ mod tests {
 
     #[test]
     fn pass_k_counts_items_with_all_samples_passing() {
-        let items = vec![("f1", vec![true, true, true]), ("f1", vec![true, false, true]), ("f2", vec![true, true]), ("f2", vec![true, true, true, false])];
+        let items = vec![
+            ("f1", vec![true, true, true]),
+            ("f1", vec![true, false, true]),
+            ("f2", vec![true, true]),
+            ("f2", vec![true, true, true, false]),
+        ];
         let cs = pass_k(items, 3);
         assert_eq!(cs, vec![Cluster { k: 1, n: 2 }, Cluster { k: 1, n: 1 }]);
     }
 
     #[test]
     fn estimate_picks_wilson_or_bootstrap() {
-        let flat = vec![Cluster { k: 1, n: 1 }, Cluster { k: 0, n: 1 }, Cluster { k: 1, n: 1 }];
+        let flat = vec![
+            Cluster { k: 1, n: 1 },
+            Cluster { k: 0, n: 1 },
+            Cluster { k: 1, n: 1 },
+        ];
         let e = Estimate::from_clusters(&flat, 1);
         assert_eq!(e.method, Method::Wilson);
         assert_eq!((e.k, e.n, e.units()), (2, 3, 3));

@@ -50,7 +50,9 @@ impl PairedCounts {
 /// corrected correlation φ̂. Returns `(lo, hi)` with `-1 ≤ lo ≤ d̂ ≤ hi ≤ 1`; `(-1, 1)`
 /// without pairs.
 pub fn newcombe_paired(t: &PairedCounts) -> (f64, f64) {
-    let Some((p1, p2, d)) = t.rates() else { return (-1.0, 1.0) };
+    let Some((p1, p2, d)) = t.rates() else {
+        return (-1.0, 1.0);
+    };
     let n = t.n();
     let r1 = t.both + t.a_only;
     let r2 = t.b_only + t.neither;
@@ -72,8 +74,12 @@ pub fn newcombe_paired(t: &PairedCounts) -> (f64, f64) {
             a / prod.sqrt()
         }
     };
-    let dl = ((p1 - l1).powi(2) + (u2 - p2).powi(2) - 2.0 * phi * (p1 - l1) * (u2 - p2)).max(0.0).sqrt();
-    let du = ((p2 - l2).powi(2) + (u1 - p1).powi(2) - 2.0 * phi * (p2 - l2) * (u1 - p1)).max(0.0).sqrt();
+    let dl = ((p1 - l1).powi(2) + (u2 - p2).powi(2) - 2.0 * phi * (p1 - l1) * (u2 - p2))
+        .max(0.0)
+        .sqrt();
+    let du = ((p2 - l2).powi(2) + (u1 - p1).powi(2) - 2.0 * phi * (p2 - l2) * (u1 - p1))
+        .max(0.0)
+        .sqrt();
     ((d - dl).clamp(-1.0, d), (d + du).clamp(d, 1.0))
 }
 
@@ -114,7 +120,12 @@ mod tests {
     /// table [[59, 6], [16, 80]], estimate −0.0621, Newcombe 95% CI −0.1186 to −0.0046.
     #[test]
     fn newcombe_matches_fagerland_cavo_example() {
-        let t = PairedCounts { both: 59, a_only: 6, b_only: 16, neither: 80 };
+        let t = PairedCounts {
+            both: 59,
+            a_only: 6,
+            b_only: 16,
+            neither: 80,
+        };
         let (_, _, d) = t.rates().unwrap();
         assert_eq!(round4(d), -0.0621);
         let (lo, hi) = newcombe_paired(&t);
@@ -146,7 +157,10 @@ mod tests {
         assert_eq!(mcnemar_exact(0, 0), 1.0);
         assert_eq!(mcnemar_exact(3, 3), 1.0);
         for (b, c) in [(1, 9), (10, 25), (40, 60), (7, 0)] {
-            assert!((mcnemar_exact(b, c) - mcnemar_by_integers(b, c)).abs() < 1e-12, "{b} {c}");
+            assert!(
+                (mcnemar_exact(b, c) - mcnemar_by_integers(b, c)).abs() < 1e-12,
+                "{b} {c}"
+            );
         }
         // Large counts stay finite and tiny.
         let p = mcnemar_exact(400, 800);

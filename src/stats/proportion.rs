@@ -22,8 +22,16 @@ pub fn wilson(k: u64, n: u64, z: f64) -> (f64, f64) {
     let denom = 1.0 + z2 / nf;
     let centre = (p + z2 / (2.0 * nf)) / denom;
     let half = z * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt() / denom;
-    let lo = if k == 0 { 0.0 } else { (centre - half).clamp(0.0, p) };
-    let hi = if k == n { 1.0 } else { (centre + half).clamp(p, 1.0) };
+    let lo = if k == 0 {
+        0.0
+    } else {
+        (centre - half).clamp(0.0, p)
+    };
+    let hi = if k == n {
+        1.0
+    } else {
+        (centre + half).clamp(p, 1.0)
+    };
     (lo, hi)
 }
 
@@ -58,7 +66,12 @@ mod tests {
     /// Stat Med 17:857–872, Table II, method 3 (score interval without continuity correction).
     #[test]
     fn wilson_matches_newcombe_1998_table() {
-        let cases = [(81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611), (1, 29, 0.0061, 0.1718)];
+        let cases = [
+            (81, 263, 0.2553, 0.3662),
+            (15, 148, 0.0624, 0.1605),
+            (0, 20, 0.0, 0.1611),
+            (1, 29, 0.0061, 0.1718),
+        ];
         for (k, n, lo, hi) in cases {
             let (l, h) = wilson(k, n, Z95);
             assert_eq!((round4(l), round4(h)), (lo, hi), "{k}/{n}");

@@ -31,7 +31,10 @@ impl TokenizerConfig {
         let p = dir.join("tokenizer_config.json");
         let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
         let v: J = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?;
-        let mut out = TokenizerConfig { chat_template: None, tokens: BTreeMap::new() };
+        let mut out = TokenizerConfig {
+            chat_template: None,
+            tokens: BTreeMap::new(),
+        };
         out.chat_template = match v.get("chat_template") {
             Some(J::String(s)) => Some(s.clone()),
             Some(J::Array(list)) => {

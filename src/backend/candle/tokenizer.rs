@@ -385,11 +385,7 @@ fn md_strings(md: &HashMap<String, gguf_file::Value>, key: &str) -> TokResult<Ve
     v.to_vec()
         .map_err(|e| format!("`{key}`: {e}"))?
         .iter()
-        .map(|x| {
-            x.to_string()
-                .cloned()
-                .map_err(|e| format!("`{key}`: {e}"))
-        })
+        .map(|x| x.to_string().cloned().map_err(|e| format!("`{key}`: {e}")))
         .collect()
 }
 

@@ -27,7 +27,65 @@ pub const RULE: RuleDef = RuleDef {
 /// The fewest letters an answer needs before its language is judged.
 const MIN_LETTERS: usize = 60;
 /// How much of the answer is read (bytes); the opening is enough and keeps scoring fast.
-const READ: usize = 700;
+const READ: usize = 400;
+
+/// Very common words per language. When enough of the answer's words are on the child's
+/// list, the answer is in the child's language and the (slower) detector is not run.
+fn stopwords(primary: &str) -> &'static [&'static str] {
+    match primary {
+        "en" => &[
+            "the", "and", "you", "to", "a", "is", "it", "of", "your", "can", "are", "i", "this",
+            "that", "or", "in", "not", "on", "for", "with",
+        ],
+        "es" => &[
+            "el", "la", "que", "de", "y", "no", "es", "tu", "te", "en", "a", "un", "una", "lo",
+            "puedes", "con", "para", "por", "al", "los", "las",
+        ],
+        "fr" => &[
+            "le", "la", "les", "de", "et", "tu", "te", "est", "pas", "un", "une", "que", "ce",
+            "en", "des", "pour", "ne", "a", "au", "ton", "ta",
+        ],
+        "de" => &[
+            "der", "die", "das", "und", "du", "ist", "nicht", "es", "ein", "eine", "dich", "dir",
+            "zu", "mit", "an", "auf", "den", "dein", "deine", "sie",
+        ],
+        "pt" => &[
+            "o", "a", "que", "de", "e", "nao", "voce", "um", "uma", "para", "com", "do", "da",
+            "te", "se", "os", "as", "tua", "teu", "seu", "sua",
+        ],
+        "it" => &[
+            "il", "la", "che", "di", "e", "non", "sei", "un", "una", "per", "con", "ti", "tu",
+            "del", "della", "puoi", "lo", "le", "a",
+        ],
+        "nl" => &[
+            "de", "het", "een", "en", "je", "is", "niet", "dat", "van", "te", "op", "met", "voor",
+            "jij", "jouw",
+        ],
+        _ => &[],
+    }
+}
+
+/// Whether at least a fifth of the first words are common words of the language.
+fn looks_like(prose: &str, primary: &str) -> bool {
+    let list = stopwords(primary);
+    if list.is_empty() {
+        return false;
+    }
+    let mut n = 0usize;
+    let mut hits = 0usize;
+    for w in prose
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(80)
+    {
+        n += 1;
+        let w = crate::score::text::fold(w);
+        if list.contains(&w.as_str()) {
+            hits += 1;
+        }
+    }
+    n > 0 && hits * 5 >= n
+}
 
 /// The whatlang language of a primary BCP 47 subtag, for the languages it knows.
 pub fn lang_of(primary: &str) -> Option<Lang> {
@@ -127,6 +185,9 @@ pub fn check(response: &str, primary: &str) -> Option<(String, String)> {
         .collect::<Vec<_>>()
         .join(" ");
     if prose.chars().filter(|c| c.is_alphabetic()).count() < MIN_LETTERS {
+        return None;
+    }
+    if looks_like(&prose, primary) {
         return None;
     }
     let info = whatlang::detect(&prose)?;
