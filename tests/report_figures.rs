@@ -257,33 +257,3 @@ fn reports_are_reproducible() {
     let b = serde_json::to_string(&report::build(&input)).unwrap();
     assert_eq!(a, b);
 }
-
-/// Times one report of 100k verdicts (the bench's workload) in whatever profile the tests
-/// are built with: `cargo test --test report_figures -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn time_report_of_100k_verdicts() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = c::directory(tmp.path());
-    let scenarios = c::scenarios(3334);
-    let runs = vec![
-        c::run("run-a", "alpha", &scenarios, 5, 0.7, 1),
-        c::run("run-b", "beta", &scenarios, 5, 0.5, 2),
-    ];
-    let hashes = BTreeMap::new();
-    let input = ReportInput {
-        runs: &runs,
-        scenarios: &scenarios,
-        directory: &dir,
-        suite_hashes: &hashes,
-        warnings: &[],
-        generated_at: None,
-    };
-    let t = std::time::Instant::now();
-    report::write_all(&input, &tmp.path().join("out")).unwrap();
-    eprintln!(
-        "report of {} verdicts: {:?}",
-        runs.iter().map(|r| r.verdicts.len()).sum::<usize>(),
-        t.elapsed()
-    );
-}

@@ -68,13 +68,16 @@ pub fn print_error(err: &anyhow::Error) {
             let _ = writeln!(e, "{d}");
         }
     }
+    // Hints are attached as the outermost context (`.context(Hint(..))`): anyhow only
+    // recognises a context's type on the error itself, not on the items of its chain.
     let mut hints = Vec::new();
+    let mut chain = err.chain();
+    if let Some(h) = err.downcast_ref::<Hint>() {
+        hints.push(h.0.clone());
+        chain.next();
+    }
     let mut first = true;
-    for cause in err.chain() {
-        if let Some(h) = cause.downcast_ref::<Hint>() {
-            hints.push(h.0.clone());
-            continue;
-        }
+    for cause in chain {
         if first {
             let _ = writeln!(e, "error: {cause}");
             first = false;
