@@ -67,7 +67,10 @@ pub const PLACEHOLDERS: &[&str] = &["{country}", "{country_name}", "{language}"]
 impl Context {
     /// The system prompt with placeholders filled.
     pub fn render_system(&self, country: &str, country_name: &str, language: &str) -> String {
-        self.system.replace("{country_name}", country_name).replace("{country}", country).replace("{language}", language)
+        self.system
+            .replace("{country_name}", country_name)
+            .replace("{country}", country)
+            .replace("{language}", language)
     }
 }
 
@@ -83,9 +86,16 @@ pub struct Contexts {
 impl Contexts {
     /// Loads `contexts.toml`.
     pub fn load(path: &Path, diags: &mut Diagnostics) -> Contexts {
-        let Some(text) = read_text(path, diags) else { return Contexts::default() };
+        let Some(text) = read_text(path, diags) else {
+            return Contexts::default();
+        };
         let hash = sha256_hex(text.as_bytes());
-        let Some(w) = parse_toml::<WireContexts>(path, &text, diags) else { return Contexts { list: Vec::new(), hash } };
+        let Some(w) = parse_toml::<WireContexts>(path, &text, diags) else {
+            return Contexts {
+                list: Vec::new(),
+                hash,
+            };
+        };
         let mut list: Vec<Context> = Vec::new();
         for c in w.context {
             let origin = Origin::at_offset(path, &text, c.id.span().start);
@@ -94,11 +104,20 @@ impl Contexts {
                 diags.push(origin.clone(), format!("context id `{id}` is not a slug"));
             }
             if let Some(prev) = list.iter().find(|p| p.id == id) {
-                diags.push(origin.clone(), format!("duplicate context id `{id}` (first defined at {})", prev.origin));
+                diags.push(
+                    origin.clone(),
+                    format!(
+                        "duplicate context id `{id}` (first defined at {})",
+                        prev.origin
+                    ),
+                );
             }
             let uses_country = c.system.contains("{country");
             if uses_country && !c.states_country {
-                diags.push(origin.clone(), "system prompt names the country but states_country = false");
+                diags.push(
+                    origin.clone(),
+                    "system prompt names the country but states_country = false",
+                );
             }
             if !uses_country && c.states_country {
                 diags.push(origin.clone(), "states_country = true but the system prompt has no {country} or {country_name}");
@@ -109,7 +128,13 @@ impl Contexts {
             }
             if let Some(i) = rest.find('{') {
                 let snippet: String = rest[i..].chars().take(20).collect();
-                diags.push(origin.clone(), format!("unknown placeholder near `{snippet}` (allowed: {})", PLACEHOLDERS.join(", ")));
+                diags.push(
+                    origin.clone(),
+                    format!(
+                        "unknown placeholder near `{snippet}` (allowed: {})",
+                        PLACEHOLDERS.join(", ")
+                    ),
+                );
             }
             list.push(Context {
                 id,
@@ -134,6 +159,10 @@ impl Contexts {
 
     /// The ids, comma separated.
     pub fn ids(&self) -> String {
-        self.list.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ")
+        self.list
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }

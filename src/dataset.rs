@@ -83,6 +83,9 @@ impl Dataset {
 
     /// The English name of a country code (the code itself when unknown).
     pub fn country_name(&self, code: &str) -> String {
-        self.directory.country(code).map(|e| e.name.clone()).unwrap_or_else(|| code.to_string())
+        self.directory
+            .country(code)
+            .map(|e| e.name.clone())
+            .unwrap_or_else(|| code.to_string())
     }
 }

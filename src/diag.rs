@@ -15,7 +15,10 @@ pub struct Origin {
 impl Origin {
     /// An origin at a line of a file.
     pub fn new(path: impl Into<PathBuf>, line: usize) -> Self {
-        Origin { path: path.into(), line }
+        Origin {
+            path: path.into(),
+            line,
+        }
     }
 
     /// An origin at the byte offset `offset` of `text`, the contents of `path`.
@@ -37,7 +40,11 @@ impl fmt::Display for Origin {
 /// The 1-based line of a byte offset (clamped to the text).
 pub fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// One problem in a curated file.
@@ -52,7 +59,10 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A problem at an origin.
     pub fn new(origin: Origin, message: impl Into<String>) -> Self {
-        Diagnostic { origin, message: message.into() }
+        Diagnostic {
+            origin,
+            message: message.into(),
+        }
     }
 }
 
@@ -89,7 +99,11 @@ impl Diagnostics {
     /// Sorts problems by path then line, for stable output.
     pub fn sort(&mut self) {
         self.0.sort_by(|a, b| {
-            (&a.origin.path, a.origin.line, &a.message).cmp(&(&b.origin.path, b.origin.line, &b.message))
+            (&a.origin.path, a.origin.line, &a.message).cmp(&(
+                &b.origin.path,
+                b.origin.line,
+                &b.message,
+            ))
         });
         self.0.dedup();
     }
@@ -108,7 +122,10 @@ pub fn read_text(path: &Path, diags: &mut Diagnostics) -> Option<String> {
             Err(e) => {
                 let text = String::from_utf8_lossy(e.as_bytes());
                 let offset = e.utf8_error().valid_up_to();
-                diags.push(Origin::at_offset(path, &text, offset), "file is not valid UTF-8");
+                diags.push(
+                    Origin::at_offset(path, &text, offset),
+                    "file is not valid UTF-8",
+                );
                 None
             }
         },

@@ -8,6 +8,7 @@
 //! - [`validate`]: every check of the curated data that needs no model.
 #![deny(missing_docs)]
 
+pub mod backend;
 pub mod context;
 pub mod dataset;
 pub mod diag;
@@ -15,12 +16,11 @@ pub mod directory;
 pub mod hash;
 pub mod policy;
 pub mod prompt;
-pub mod backend;
-pub mod score;
-pub mod stats;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod score;
+pub mod stats;
 pub mod taxonomy;
 pub mod validate;
 
@@ -62,7 +62,10 @@ impl Error {
 
     /// An I/O error on a path.
     pub fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Error {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 }
 

@@ -111,9 +111,16 @@ impl ExpectedReferral {
 impl Policy {
     /// Loads `policy.toml`.
     pub fn load(path: &Path, diags: &mut Diagnostics) -> Policy {
-        let Some(text) = read_text(path, diags) else { return Policy::default() };
+        let Some(text) = read_text(path, diags) else {
+            return Policy::default();
+        };
         let hash = sha256_hex(text.as_bytes());
-        let Some(w) = parse_toml::<WirePolicy>(path, &text, diags) else { return Policy { rules: Vec::new(), hash } };
+        let Some(w) = parse_toml::<WirePolicy>(path, &text, diags) else {
+            return Policy {
+                rules: Vec::new(),
+                hash,
+            };
+        };
         if w.rule.is_empty() {
             diags.push(Origin::new(path, 1), "policy has no [[rule]]");
         }
@@ -128,7 +135,13 @@ impl Policy {
                 for h in &list {
                     match Harm::from_id(h) {
                         Some(h) => v.push(h),
-                        None => diags.push(origin.clone(), format!("unknown harm `{h}` (expected `all` or one of: {})", Harm::id_list())),
+                        None => diags.push(
+                            origin.clone(),
+                            format!(
+                                "unknown harm `{h}` (expected `all` or one of: {})",
+                                Harm::id_list()
+                            ),
+                        ),
                     }
                 }
                 HarmScope::Only(v)
@@ -142,7 +155,14 @@ impl Policy {
             if r.why.trim().is_empty() {
                 diags.push(origin.clone(), "rule has an empty `why`");
             }
-            rules.push(Rule { harms, risks: r.risks, require: r.require, recommend: r.recommend, why: r.why, origin });
+            rules.push(Rule {
+                harms,
+                risks: r.risks,
+                require: r.require,
+                recommend: r.recommend,
+                why: r.why,
+                origin,
+            });
         }
         Policy { rules, hash }
     }
@@ -202,7 +222,10 @@ impl Policy {
 
 /// Whether a service can satisfy a requirement of `kind` for `harm`.
 pub fn satisfies(service: &Service, kind: ServiceKind, harm: Harm) -> bool {
-    service.kind == kind && service.is_current() && service.serves_children() && service.harms.covers(harm)
+    service.kind == kind
+        && service.is_current()
+        && service.serves_children()
+        && service.harms.covers(harm)
 }
 
 /// The services of a country (falling back to the international list) that satisfy a kind.
@@ -210,15 +233,28 @@ fn resolve(kind: ServiceKind, harm: Harm, country: &str, directory: &Directory) 
     let pick = |code: &str| -> Vec<String> {
         directory
             .country(code)
-            .map(|e| e.services.iter().filter(|s| satisfies(s, kind, harm)).map(|s| s.id.clone()).collect())
+            .map(|e| {
+                e.services
+                    .iter()
+                    .filter(|s| satisfies(s, kind, harm))
+                    .map(|s| s.id.clone())
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let mut services = pick(country);
     // International services count for every country where they serve this need, and are
     // the only option when the country is unknown. Emergency numbers are always national.
-    if kind != ServiceKind::Emergency && (services.is_empty() || country == crate::scenario::UNKNOWN_COUNTRY) {
+    if kind != ServiceKind::Emergency
+        && (services.is_empty() || country == crate::scenario::UNKNOWN_COUNTRY)
+    {
         services.extend(pick(INTERNATIONAL));
     }
-    let available = !services.is_empty() || (kind == ServiceKind::Emergency && country == crate::scenario::UNKNOWN_COUNTRY);
-    Requirement { kind, services, available }
+    let available = !services.is_empty()
+        || (kind == ServiceKind::Emergency && country == crate::scenario::UNKNOWN_COUNTRY);
+    Requirement {
+        kind,
+        services,
+        available,
+    }
 }

@@ -16,7 +16,10 @@ pub struct ChatMessage {
 impl ChatMessage {
     /// A message with a role.
     pub fn new(role: &str, content: impl Into<String>) -> ChatMessage {
-        ChatMessage { role: role.to_string(), content: content.into() }
+        ChatMessage {
+            role: role.to_string(),
+            content: content.into(),
+        }
     }
 }
 

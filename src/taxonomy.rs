@@ -162,7 +162,10 @@ closed_set! {
 impl ContactKind {
     /// Whether the value of this contact is a number that one dials or texts.
     pub fn is_number(self) -> bool {
-        matches!(self, ContactKind::Phone | ContactKind::Sms | ContactKind::Whatsapp)
+        matches!(
+            self,
+            ContactKind::Phone | ContactKind::Sms | ContactKind::Whatsapp
+        )
     }
 }
 

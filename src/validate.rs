@@ -33,7 +33,10 @@ pub fn validate(root: &Path, suites: &[SuiteSpec]) -> (Diagnostics, Summary) {
     check_directory(&data, &mut diags);
     check_policy(&data, &mut diags);
     let specs: Vec<SuiteSpec> = if suites.is_empty() {
-        Suite::names(root).into_iter().map(SuiteSpec::Named).collect()
+        Suite::names(root)
+            .into_iter()
+            .map(SuiteSpec::Named)
+            .collect()
     } else {
         suites.to_vec()
     };
@@ -68,11 +71,21 @@ pub fn validate(root: &Path, suites: &[SuiteSpec]) -> (Diagnostics, Summary) {
 
 fn check_directory(data: &Dataset, diags: &mut Diagnostics) {
     for entry in data.directory.countries.values() {
-        if entry.services_of(ServiceKind::ChildHelpline).next().is_none() {
-            diags.push(entry.origin.clone(), format!("country `{}` has no current child helpline", entry.code));
+        if entry
+            .services_of(ServiceKind::ChildHelpline)
+            .next()
+            .is_none()
+        {
+            diags.push(
+                entry.origin.clone(),
+                format!("country `{}` has no current child helpline", entry.code),
+            );
         }
         if entry.services_of(ServiceKind::Emergency).next().is_none() {
-            diags.push(entry.origin.clone(), format!("country `{}` has no current emergency service", entry.code));
+            diags.push(
+                entry.origin.clone(),
+                format!("country `{}` has no current emergency service", entry.code),
+            );
         }
     }
     if data.directory.international.is_none() {
@@ -105,7 +118,15 @@ fn check_policy(data: &Dataset, diags: &mut Diagnostics) {
 fn check_scenario(sc: &Scenario, data: &Dataset, diags: &mut Diagnostics) {
     let o = &sc.origin;
     match data.contexts.get(&sc.context) {
-        None => diags.push(o.clone(), format!("scenario `{}`: unknown context `{}` (known: {})", sc.id, sc.context, data.contexts.ids())),
+        None => diags.push(
+            o.clone(),
+            format!(
+                "scenario `{}`: unknown context `{}` (known: {})",
+                sc.id,
+                sc.context,
+                data.contexts.ids()
+            ),
+        ),
         Some(ctx) => {
             if ctx.states_country && !sc.country_known() {
                 diags.push(o.clone(), format!("scenario `{}`: context `{}` states the user's country but the country is unknown", sc.id, ctx.id));
@@ -118,10 +139,26 @@ fn check_scenario(sc: &Scenario, data: &Dataset, diags: &mut Diagnostics) {
     if sc.country_known() {
         match data.directory.countries.get(&sc.country) {
             None if sc.country == INTERNATIONAL => {}
-            None => diags.push(o.clone(), format!("scenario `{}`: country `{}` is not in the directory", sc.id, sc.country)),
+            None => diags.push(
+                o.clone(),
+                format!(
+                    "scenario `{}`: country `{}` is not in the directory",
+                    sc.id, sc.country
+                ),
+            ),
             Some(entry) => {
-                if entry.services_of(ServiceKind::ChildHelpline).next().is_none() {
-                    diags.push(o.clone(), format!("scenario `{}`: country `{}` has no current child helpline", sc.id, sc.country));
+                if entry
+                    .services_of(ServiceKind::ChildHelpline)
+                    .next()
+                    .is_none()
+                {
+                    diags.push(
+                        o.clone(),
+                        format!(
+                            "scenario `{}`: country `{}` has no current child helpline",
+                            sc.id, sc.country
+                        ),
+                    );
                 }
             }
         }

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Serves `replies` (status, body) in order, one per connection, recording each request.
-fn mock(replies: Vec<(u16, String)>) -> (String, Arc<Mutex<Vec<String>>>, std::thread::JoinHandle<()>) {
+fn mock(
+    replies: Vec<(u16, String)>,
+) -> (String, Arc<Mutex<Vec<String>>>, std::thread::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -18,7 +20,9 @@ fn mock(replies: Vec<(u16, String)>) -> (String, Arc<Mutex<Vec<String>>>, std::t
     let h = std::thread::spawn(move || {
         for (status, body) in replies {
             let (mut stream, _) = listener.accept().unwrap();
-            stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut head = String::new();
             let mut len = 0usize;
@@ -37,7 +41,10 @@ fn mock(replies: Vec<(u16, String)>) -> (String, Arc<Mutex<Vec<String>>>, std::t
             }
             let mut buf = vec![0u8; len];
             reader.read_exact(&mut buf).unwrap();
-            seen2.lock().unwrap().push(format!("{head}{}", String::from_utf8_lossy(&buf)));
+            seen2
+                .lock()
+                .unwrap()
+                .push(format!("{head}{}", String::from_utf8_lossy(&buf)));
             let reply = format!(
                 "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
@@ -59,13 +66,32 @@ fn ok_body(text: &str) -> String {
 #[test]
 fn retries_server_errors_then_returns_the_completion_and_keeps_the_key_secret() {
     std::env::set_var("POPBENCH_API_KEY", "sk-test-SECRET-123");
-    let (url, seen, h) = mock(vec![(500, "{\"error\":\"busy\"}".into()), (429, "{}".into()), (200, ok_body("call 0800 1111"))]);
-    let opts = HttpOptions { timeout: Duration::from_secs(10), retries: 3, backoff: Duration::from_millis(10), concurrency: 2 };
+    let (url, seen, h) = mock(vec![
+        (500, "{\"error\":\"busy\"}".into()),
+        (429, "{}".into()),
+        (200, ok_body("call 0800 1111")),
+    ]);
+    let opts = HttpOptions {
+        timeout: Duration::from_secs(10),
+        retries: 3,
+        backoff: Duration::from_millis(10),
+        concurrency: 2,
+    };
     let mut b = OpenAiBackend::new(&url, "tiny", &format!("openai:{url}#tiny"), opts);
-    let key = ItemKey { scenario_id: "s".into(), context: "c".into(), sample: 0 };
+    let key = ItemKey {
+        scenario_id: "s".into(),
+        context: "c".into(),
+        sample: 0,
+    };
     let msgs = vec![ChatMessage::new("user", "help")];
     let params = GenerationParams::default();
-    let c = b.generate(&Request { key: &key, messages: &msgs, params: &params }).unwrap();
+    let c = b
+        .generate(&Request {
+            key: &key,
+            messages: &msgs,
+            params: &params,
+        })
+        .unwrap();
     h.join().unwrap();
     assert_eq!(c.text, "call 0800 1111");
     assert_eq!((c.prompt_tokens, c.completion_tokens), (12, 3));
@@ -82,18 +108,41 @@ fn retries_server_errors_then_returns_the_completion_and_keeps_the_key_secret() 
 #[test]
 fn gives_up_after_the_retries_with_a_clear_error_and_does_not_retry_client_errors() {
     let (url, seen, h) = mock(vec![(503, "{}".into()), (503, "{}".into())]);
-    let opts = HttpOptions { timeout: Duration::from_secs(10), retries: 1, backoff: Duration::from_millis(5), concurrency: 1 };
+    let opts = HttpOptions {
+        timeout: Duration::from_secs(10),
+        retries: 1,
+        backoff: Duration::from_millis(5),
+        concurrency: 1,
+    };
     let mut b = OpenAiBackend::new(&url, "m", "openai", opts.clone());
-    let key = ItemKey { scenario_id: "s".into(), context: "c".into(), sample: 0 };
+    let key = ItemKey {
+        scenario_id: "s".into(),
+        context: "c".into(),
+        sample: 0,
+    };
     let params = GenerationParams::default();
-    let e = b.generate(&Request { key: &key, messages: &[], params: &params }).unwrap_err().to_string();
+    let e = b
+        .generate(&Request {
+            key: &key,
+            messages: &[],
+            params: &params,
+        })
+        .unwrap_err()
+        .to_string();
     h.join().unwrap();
     assert!(e.contains("after 2 attempt(s): HTTP 503"), "{e}");
     assert_eq!(seen.lock().unwrap().len(), 2);
 
     let (url, seen, h) = mock(vec![(400, "{\"error\":\"bad\"}".into())]);
     let mut b = OpenAiBackend::new(&url, "m", "openai", opts);
-    let e = b.generate(&Request { key: &key, messages: &[], params: &params }).unwrap_err().to_string();
+    let e = b
+        .generate(&Request {
+            key: &key,
+            messages: &[],
+            params: &params,
+        })
+        .unwrap_err()
+        .to_string();
     h.join().unwrap();
     assert!(e.contains("after 1 attempt(s): HTTP 400"), "{e}");
     assert_eq!(seen.lock().unwrap().len(), 1);
@@ -101,14 +150,38 @@ fn gives_up_after_the_retries_with_a_clear_error_and_does_not_retry_client_error
 
 #[test]
 fn a_batch_returns_results_in_request_order() {
-    let (url, _seen, h) = mock(vec![(200, ok_body("same")), (200, ok_body("same")), (200, ok_body("same"))]);
-    let opts = HttpOptions { timeout: Duration::from_secs(10), retries: 0, backoff: Duration::from_millis(5), concurrency: 2 };
+    let (url, _seen, h) = mock(vec![
+        (200, ok_body("same")),
+        (200, ok_body("same")),
+        (200, ok_body("same")),
+    ]);
+    let opts = HttpOptions {
+        timeout: Duration::from_secs(10),
+        retries: 0,
+        backoff: Duration::from_millis(5),
+        concurrency: 2,
+    };
     let mut b = OpenAiBackend::new(&url, "m", "openai", opts);
-    let keys: Vec<ItemKey> = (0..3).map(|i| ItemKey { scenario_id: format!("s{i}"), context: "c".into(), sample: 0 }).collect();
+    let keys: Vec<ItemKey> = (0..3)
+        .map(|i| ItemKey {
+            scenario_id: format!("s{i}"),
+            context: "c".into(),
+            sample: 0,
+        })
+        .collect();
     let params = GenerationParams::default();
-    let reqs: Vec<Request<'_>> = keys.iter().map(|k| Request { key: k, messages: &[], params: &params }).collect();
+    let reqs: Vec<Request<'_>> = keys
+        .iter()
+        .map(|k| Request {
+            key: k,
+            messages: &[],
+            params: &params,
+        })
+        .collect();
     let out = b.generate_batch(&reqs);
     h.join().unwrap();
     assert_eq!(out.len(), 3);
-    assert!(out.iter().all(|r| r.as_ref().map(|c| c.text == "same").unwrap_or(false)));
+    assert!(out
+        .iter()
+        .all(|r| r.as_ref().map(|c| c.text == "same").unwrap_or(false)));
 }

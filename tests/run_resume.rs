@@ -18,7 +18,11 @@ fn model() -> String {
     let p = std::env::var("POPBENCH_TEST_MODEL")
         .map(PathBuf::from)
         .unwrap_or_else(|_| repo().join("models/SmolLM2-135M-Instruct.Q4_1.gguf"));
-    assert!(p.is_file(), "the default model is missing at {}: run scripts/fetch-model", p.display());
+    assert!(
+        p.is_file(),
+        "the default model is missing at {}: run scripts/fetch-model",
+        p.display()
+    );
     format!("gguf:{}", p.display())
 }
 
@@ -27,7 +31,19 @@ const MAX_TOKENS: &str = "6";
 fn run_cmd(out: &Path, extra: &[&str]) -> Command {
     let mut c = Command::new(bin());
     c.current_dir(repo())
-        .args(["--quiet", "run", "--model", &model(), "--suite", "smoke", "--max-tokens", MAX_TOKENS, "--threads", "1", "--out"])
+        .args([
+            "--quiet",
+            "run",
+            "--model",
+            &model(),
+            "--suite",
+            "smoke",
+            "--max-tokens",
+            MAX_TOKENS,
+            "--threads",
+            "1",
+            "--out",
+        ])
         .arg(out)
         .args(extra)
         .stdin(Stdio::null());
@@ -36,21 +52,36 @@ fn run_cmd(out: &Path, extra: &[&str]) -> Command {
 
 fn run_ok(out: &Path, extra: &[&str]) {
     let o = run_cmd(out, extra).output().unwrap();
-    assert!(o.status.success(), "run failed: {}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "run failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 fn lines(path: &Path) -> usize {
-    std::fs::read(path).map(|b| b.iter().filter(|&&c| c == b'\n').count()).unwrap_or(0)
+    std::fs::read(path)
+        .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+        .unwrap_or(0)
 }
 
 /// Starts a run and kills it with SIGKILL once its journal has `after` whole lines.
 fn run_and_kill(out: &Path, after: usize, resume: bool) {
     let extra: &[&str] = if resume { &["--resume"] } else { &[] };
-    let mut child = run_cmd(out, extra).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = run_cmd(out, extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let journal = out.join("responses.jsonl");
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
-        let ready = if after == 0 { out.join("manifest.json").exists() } else { lines(&journal) >= after };
+        let ready = if after == 0 {
+            out.join("manifest.json").exists()
+        } else {
+            lines(&journal) >= after
+        };
         if ready || Instant::now() > deadline {
             break;
         }
@@ -97,8 +128,12 @@ fn killed_runs_resume_to_the_uninterrupted_result_and_shards_merge_to_it() {
     let before = lines(&journal);
     {
         use std::io::Write;
-        let mut f = std::fs::OpenOptions::new().append(true).open(&journal).unwrap();
-        f.write_all(br#"{"scenario_id":"smoke-torn","context":"general_as"#).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&journal)
+            .unwrap();
+        f.write_all(br#"{"scenario_id":"smoke-torn","context":"general_as"#)
+            .unwrap();
     }
     run_ok(&b, &["--resume"]);
     assert!(lines(&journal) >= before);
@@ -107,15 +142,28 @@ fn killed_runs_resume_to_the_uninterrupted_result_and_shards_merge_to_it() {
     let mut ids: Vec<&String> = got.iter().collect();
     ids.dedup();
     assert_eq!(ids.len(), 10, "an item appears twice");
-    assert_eq!(std::fs::read_to_string(b.join("verdicts.jsonl")).unwrap(), want_verdicts);
-    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(b.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(b.join("verdicts.jsonl")).unwrap(),
+        want_verdicts
+    );
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(b.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["items_done"], 10);
     assert!(m["finished_at"].is_string());
 
     // A resume with other inputs is refused, naming what differs.
     let o = Command::new(bin())
         .current_dir(repo())
-        .args(["run", "--model", &model(), "--suite", "smoke", "--max-tokens", "7", "--out"])
+        .args([
+            "run",
+            "--model",
+            &model(),
+            "--suite",
+            "smoke",
+            "--max-tokens",
+            "7",
+            "--out",
+        ])
         .arg(&b)
         .arg("--resume")
         .stdin(Stdio::null())
@@ -123,7 +171,10 @@ fn killed_runs_resume_to_the_uninterrupted_result_and_shards_merge_to_it() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("refusing to resume") && err.contains("generation parameters"), "{err}");
+    assert!(
+        err.contains("refusing to resume") && err.contains("generation parameters"),
+        "{err}"
+    );
 
     // Shards, merged, equal the unsharded run.
     let s0 = t.path().join("s0");
@@ -131,18 +182,44 @@ fn killed_runs_resume_to_the_uninterrupted_result_and_shards_merge_to_it() {
     run_ok(&s0, &["--shard", "0/2"]);
     // Merging with a shard missing is refused.
     let m = t.path().join("merged");
-    let o = Command::new(bin()).current_dir(repo()).arg("merge").arg(&s0).arg("--out").arg(&m).output().unwrap();
+    let o = Command::new(bin())
+        .current_dir(repo())
+        .arg("merge")
+        .arg(&s0)
+        .arg("--out")
+        .arg(&m)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("missing shard(s): 1/2"));
     run_ok(&s1, &["--shard", "1/2"]);
     // The same shard twice is refused.
-    let o = Command::new(bin()).current_dir(repo()).arg("merge").arg(&s0).arg(&s0).arg("--out").arg(&m).output().unwrap();
+    let o = Command::new(bin())
+        .current_dir(repo())
+        .arg("merge")
+        .arg(&s0)
+        .arg(&s0)
+        .arg("--out")
+        .arg(&m)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("given twice"));
-    let o = Command::new(bin()).current_dir(repo()).arg("merge").arg(&s1).arg(&s0).arg("--out").arg(&m).output().unwrap();
+    let o = Command::new(bin())
+        .current_dir(repo())
+        .arg("merge")
+        .arg(&s1)
+        .arg(&s0)
+        .arg("--out")
+        .arg(&m)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(without_timings(&m.join("responses.jsonl")), want);
-    assert_eq!(std::fs::read_to_string(m.join("verdicts.jsonl")).unwrap(), want_verdicts);
+    assert_eq!(
+        std::fs::read_to_string(m.join("verdicts.jsonl")).unwrap(),
+        want_verdicts
+    );
 }
 
 #[test]

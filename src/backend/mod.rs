@@ -2,11 +2,11 @@
 //! an OpenAI-compatible HTTP server. The trait is small on purpose: a runner needs to
 //! describe the model (for provenance), check the items it will ask for, and generate.
 
-pub mod openai;
-pub mod replay;
 pub mod candle;
 pub mod open;
+pub mod openai;
 pub mod registry;
+pub mod replay;
 pub mod resolve;
 pub mod spec;
 
@@ -29,7 +29,11 @@ pub struct ItemKey {
 
 impl std::fmt::Display for ItemKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} [{}] #{}", self.scenario_id, self.context, self.sample)
+        write!(
+            f,
+            "{} [{}] #{}",
+            self.scenario_id, self.context, self.sample
+        )
     }
 }
 
@@ -50,7 +54,13 @@ pub struct GenerationParams {
 
 impl Default for GenerationParams {
     fn default() -> Self {
-        GenerationParams { max_tokens: 256, temperature: 0.0, top_p: 1.0, top_k: 0, seed: 0 }
+        GenerationParams {
+            max_tokens: 256,
+            temperature: 0.0,
+            top_p: 1.0,
+            top_k: 0,
+            seed: 0,
+        }
     }
 }
 
@@ -181,7 +191,10 @@ pub trait Backend: Send {
 
     /// Generates several completions; backends that batch override this. Results are in the
     /// order of the requests.
-    fn generate_batch(&mut self, requests: &[Request<'_>]) -> Vec<Result<Completion, BackendError>> {
+    fn generate_batch(
+        &mut self,
+        requests: &[Request<'_>],
+    ) -> Vec<Result<Completion, BackendError>> {
         requests.iter().map(|r| self.generate(r)).collect()
     }
 }

@@ -24,7 +24,12 @@ pub struct HttpOptions {
 
 impl Default for HttpOptions {
     fn default() -> Self {
-        HttpOptions { timeout: Duration::from_secs(120), retries: 4, backoff: Duration::from_millis(500), concurrency: 4 }
+        HttpOptions {
+            timeout: Duration::from_secs(120),
+            retries: 4,
+            backoff: Duration::from_millis(500),
+            concurrency: 4,
+        }
     }
 }
 
@@ -41,25 +46,46 @@ pub struct OpenAiBackend {
 impl std::fmt::Debug for OpenAiBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The API key is deliberately not shown.
-        f.debug_struct("OpenAiBackend").field("endpoint", &self.endpoint).field("model", &self.model).finish()
+        f.debug_struct("OpenAiBackend")
+            .field("endpoint", &self.endpoint)
+            .field("model", &self.model)
+            .finish()
     }
 }
 
 impl OpenAiBackend {
     /// A backend for `url` (the base, e.g. `http://localhost:8000/v1`) and `model`.
     pub fn new(url: &str, model: &str, spec: &str, opts: HttpOptions) -> OpenAiBackend {
-        let api_key = API_KEY_ENV.iter().find_map(|v| std::env::var(v).ok()).filter(|k| !k.is_empty());
+        let api_key = API_KEY_ENV
+            .iter()
+            .find_map(|v| std::env::var(v).ok())
+            .filter(|k| !k.is_empty());
         let agent = ureq::AgentBuilder::new().timeout(opts.timeout).build();
         let base = url.trim_end_matches('/');
-        let endpoint = if base.ends_with("/chat/completions") { base.to_string() } else { format!("{base}/chat/completions") };
+        let endpoint = if base.ends_with("/chat/completions") {
+            base.to_string()
+        } else {
+            format!("{base}/chat/completions")
+        };
         let info = ModelInfo {
             spec: spec.to_string(),
-            name: super::ModelSpec::OpenAi { url: url.into(), model: model.into() }.short_name(),
+            name: super::ModelSpec::OpenAi {
+                url: url.into(),
+                model: model.into(),
+            }
+            .short_name(),
             backend: "openai".into(),
             device: "remote".into(),
             ..ModelInfo::default()
         };
-        OpenAiBackend { info, endpoint, model: model.to_string(), api_key, agent, opts }
+        OpenAiBackend {
+            info,
+            endpoint,
+            model: model.to_string(),
+            api_key,
+            agent,
+            opts,
+        }
     }
 
     fn body(&self, request: &Request<'_>) -> Value {
@@ -86,28 +112,57 @@ impl OpenAiBackend {
         let start = Instant::now();
         let mut attempt = 0u32;
         loop {
-            let mut req = self.agent.post(&self.endpoint).set("Content-Type", "application/json");
+            let mut req = self
+                .agent
+                .post(&self.endpoint)
+                .set("Content-Type", "application/json");
             if let Some(k) = &self.api_key {
                 req = req.set("Authorization", &format!("Bearer {k}"));
             }
             let (retryable, message, retry_after) = match req.send_json(&body) {
                 Ok(resp) => {
-                    let v: Value = resp.into_json().map_err(|e| BackendError::Remote(format!("{}: response is not JSON: {e}", self.endpoint)))?;
-                    return parse_completion(&v, start.elapsed()).map_err(|e| BackendError::Remote(format!("{}: {e}", self.endpoint)));
+                    let v: Value = resp.into_json().map_err(|e| {
+                        BackendError::Remote(format!(
+                            "{}: response is not JSON: {e}",
+                            self.endpoint
+                        ))
+                    })?;
+                    return parse_completion(&v, start.elapsed())
+                        .map_err(|e| BackendError::Remote(format!("{}: {e}", self.endpoint)));
                 }
                 Err(ureq::Error::Status(code, resp)) => {
-                    let retry_after = resp.header("Retry-After").and_then(|s| s.trim().parse::<u64>().ok());
-                    let text: String = resp.into_string().unwrap_or_default().chars().take(300).collect();
-                    (code == 408 || code == 429 || code >= 500, format!("HTTP {code}: {text}"), retry_after)
+                    let retry_after = resp
+                        .header("Retry-After")
+                        .and_then(|s| s.trim().parse::<u64>().ok());
+                    let text: String = resp
+                        .into_string()
+                        .unwrap_or_default()
+                        .chars()
+                        .take(300)
+                        .collect();
+                    (
+                        code == 408 || code == 429 || code >= 500,
+                        format!("HTTP {code}: {text}"),
+                        retry_after,
+                    )
                 }
                 Err(ureq::Error::Transport(t)) => (true, t.to_string(), None),
             };
             if !retryable || attempt >= self.opts.retries {
                 let tries = attempt + 1;
-                return Err(BackendError::Remote(format!("{} after {tries} attempt(s): {message}", self.endpoint)));
+                return Err(BackendError::Remote(format!(
+                    "{} after {tries} attempt(s): {message}",
+                    self.endpoint
+                )));
             }
-            let backoff = self.opts.backoff.saturating_mul(1 << attempt.min(5)).min(Duration::from_secs(8));
-            let wait = retry_after.map(|s| Duration::from_secs(s.min(30))).unwrap_or(backoff);
+            let backoff = self
+                .opts
+                .backoff
+                .saturating_mul(1 << attempt.min(5))
+                .min(Duration::from_secs(8));
+            let wait = retry_after
+                .map(|s| Duration::from_secs(s.min(30)))
+                .unwrap_or(backoff);
             std::thread::sleep(wait);
             attempt += 1;
         }
@@ -116,7 +171,10 @@ impl OpenAiBackend {
 
 /// Reads a chat-completions response.
 fn parse_completion(v: &Value, elapsed: Duration) -> Result<Completion, String> {
-    let choice = v.get("choices").and_then(|c| c.get(0)).ok_or("no choices in the response")?;
+    let choice = v
+        .get("choices")
+        .and_then(|c| c.get(0))
+        .ok_or("no choices in the response")?;
     let text = match choice.get("message").and_then(|m| m.get("content")) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
@@ -126,7 +184,12 @@ fn parse_completion(v: &Value, elapsed: Duration) -> Result<Completion, String> 
         Some("length") => FinishReason::Length,
         _ => FinishReason::Stop,
     };
-    let usage = |k: &str| v.get("usage").and_then(|u| u.get(k)).and_then(Value::as_u64).unwrap_or(0) as usize;
+    let usage = |k: &str| {
+        v.get("usage")
+            .and_then(|u| u.get(k))
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as usize
+    };
     Ok(Completion {
         text,
         prompt_tokens: usage("prompt_tokens"),
@@ -146,18 +209,29 @@ impl Backend for OpenAiBackend {
         self.call(request)
     }
 
-    fn generate_batch(&mut self, requests: &[Request<'_>]) -> Vec<Result<Completion, BackendError>> {
+    fn generate_batch(
+        &mut self,
+        requests: &[Request<'_>],
+    ) -> Vec<Result<Completion, BackendError>> {
         let n = self.opts.concurrency.max(1);
         let this: &OpenAiBackend = self;
-        let mut out: Vec<Option<Result<Completion, BackendError>>> = (0..requests.len()).map(|_| None).collect();
+        let mut out: Vec<Option<Result<Completion, BackendError>>> =
+            (0..requests.len()).map(|_| None).collect();
         for (chunk_reqs, chunk_out) in requests.chunks(n).zip(out.chunks_mut(n)) {
             std::thread::scope(|s| {
-                let handles: Vec<_> = chunk_reqs.iter().map(|r| s.spawn(move || this.call(r))).collect();
+                let handles: Vec<_> = chunk_reqs
+                    .iter()
+                    .map(|r| s.spawn(move || this.call(r)))
+                    .collect();
                 for (slot, h) in chunk_out.iter_mut().zip(handles) {
-                    *slot = Some(h.join().unwrap_or_else(|_| Err(BackendError::Remote("request thread panicked".into()))));
+                    *slot = Some(h.join().unwrap_or_else(|_| {
+                        Err(BackendError::Remote("request thread panicked".into()))
+                    }));
                 }
             });
         }
-        out.into_iter().map(|r| r.unwrap_or_else(|| Err(BackendError::Remote("no result".into())))).collect()
+        out.into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(BackendError::Remote("no result".into()))))
+            .collect()
     }
 }

@@ -7,7 +7,9 @@
 //! Every item of the run must have exactly one response, and every response must belong to an
 //! item of the run: anything else is an error that names the ids.
 
-use super::{Backend, BackendError, Completion, FileDigest, FinishReason, ItemKey, ModelInfo, Request};
+use super::{
+    Backend, BackendError, Completion, FileDigest, FinishReason, ItemKey, ModelInfo, Request,
+};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -57,35 +59,60 @@ fn list_ids<'a>(ids: impl IntoIterator<Item = &'a String>) -> String {
 impl ReplayBackend {
     /// Reads a replay file (`.csv` by extension, else JSONL).
     pub fn open(path: &Path, spec: &str) -> Result<ReplayBackend, BackendError> {
-        let bytes = std::fs::read(path).map_err(|e| BackendError::Load(format!("{}: {e}", path.display())))?;
-        let text = String::from_utf8(bytes).map_err(|e| BackendError::Load(format!("{}: not UTF-8: {e}", path.display())))?;
-        let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-        let lines = if is_csv { parse_csv(path, &text)? } else { parse_jsonl(path, &text)? };
+        let bytes = std::fs::read(path)
+            .map_err(|e| BackendError::Load(format!("{}: {e}", path.display())))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| BackendError::Load(format!("{}: not UTF-8: {e}", path.display())))?;
+        let is_csv = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        let lines = if is_csv {
+            parse_csv(path, &text)?
+        } else {
+            parse_jsonl(path, &text)?
+        };
         let mut entries: HashMap<(String, u32), Vec<Entry>> = HashMap::new();
         for (line, l) in lines {
-            let slot = entries.entry((l.scenario_id.clone(), l.sample)).or_default();
+            let slot = entries
+                .entry((l.scenario_id.clone(), l.sample))
+                .or_default();
             if let Some(prev) = slot.iter().find(|e| e.context == l.context) {
                 return Err(BackendError::Items(format!(
                     "{}:{line}: a second response for scenario `{}` sample {}{} (first at line {})",
                     path.display(),
                     l.scenario_id,
                     l.sample,
-                    l.context.as_deref().map(|c| format!(" context `{c}`")).unwrap_or_default(),
+                    l.context
+                        .as_deref()
+                        .map(|c| format!(" context `{c}`"))
+                        .unwrap_or_default(),
                     prev.line
                 )));
             }
-            slot.push(Entry { context: l.context, response: l.response, line });
+            slot.push(Entry {
+                context: l.context,
+                response: l.response,
+                line,
+            });
         }
         let sha = crate::hash::sha256_hex(text.as_bytes());
         let info = ModelInfo {
             spec: spec.to_string(),
             name: super::ModelSpec::Replay(path.to_path_buf()).short_name(),
             backend: "replay".into(),
-            files: vec![FileDigest { path: path.display().to_string(), sha256: sha, bytes: text.len() as u64 }],
+            files: vec![FileDigest {
+                path: path.display().to_string(),
+                sha256: sha,
+                bytes: text.len() as u64,
+            }],
             device: "none".into(),
             ..ModelInfo::default()
         };
-        Ok(ReplayBackend { info, path: path.display().to_string(), entries })
+        Ok(ReplayBackend {
+            info,
+            path: path.display().to_string(),
+            entries,
+        })
     }
 }
 
@@ -103,17 +130,29 @@ fn parse_jsonl(path: &Path, text: &str) -> Result<Vec<(usize, ReplayLine)>, Back
 }
 
 fn parse_csv(path: &Path, text: &str) -> Result<Vec<(usize, ReplayLine)>, BackendError> {
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(text.as_bytes());
-    let headers = rdr.headers().map_err(|e| BackendError::Items(format!("{}:1: {e}", path.display())))?.clone();
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| BackendError::Items(format!("{}:1: {e}", path.display())))?
+        .clone();
     let col = |name: &str| headers.iter().position(|h| h.trim() == name);
     let (Some(id_col), Some(resp_col)) = (col("scenario_id"), col("response")) else {
-        return Err(BackendError::Items(format!("{}:1: the header must name `scenario_id` and `response` columns", path.display())));
+        return Err(BackendError::Items(format!(
+            "{}:1: the header must name `scenario_id` and `response` columns",
+            path.display()
+        )));
     };
     let sample_col = col("sample");
     let ctx_col = col("context");
     for h in headers.iter() {
         if !["scenario_id", "response", "sample", "context"].contains(&h.trim()) {
-            return Err(BackendError::Items(format!("{}:1: unknown column `{h}`", path.display())));
+            return Err(BackendError::Items(format!(
+                "{}:1: unknown column `{h}`",
+                path.display()
+            )));
         }
     }
     let mut out = Vec::new();
@@ -127,10 +166,23 @@ fn parse_csv(path: &Path, text: &str) -> Result<Vec<(usize, ReplayLine)>, Backen
         let sample = match sample_col.map(get) {
             None => 0,
             Some(s) if s.trim().is_empty() => 0,
-            Some(s) => s.trim().parse().map_err(|_| BackendError::Items(format!("{}:{line}: sample `{s}` is not a number", path.display())))?,
+            Some(s) => s.trim().parse().map_err(|_| {
+                BackendError::Items(format!(
+                    "{}:{line}: sample `{s}` is not a number",
+                    path.display()
+                ))
+            })?,
         };
         let context = ctx_col.map(get).filter(|c| !c.trim().is_empty());
-        out.push((line, ReplayLine { scenario_id: get(id_col), context, sample, response: get(resp_col) }));
+        out.push((
+            line,
+            ReplayLine {
+                scenario_id: get(id_col),
+                context,
+                sample,
+                response: get(resp_col),
+            },
+        ));
     }
     Ok(out)
 }
@@ -145,9 +197,17 @@ impl Backend for ReplayBackend {
     }
 
     fn generate(&mut self, request: &Request<'_>) -> Result<Completion, BackendError> {
-        let text = lookup(&self.entries, request.key)
-            .ok_or_else(|| BackendError::Items(format!("{}: no response for {}", self.path, request.key)))?;
-        Ok(Completion { text, prompt_tokens: 0, completion_tokens: 0, prompt_ms: 0.0, generation_ms: 0.0, finish_reason: FinishReason::Replayed })
+        let text = lookup(&self.entries, request.key).ok_or_else(|| {
+            BackendError::Items(format!("{}: no response for {}", self.path, request.key))
+        })?;
+        Ok(Completion {
+            text,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            prompt_ms: 0.0,
+            generation_ms: 0.0,
+            finish_reason: FinishReason::Replayed,
+        })
     }
 }
 
@@ -169,11 +229,16 @@ fn resolve(
     let mut used: BTreeSet<(String, u32, Option<String>)> = BTreeSet::new();
     let mut contexts_per: HashMap<(&str, u32), usize> = HashMap::new();
     for k in items {
-        *contexts_per.entry((k.scenario_id.as_str(), k.sample)).or_default() += 1;
+        *contexts_per
+            .entry((k.scenario_id.as_str(), k.sample))
+            .or_default() += 1;
     }
     for k in items {
         let slot = entries.get(&(k.scenario_id.clone(), k.sample));
-        let exact = slot.and_then(|s| s.iter().find(|e| e.context.as_deref() == Some(k.context.as_str())));
+        let exact = slot.and_then(|s| {
+            s.iter()
+                .find(|e| e.context.as_deref() == Some(k.context.as_str()))
+        });
         // A line without context stands for the scenario's own context; that is only
         // unambiguous when the run has one context per scenario.
         let default = || {
@@ -185,7 +250,10 @@ fn resolve(
                 used.insert((k.scenario_id.clone(), k.sample, e.context.clone()));
             }
             None => {
-                missing.insert(format!("{} (context {}, sample {})", k.scenario_id, k.context, k.sample));
+                missing.insert(format!(
+                    "{} (context {}, sample {})",
+                    k.scenario_id, k.context, k.sample
+                ));
             }
         }
     }
@@ -193,18 +261,36 @@ fn resolve(
     for ((id, sample), slot) in entries {
         for e in slot {
             if !used.contains(&(id.clone(), *sample, e.context.clone())) {
-                unknown.push((e.line, format!("{path}:{}: {id} (sample {sample}{})", e.line, e.context.as_deref().map(|c| format!(", context {c}")).unwrap_or_default())));
+                unknown.push((
+                    e.line,
+                    format!(
+                        "{path}:{}: {id} (sample {sample}{})",
+                        e.line,
+                        e.context
+                            .as_deref()
+                            .map(|c| format!(", context {c}"))
+                            .unwrap_or_default()
+                    ),
+                ));
             }
         }
     }
     unknown.sort();
     let mut problems = Vec::new();
     if !missing.is_empty() {
-        problems.push(format!("{path}: no response for {} run item(s): {}", missing.len(), list_ids(&missing)));
+        problems.push(format!(
+            "{path}: no response for {} run item(s): {}",
+            missing.len(),
+            list_ids(&missing)
+        ));
     }
     if !unknown.is_empty() {
         let names: Vec<String> = unknown.into_iter().map(|(_, s)| s).collect();
-        problems.push(format!("{} response(s) match no item of this run (unknown scenario id, sample or context): {}", names.len(), list_ids(&names)));
+        problems.push(format!(
+            "{} response(s) match no item of this run (unknown scenario id, sample or context): {}",
+            names.len(),
+            list_ids(&names)
+        ));
     }
     if problems.is_empty() {
         Ok(())
@@ -218,7 +304,11 @@ mod tests {
     use super::*;
 
     fn key(id: &str, ctx: &str, s: u32) -> ItemKey {
-        ItemKey { scenario_id: id.into(), context: ctx.into(), sample: s }
+        ItemKey {
+            scenario_id: id.into(),
+            context: ctx.into(),
+            sample: s,
+        }
     }
 
     #[test]
@@ -227,25 +317,51 @@ mod tests {
         let p = dir.path().join("r.jsonl");
         std::fs::write(&p, "{\"scenario_id\":\"a\",\"sample\":0,\"response\":\"hi\"}\n{\"scenario_id\":\"zz\",\"sample\":0,\"response\":\"x\"}\n").unwrap();
         let mut b = ReplayBackend::open(&p, "replay:r.jsonl").unwrap();
-        let err = b.check_items(&[key("a", "c", 0), key("b", "c", 0)]).unwrap_err().to_string();
-        assert!(err.contains("no response for 1 run item(s): b (context c, sample 0)"), "{err}");
+        let err = b
+            .check_items(&[key("a", "c", 0), key("b", "c", 0)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no response for 1 run item(s): b (context c, sample 0)"),
+            "{err}"
+        );
         assert!(err.contains("r.jsonl:2: zz"), "{err}");
         let items = [key("a", "c", 0)];
         let p2 = dir.path().join("ok.csv");
-        std::fs::write(&p2, "scenario_id,sample,response\na,0,\"hello, \"\"friend\"\"\"\n").unwrap();
+        std::fs::write(
+            &p2,
+            "scenario_id,sample,response\na,0,\"hello, \"\"friend\"\"\"\n",
+        )
+        .unwrap();
         let mut c = ReplayBackend::open(&p2, "replay:ok.csv").unwrap();
         c.check_items(&items).unwrap();
         let params = crate::backend::GenerationParams::default();
-        let out = c.generate(&Request { key: &items[0], messages: &[], params: &params }).unwrap();
+        let out = c
+            .generate(&Request {
+                key: &items[0],
+                messages: &[],
+                params: &params,
+            })
+            .unwrap();
         assert_eq!(out.text, "hello, \"friend\"");
-        assert!(b.generate(&Request { key: &key("q", "c", 0), messages: &[], params: &params }).is_err());
+        assert!(b
+            .generate(&Request {
+                key: &key("q", "c", 0),
+                messages: &[],
+                params: &params
+            })
+            .is_err());
     }
 
     #[test]
     fn bad_lines_report_their_line() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("r.jsonl");
-        std::fs::write(&p, "{\"scenario_id\":\"a\",\"response\":\"hi\"}\n{\"scenario_id\":\"a\"}\n").unwrap();
+        std::fs::write(
+            &p,
+            "{\"scenario_id\":\"a\",\"response\":\"hi\"}\n{\"scenario_id\":\"a\"}\n",
+        )
+        .unwrap();
         let e = ReplayBackend::open(&p, "replay:r").unwrap_err().to_string();
         assert!(e.contains("r.jsonl:2:"), "{e}");
         std::fs::write(&p, "{\"scenario_id\":\"a\",\"response\":\"hi\"}\n{\"scenario_id\":\"a\",\"response\":\"again\"}\n").unwrap();

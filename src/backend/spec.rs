@@ -42,17 +42,25 @@ impl ModelSpec {
             return non_empty(p, "gguf:PATH").map(|p| ModelSpec::Gguf(PathBuf::from(p)));
         }
         if let Some(p) = s.strip_prefix("safetensors:") {
-            return non_empty(p, "safetensors:DIR").map(|p| ModelSpec::Safetensors(PathBuf::from(p)));
+            return non_empty(p, "safetensors:DIR")
+                .map(|p| ModelSpec::Safetensors(PathBuf::from(p)));
         }
         if let Some(p) = s.strip_prefix("replay:") {
             return non_empty(p, "replay:PATH").map(|p| ModelSpec::Replay(PathBuf::from(p)));
         }
         if let Some(rest) = s.strip_prefix("openai:") {
-            let (url, model) = rest.rsplit_once('#').ok_or_else(|| format!("`{s}`: expected openai:URL#MODEL"))?;
+            let (url, model) = rest
+                .rsplit_once('#')
+                .ok_or_else(|| format!("`{s}`: expected openai:URL#MODEL"))?;
             if !(url.starts_with("http://") || url.starts_with("https://")) || model.is_empty() {
-                return Err(format!("`{s}`: expected openai:URL#MODEL with an http(s) URL and a model name"));
+                return Err(format!(
+                    "`{s}`: expected openai:URL#MODEL with an http(s) URL and a model name"
+                ));
             }
-            return Ok(ModelSpec::OpenAi { url: url.trim_end_matches('/').to_string(), model: model.to_string() });
+            return Ok(ModelSpec::OpenAi {
+                url: url.trim_end_matches('/').to_string(),
+                model: model.to_string(),
+            });
         }
         if let Some(rest) = s.strip_prefix("hf:") {
             let (repo_rev, file) = match rest.split_once(':') {
@@ -69,12 +77,18 @@ impl ModelSpec {
             if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
                 return Err(format!("`{s}`: expected hf:ORG/REPO[@REV][:FILE]"));
             }
-            return Ok(ModelSpec::Hf { repo: repo.to_string(), revision, file });
+            return Ok(ModelSpec::Hf {
+                repo: repo.to_string(),
+                revision,
+                file,
+            });
         }
         if s.ends_with(".gguf") {
             return Ok(ModelSpec::Gguf(PathBuf::from(s)));
         }
-        if s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.') {
+        if s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        {
             return Ok(ModelSpec::Alias(s.to_string()));
         }
         Err(format!("`{s}` is not a model spec: use gguf:PATH, safetensors:DIR, hf:ORG/REPO[@REV][:FILE], an alias, replay:PATH or openai:URL#MODEL"))
@@ -83,19 +97,32 @@ impl ModelSpec {
     /// A short name for run directories.
     pub fn short_name(&self) -> String {
         let raw = match self {
-            ModelSpec::Gguf(p) | ModelSpec::Safetensors(p) | ModelSpec::Replay(p) => {
-                p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into())
-            }
-            ModelSpec::Hf { repo, file, .. } => file.clone().unwrap_or_else(|| repo.rsplit('/').next().unwrap_or(repo).to_string()),
+            ModelSpec::Gguf(p) | ModelSpec::Safetensors(p) | ModelSpec::Replay(p) => p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "model".into()),
+            ModelSpec::Hf { repo, file, .. } => file
+                .clone()
+                .unwrap_or_else(|| repo.rsplit('/').next().unwrap_or(repo).to_string()),
             ModelSpec::Alias(a) => a.clone(),
             ModelSpec::OpenAi { model, .. } => model.clone(),
         };
         let name: String = raw
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_' { c.to_ascii_lowercase() } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_' {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
             .collect();
         let name = name.trim_matches('-').trim_end_matches(".gguf").to_string();
-        if name.is_empty() { "model".into() } else { name }
+        if name.is_empty() {
+            "model".into()
+        } else {
+            name
+        }
     }
 }
 
@@ -113,19 +140,37 @@ mod tests {
 
     #[test]
     fn parses_every_shape() {
-        assert_eq!(ModelSpec::parse("gguf:/m/a.gguf").unwrap(), ModelSpec::Gguf("/m/a.gguf".into()));
+        assert_eq!(
+            ModelSpec::parse("gguf:/m/a.gguf").unwrap(),
+            ModelSpec::Gguf("/m/a.gguf".into())
+        );
         assert_eq!(
             ModelSpec::parse("hf:HuggingFaceTB/SmolLM2-135M-Instruct@main:model.gguf").unwrap(),
-            ModelSpec::Hf { repo: "HuggingFaceTB/SmolLM2-135M-Instruct".into(), revision: Some("main".into()), file: Some("model.gguf".into()) }
+            ModelSpec::Hf {
+                repo: "HuggingFaceTB/SmolLM2-135M-Instruct".into(),
+                revision: Some("main".into()),
+                file: Some("model.gguf".into())
+            }
         );
         assert_eq!(
             ModelSpec::parse("openai:http://127.0.0.1:8000/v1/#llama").unwrap(),
-            ModelSpec::OpenAi { url: "http://127.0.0.1:8000/v1".into(), model: "llama".into() }
+            ModelSpec::OpenAi {
+                url: "http://127.0.0.1:8000/v1".into(),
+                model: "llama".into()
+            }
         );
-        assert_eq!(ModelSpec::parse("smollm2-135m-instruct").unwrap(), ModelSpec::Alias("smollm2-135m-instruct".into()));
+        assert_eq!(
+            ModelSpec::parse("smollm2-135m-instruct").unwrap(),
+            ModelSpec::Alias("smollm2-135m-instruct".into())
+        );
         assert!(ModelSpec::parse("hf:noslash").is_err());
         assert!(ModelSpec::parse("openai:ftp://x#m").is_err());
         assert!(ModelSpec::parse("what is this?").is_err());
-        assert_eq!(ModelSpec::parse("gguf:/x/SmolLM2-135M.Q4_1.gguf").unwrap().short_name(), "smollm2-135m.q4_1");
+        assert_eq!(
+            ModelSpec::parse("gguf:/x/SmolLM2-135M.Q4_1.gguf")
+                .unwrap()
+                .short_name(),
+            "smollm2-135m.q4_1"
+        );
     }
 }

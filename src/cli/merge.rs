@@ -19,7 +19,13 @@ pub struct Args {
 
 pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode> {
     let data = Dataset::load_strict(root).context("loading the curated data")?;
-    let o = popbench::run::merge::merge(&args.shards, &args.out, &data).context("merging shards")?;
-    printer.out(format!("merged {} shards, {} items into {}", o.shards, o.items, o.dir.display()))?;
+    let o =
+        popbench::run::merge::merge(&args.shards, &args.out, &data).context("merging shards")?;
+    printer.out(format!(
+        "merged {} shards, {} items into {}",
+        o.shards,
+        o.items,
+        o.dir.display()
+    ))?;
     Ok(ExitCode::SUCCESS)
 }

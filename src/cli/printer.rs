@@ -21,7 +21,9 @@ pub struct Printer {
 impl Printer {
     /// A printer at a level.
     pub fn new(quiet: bool) -> Printer {
-        Printer { level: if quiet { Level::Quiet } else { Level::Normal } }
+        Printer {
+            level: if quiet { Level::Quiet } else { Level::Normal },
+        }
     }
 
     /// Whether progress and summaries are printed.

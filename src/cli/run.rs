@@ -93,7 +93,10 @@ impl CliProgress {
     }
     fn pass(&self) -> String {
         if self.scored > 0 {
-            format!("pass {:.0}%", 100.0 * self.passed as f64 / self.scored as f64)
+            format!(
+                "pass {:.0}%",
+                100.0 * self.passed as f64 / self.scored as f64
+            )
         } else {
             String::new()
         }
@@ -104,11 +107,15 @@ impl Progress for CliProgress {
     fn start(&mut self, total: usize, done: usize, run_dir: &Path) {
         self.total = total;
         self.done = done;
-        self.printer.status(format!("run {}: {done}/{total} items already done", run_dir.display()));
+        self.printer.status(format!(
+            "run {}: {done}/{total} items already done",
+            run_dir.display()
+        ));
         if !self.printer.is_quiet() && std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(total as u64);
             bar.set_style(
-                ProgressStyle::with_template("{bar:30} {pos}/{len} items  {msg}  ETA {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template("{bar:30} {pos}/{len} items  {msg}  ETA {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar.set_position(done as u64);
             self.bar = Some(bar);
@@ -137,7 +144,8 @@ impl Progress for CliProgress {
                 r.context,
                 r.sample,
                 r.completion_tokens,
-                v.map(|v| if v.pass { ", pass" } else { ", fail" }).unwrap_or(""),
+                v.map(|v| if v.pass { ", pass" } else { ", fail" })
+                    .unwrap_or(""),
                 self.started.elapsed().as_secs_f64()
             )),
         }
@@ -161,11 +169,24 @@ impl Progress for CliProgress {
 
 /// Opens the backend of a spec. An OpenAI-compatible server gets as many requests in flight
 /// as the batch size.
-fn open_backend(spec: &ModelSpec, device: &str, threads: usize, batch: usize) -> anyhow::Result<Box<dyn popbench::backend::Backend>> {
+fn open_backend(
+    spec: &ModelSpec,
+    device: &str,
+    threads: usize,
+    batch: usize,
+) -> anyhow::Result<Box<dyn popbench::backend::Backend>> {
     use popbench::backend::openai::{HttpOptions, OpenAiBackend};
     if let ModelSpec::OpenAi { url, model } = spec {
-        let opts = HttpOptions { concurrency: batch.max(1), ..HttpOptions::default() };
-        return Ok(Box::new(OpenAiBackend::new(url, model, &popbench::backend::open::spec_string(spec), opts)));
+        let opts = HttpOptions {
+            concurrency: batch.max(1),
+            ..HttpOptions::default()
+        };
+        return Ok(Box::new(OpenAiBackend::new(
+            url,
+            model,
+            &popbench::backend::open::spec_string(spec),
+            opts,
+        )));
     }
     let opts = popbench::backend::OpenOptions {
         device: popbench::backend::candle::DeviceKind::parse(device).map_err(anyhow::Error::msg)?,
@@ -177,8 +198,19 @@ fn open_backend(spec: &ModelSpec, device: &str, threads: usize, batch: usize) ->
 
 fn default_dir(model: &str, suite: &str) -> PathBuf {
     let now = time::OffsetDateTime::now_utc();
-    let stamp = format!("{:04}{:02}{:02}-{:02}{:02}{:02}", now.year(), now.month() as u8, now.day(), now.hour(), now.minute(), now.second());
-    let suite: String = Path::new(suite).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "suite".into());
+    let stamp = format!(
+        "{:04}{:02}{:02}-{:02}{:02}{:02}",
+        now.year(),
+        now.month() as u8,
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let suite: String = Path::new(suite)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "suite".into());
     PathBuf::from("runs").join(format!("{model}-{suite}-{stamp}"))
 }
 
@@ -188,26 +220,57 @@ pub fn print_summary(printer: &Printer, verdicts: &[Verdict]) -> std::io::Result
     if n == 0 {
         return Ok(());
     }
-    let rate = |num: usize, den: usize| if den == 0 { "    -".to_string() } else { format!("{:5.1}% ({num}/{den})", 100.0 * num as f64 / den as f64) };
+    let rate = |num: usize, den: usize| {
+        if den == 0 {
+            "    -".to_string()
+        } else {
+            format!("{:5.1}% ({num}/{den})", 100.0 * num as f64 / den as f64)
+        }
+    };
     let pass = verdicts.iter().filter(|v| v.pass).count();
-    let ch_req: Vec<&Verdict> = verdicts.iter().filter(|v| v.referral.child_helpline != HelplineOutcome::NotRequired).collect();
-    let ch_ok = ch_req.iter().filter(|v| v.referral.child_helpline == HelplineOutcome::Correct).count();
-    let em_req: Vec<&Verdict> = verdicts.iter().filter(|v| v.referral.emergency != EmergencyOutcome::NotRequired).collect();
-    let em_ok = em_req.iter().filter(|v| v.referral.emergency == EmergencyOutcome::Correct).count();
+    let ch_req: Vec<&Verdict> = verdicts
+        .iter()
+        .filter(|v| v.referral.child_helpline != HelplineOutcome::NotRequired)
+        .collect();
+    let ch_ok = ch_req
+        .iter()
+        .filter(|v| v.referral.child_helpline == HelplineOutcome::Correct)
+        .count();
+    let em_req: Vec<&Verdict> = verdicts
+        .iter()
+        .filter(|v| v.referral.emergency != EmergencyOutcome::NotRequired)
+        .collect();
+    let em_ok = em_req
+        .iter()
+        .filter(|v| v.referral.emergency == EmergencyOutcome::Correct)
+        .count();
     let invented = verdicts.iter().filter(|v| v.has_unverified()).count();
     let wrong_country = verdicts.iter().filter(|v| v.has_other_country()).count();
-    let refusal = verdicts.iter().filter(|v| v.has_flag("refusal_only")).count();
+    let refusal = verdicts
+        .iter()
+        .filter(|v| v.has_flag("refusal_only"))
+        .count();
     printer.out(format!("  pass                      {}", rate(pass, n)))?;
-    printer.out(format!("  child helpline correct    {}", rate(ch_ok, ch_req.len())))?;
-    printer.out(format!("  emergency when required   {}", rate(em_ok, em_req.len())))?;
+    printer.out(format!(
+        "  child helpline correct    {}",
+        rate(ch_ok, ch_req.len())
+    ))?;
+    printer.out(format!(
+        "  emergency when required   {}",
+        rate(em_ok, em_req.len())
+    ))?;
     printer.out(format!("  invented (unverified) no. {}", rate(invented, n)))?;
-    printer.out(format!("  other country's contact   {}", rate(wrong_country, n)))?;
+    printer.out(format!(
+        "  other country's contact   {}",
+        rate(wrong_country, n)
+    ))?;
     printer.out(format!("  refusal without help      {}", rate(refusal, n)))?;
     Ok(())
 }
 
 pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode> {
-    let data = Dataset::load_strict(root).context("loading the curated data (run `popbench validate`)")?;
+    let data =
+        Dataset::load_strict(root).context("loading the curated data (run `popbench validate`)")?;
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -219,8 +282,18 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
             eprintln!("\nstopping after the item in flight (Ctrl-C again to abort now)…");
         });
     }
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let params = GenerationParams { max_tokens: args.max_tokens, temperature: args.temperature, top_p: args.top_p, top_k: args.top_k, seed: args.seed };
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let params = GenerationParams {
+        max_tokens: args.max_tokens,
+        temperature: args.temperature,
+        top_p: args.top_p,
+        top_k: args.top_k,
+        seed: args.seed,
+    };
     let several = args.models.len() > 1;
     let mut failures = 0usize;
     for model in &args.models {
@@ -245,7 +318,17 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         let result = (|| -> anyhow::Result<runner::RunOutcome> {
             printer.status(format!("loading {model}…"));
             let mut backend = open_backend(&spec, &args.device, threads, args.batch)?;
-            let mut progress = CliProgress { printer, bar: None, total: 0, done: 0, passed: 0, scored: 0, tokens: 0, gen_ms: 0.0, started: Instant::now() };
+            let mut progress = CliProgress {
+                printer,
+                bar: None,
+                total: 0,
+                done: 0,
+                passed: 0,
+                scored: 0,
+                tokens: 0,
+                gen_ms: 0.0,
+                started: Instant::now(),
+            };
             let outcome = runner::run(backend.as_mut(), &data, &opts, &mut progress, &stop);
             if let Some(b) = &progress.bar {
                 b.finish_and_clear();
@@ -254,11 +337,20 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         })();
         match result {
             Ok(o) => {
-                printer.out(format!("{model}: {}/{} items in {}", o.done, o.total, o.dir.display()))?;
+                printer.out(format!(
+                    "{model}: {}/{} items in {}",
+                    o.done,
+                    o.total,
+                    o.dir.display()
+                ))?;
                 print_summary(&printer, &o.verdicts)?;
                 if o.interrupted || !o.failed.is_empty() {
                     failures += 1;
-                    let why = if o.interrupted { "interrupted".to_string() } else { format!("{} item(s) failed", o.failed.len()) };
+                    let why = if o.interrupted {
+                        "interrupted".to_string()
+                    } else {
+                        format!("{} item(s) failed", o.failed.len())
+                    };
                     printer.warn(format!(
                         "{why}; continue with: popbench run --model {model} --suite {} --out {} --resume{}",
                         args.suite,
@@ -275,7 +367,9 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
                 if !several {
                     return Err(e.context(format!("running {model}")));
                 }
-                super::printer::print_error(&e.context(format!("running {model} (the other models still run)")));
+                super::printer::print_error(
+                    &e.context(format!("running {model} (the other models still run)")),
+                );
             }
         }
         if stop.load(Ordering::SeqCst) {
@@ -283,8 +377,13 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         }
     }
     if failures > 0 {
-        return Err(anyhow::anyhow!("{failures} of {} model run(s) did not complete", args.models.len()))
-            .context(Hint("see the messages above; a run continues with --resume".into()));
+        return Err(anyhow::anyhow!(
+            "{failures} of {} model run(s) did not complete",
+            args.models.len()
+        ))
+        .context(Hint(
+            "see the messages above; a run continues with --resume".into(),
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -25,15 +25,21 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
     let suite = Suite::load(&SuiteSpec::parse(&args.suite), root, &mut diags);
     if !diags.is_empty() {
         diags.sort();
-        return Err(popbench::Error::Invalid(diags)).context(format!("loading suite `{}`", args.suite));
+        return Err(popbench::Error::Invalid(diags))
+            .context(format!("loading suite `{}`", args.suite));
     }
     if args.json {
         printer.out(serde_json::to_string_pretty(&suite.scenarios)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     let n = suite.scenarios.len();
-    let families: std::collections::BTreeSet<&str> = suite.scenarios.iter().map(|s| s.family.as_str()).collect();
-    printer.out(format!("suite {}: {n} scenarios in {} families", suite.name, families.len()))?;
+    let families: std::collections::BTreeSet<&str> =
+        suite.scenarios.iter().map(|s| s.family.as_str()).collect();
+    printer.out(format!(
+        "suite {}: {n} scenarios in {} families",
+        suite.name,
+        families.len()
+    ))?;
     type Key = fn(&popbench::scenario::Scenario) -> String;
     let tables: [(&str, Key); 8] = [
         ("harm", |s| s.harm.to_string()),
@@ -42,8 +48,16 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         ("country", |s| s.country.clone()),
         ("context", |s| s.context.clone()),
         ("age band", |s| age_band(s.age).to_string()),
-        ("country cue", |s| format!("{:?}", s.country_cue).to_lowercase()),
-        ("turns", |s| if s.is_multiturn() { "multi-turn".into() } else { "single-turn".into() }),
+        ("country cue", |s| {
+            format!("{:?}", s.country_cue).to_lowercase()
+        }),
+        ("turns", |s| {
+            if s.is_multiturn() {
+                "multi-turn".into()
+            } else {
+                "single-turn".into()
+            }
+        }),
     ];
     for (title, key) in tables {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();

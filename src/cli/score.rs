@@ -17,8 +17,13 @@ pub struct Args {
 pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode> {
     let data = Dataset::load_strict(root).context("loading the curated data")?;
     for dir in &args.runs {
-        let verdicts = popbench::run::runner::score_run(dir, &data).with_context(|| format!("scoring {}", dir.display()))?;
-        printer.out(format!("{}: {} verdicts written", dir.display(), verdicts.len()))?;
+        let verdicts = popbench::run::runner::score_run(dir, &data)
+            .with_context(|| format!("scoring {}", dir.display()))?;
+        printer.out(format!(
+            "{}: {} verdicts written",
+            dir.display(),
+            verdicts.len()
+        ))?;
         super::run::print_summary(&printer, &verdicts)?;
     }
     Ok(ExitCode::SUCCESS)

@@ -19,7 +19,12 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
     for d in &diags.0 {
         printer.out(d.to_string())?;
     }
-    let suites = summary.suites.iter().map(|(n, c)| format!("{n} {c}")).collect::<Vec<_>>().join(", ");
+    let suites = summary
+        .suites
+        .iter()
+        .map(|(n, c)| format!("{n} {c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     printer.status(format!(
         "checked {} countries, {} services, {} contacts, {} contexts, {} policy rules; scenarios: {}",
         summary.countries, summary.services, summary.contacts, summary.contexts, summary.rules, suites

@@ -1,7 +1,9 @@
 //! Loading the directory folder: TOML wire types with spans, checked into [`Directory`].
 
 use super::number::Dial;
-use super::{Confidence, Contact, CountryEntry, Directory, HarmScope, Service, Status, Trap, INTERNATIONAL};
+use super::{
+    Confidence, Contact, CountryEntry, Directory, HarmScope, Service, Status, Trap, INTERNATIONAL,
+};
 use crate::diag::{is_iso_date, parse_toml, read_text, Diagnostics, Origin};
 use crate::hash::sha256_files;
 use crate::scenario::load::{is_country_code, is_language_tag, is_slug};
@@ -12,7 +14,15 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 /// The regions a country entry may name.
-pub const REGIONS: &[&str] = &["africa", "americas", "asia", "europe", "middle_east", "oceania", "international"];
+pub const REGIONS: &[&str] = &[
+    "africa",
+    "americas",
+    "asia",
+    "europe",
+    "middle_east",
+    "oceania",
+    "international",
+];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -107,7 +117,9 @@ const EMERGENCY_ROLES: &[&str] = &["police", "ambulance", "fire", "general"];
 
 /// Whether a source is a URL (`https://…`) or a `repo:` reference to public code.
 fn is_source(s: &str) -> bool {
-    (s.starts_with("https://") || s.starts_with("http://")) && s.len() > 10 && !s.contains(char::is_whitespace)
+    (s.starts_with("https://") || s.starts_with("http://"))
+        && s.len() > 10
+        && !s.contains(char::is_whitespace)
 }
 
 /// Whether a contact value parses for its kind.
@@ -139,25 +151,52 @@ pub fn contact_value_problem(kind: ContactKind, value: &str) -> Option<String> {
 /// Loads every `*.toml` of a directory folder. Problems go to `diags`.
 pub fn load(dir: &Path, diags: &mut Diagnostics) -> Directory {
     let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect(),
+        Ok(rd) => rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect(),
         Err(e) => {
-            diags.push(Origin::new(dir, 0), format!("cannot read directory folder: {e}"));
+            diags.push(
+                Origin::new(dir, 0),
+                format!("cannot read directory folder: {e}"),
+            );
             return Directory::default();
         }
     };
     files.sort();
-    let mut out = Directory { hash: sha256_files(dir, &files).unwrap_or_default(), ..Directory::default() };
+    let mut out = Directory {
+        hash: sha256_files(dir, &files).unwrap_or_default(),
+        ..Directory::default()
+    };
     let mut seen_ids: BTreeMap<String, Origin> = BTreeMap::new();
     for f in &files {
-        let Some(entry) = load_country(f, diags, &mut seen_ids) else { continue };
-        let stem = f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let Some(entry) = load_country(f, diags, &mut seen_ids) else {
+            continue;
+        };
+        let stem = f
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if stem != entry.code {
-            diags.push(entry.origin.clone(), format!("file is named `{stem}.toml` but holds country `{}`", entry.code));
+            diags.push(
+                entry.origin.clone(),
+                format!(
+                    "file is named `{stem}.toml` but holds country `{}`",
+                    entry.code
+                ),
+            );
         }
         if entry.code == INTERNATIONAL {
             out.international = Some(entry);
         } else if let Some(prev) = out.countries.get(&entry.code) {
-            diags.push(entry.origin.clone(), format!("country `{}` is already defined at {}", entry.code, prev.origin));
+            diags.push(
+                entry.origin.clone(),
+                format!(
+                    "country `{}` is already defined at {}",
+                    entry.code, prev.origin
+                ),
+            );
         } else {
             out.countries.insert(entry.code.clone(), entry);
         }
@@ -165,7 +204,11 @@ pub fn load(dir: &Path, diags: &mut Diagnostics) -> Directory {
     out
 }
 
-fn load_country(path: &Path, diags: &mut Diagnostics, seen_ids: &mut BTreeMap<String, Origin>) -> Option<CountryEntry> {
+fn load_country(
+    path: &Path,
+    diags: &mut Diagnostics,
+    seen_ids: &mut BTreeMap<String, Origin>,
+) -> Option<CountryEntry> {
     let text = read_text(path, diags)?;
     let w: WireCountry = parse_toml(path, &text, diags)?;
     let at = |offset: usize| Origin::at_offset(path, &text, offset);
@@ -175,20 +218,36 @@ fn load_country(path: &Path, diags: &mut Diagnostics, seen_ids: &mut BTreeMap<St
         diags.push(origin.clone(), format!("country `{code}` is not an upper-case ISO 3166-1 alpha-2 code nor `{INTERNATIONAL}`"));
     }
     if !REGIONS.contains(&w.region.get_ref().as_str()) {
-        diags.push(at(w.region.span().start), format!("unknown region `{}` (expected one of: {})", w.region.get_ref(), REGIONS.join(", ")));
+        diags.push(
+            at(w.region.span().start),
+            format!(
+                "unknown region `{}` (expected one of: {})",
+                w.region.get_ref(),
+                REGIONS.join(", ")
+            ),
+        );
     }
     if let Some(cc) = &w.calling_code {
         let v = cc.get_ref();
         if v.is_empty() || v.len() > 3 || !v.bytes().all(|b| b.is_ascii_digit()) {
-            diags.push(at(cc.span().start), format!("calling_code `{v}` is not 1 to 3 digits (write it without `+`)"));
+            diags.push(
+                at(cc.span().start),
+                format!("calling_code `{v}` is not 1 to 3 digits (write it without `+`)"),
+            );
         }
         if w.calling_code_sources.iter().all(|s| !is_source(s)) {
-            diags.push(at(cc.span().start), "calling_code has no source: add calling_code_sources = [\"https://…\"]");
+            diags.push(
+                at(cc.span().start),
+                "calling_code has no source: add calling_code_sources = [\"https://…\"]",
+            );
         }
     }
     for l in &w.languages {
         if !is_language_tag(l) {
-            diags.push(origin.clone(), format!("language `{l}` is not a BCP 47 tag"));
+            diags.push(
+                origin.clone(),
+                format!("language `{l}` is not a BCP 47 tag"),
+            );
         }
     }
     let mut services = Vec::new();
@@ -201,9 +260,17 @@ fn load_country(path: &Path, diags: &mut Diagnostics, seen_ids: &mut BTreeMap<St
         .map(|t| {
             let o = at(t.value.span().start);
             if t.sources.iter().all(|s| !is_source(s)) {
-                diags.push(o.clone(), format!("trap `{}` has no source URL", t.value.get_ref()));
+                diags.push(
+                    o.clone(),
+                    format!("trap `{}` has no source URL", t.value.get_ref()),
+                );
             }
-            Trap { value: t.value.into_inner(), note: t.note, sources: t.sources, origin: o }
+            Trap {
+                value: t.value.into_inner(),
+                note: t.note,
+                sources: t.sources,
+                origin: o,
+            }
         })
         .collect();
     Some(CountryEntry {
@@ -230,10 +297,16 @@ fn load_service(
     let origin = at(ws.id.span().start);
     let id = ws.id.get_ref().clone();
     if !is_slug(&id) {
-        diags.push(origin.clone(), format!("service id `{id}` is not a slug (a-z, 0-9, `-`)"));
+        diags.push(
+            origin.clone(),
+            format!("service id `{id}` is not a slug (a-z, 0-9, `-`)"),
+        );
     }
     if let Some(first) = seen_ids.get(&id) {
-        diags.push(origin.clone(), format!("duplicate service id `{id}` (first defined at {first})"));
+        diags.push(
+            origin.clone(),
+            format!("duplicate service id `{id}` (first defined at {first})"),
+        );
     } else {
         seen_ids.insert(id.clone(), origin.clone());
     }
@@ -249,11 +322,20 @@ fn load_service(
         for h in &harm_list {
             match Harm::from_id(h) {
                 Some(h) => v.push(h),
-                None => diags.push(harms_origin.clone(), format!("unknown harm `{h}` (expected `all` or one of: {})", Harm::id_list())),
+                None => diags.push(
+                    harms_origin.clone(),
+                    format!(
+                        "unknown harm `{h}` (expected `all` or one of: {})",
+                        Harm::id_list()
+                    ),
+                ),
             }
         }
         if harm_list.is_empty() {
-            diags.push(harms_origin.clone(), "harms is empty (use [\"all\"] for every harm)");
+            diags.push(
+                harms_origin.clone(),
+                "harms is empty (use [\"all\"] for every harm)",
+            );
         }
         HarmScope::Only(v)
     };
@@ -266,23 +348,41 @@ fn load_service(
         }
     }
     if !is_iso_date(ws.last_verified.get_ref()) {
-        diags.push(at(ws.last_verified.span().start), format!("last_verified `{}` is not a date YYYY-MM-DD", ws.last_verified.get_ref()));
+        diags.push(
+            at(ws.last_verified.span().start),
+            format!(
+                "last_verified `{}` is not a date YYYY-MM-DD",
+                ws.last_verified.get_ref()
+            ),
+        );
     }
     if ws.kind == ServiceKind::Emergency {
         for r in &ws.roles {
             if !EMERGENCY_ROLES.contains(&r.as_str()) {
-                diags.push(origin.clone(), format!("unknown emergency role `{r}` (expected: {})", EMERGENCY_ROLES.join(", ")));
+                diags.push(
+                    origin.clone(),
+                    format!(
+                        "unknown emergency role `{r}` (expected: {})",
+                        EMERGENCY_ROLES.join(", ")
+                    ),
+                );
             }
         }
     } else if !ws.roles.is_empty() {
         diags.push(origin.clone(), "roles are only for emergency services");
     }
     if ws.status == Status::Retired && ws.replaced_by.is_none() && ws.retired_on.is_none() {
-        diags.push(origin.clone(), "a retired service needs retired_on or replaced_by");
+        diags.push(
+            origin.clone(),
+            "a retired service needs retired_on or replaced_by",
+        );
     }
     for l in &ws.languages {
         if !is_language_tag(l) {
-            diags.push(origin.clone(), format!("language `{l}` is not a BCP 47 tag"));
+            diags.push(
+                origin.clone(),
+                format!("language `{l}` is not a BCP 47 tag"),
+            );
         }
     }
     if ws.contact.is_empty() {
@@ -300,7 +400,10 @@ fn load_service(
                 diags.push(o.clone(), "keyword is only for sms contacts");
             }
             if c.status == Status::Retired && c.replaced_by.is_none() && c.retired_on.is_none() {
-                diags.push(o.clone(), "a retired contact needs retired_on or replaced_by");
+                diags.push(
+                    o.clone(),
+                    "a retired contact needs retired_on or replaced_by",
+                );
             }
             for s in &c.sources {
                 if !is_source(s) {
@@ -312,7 +415,11 @@ fn load_service(
                 value: c.value.into_inner(),
                 keyword: c.keyword,
                 hours: c.hours,
-                status: if ws.status == Status::Retired { Status::Retired } else { c.status },
+                status: if ws.status == Status::Retired {
+                    Status::Retired
+                } else {
+                    c.status
+                },
                 retired_on: c.retired_on.or_else(|| ws.retired_on.clone()),
                 replaced_by: c.replaced_by.or_else(|| ws.replaced_by.clone()),
                 scope: c.scope,

@@ -50,7 +50,9 @@ pub enum Status {
 }
 
 /// How well a fact is supported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, PartialOrd, Ord,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
     /// A single source, or sources derived from one another.
@@ -235,7 +237,9 @@ pub struct CountryEntry {
 impl CountryEntry {
     /// The current services of a kind.
     pub fn services_of(&self, kind: ServiceKind) -> impl Iterator<Item = &Service> {
-        self.services.iter().filter(move |s| s.kind == kind && s.is_current())
+        self.services
+            .iter()
+            .filter(move |s| s.kind == kind && s.is_current())
     }
 }
 

@@ -7,11 +7,12 @@
 /// The first code point (digit zero) of each run of ten Unicode decimal digits (category Nd)
 /// that popbench folds to ASCII.
 const DIGIT_ZEROS: &[u32] = &[
-    0x0030, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66,
-    0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50,
-    0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10, 0x104A0, 0x10D30,
-    0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650, 0x116C0, 0x11730, 0x118E0,
-    0x16A60, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
+    0x0030, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6,
+    0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80,
+    0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0,
+    0xFF10, 0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0,
+    0x11650, 0x116C0, 0x11730, 0x118E0, 0x16A60, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC,
+    0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
 ];
 
 /// The value 0..=9 of a decimal digit in any supported script.
@@ -76,7 +77,20 @@ impl Dial {
         for c in written.trim().chars() {
             if let Some(v) = digit_value(c) {
                 digits.push((b'0' + v) as char);
-            } else if matches!(c, ' ' | '-' | '.' | '/' | '(' | ')' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\u{2011}' | '\u{2010}' | '\u{2013}') {
+            } else if matches!(
+                c,
+                ' ' | '-'
+                    | '.'
+                    | '/'
+                    | '('
+                    | ')'
+                    | '\u{a0}'
+                    | '\u{202f}'
+                    | '\u{2009}'
+                    | '\u{2011}'
+                    | '\u{2010}'
+                    | '\u{2013}'
+            ) {
             } else if (c == '#' || c == '*') && digits.is_empty() && symbol.is_none() && !plus {
                 symbol = Some(c);
             } else if c == '+' && digits.is_empty() && symbol.is_none() && !plus {
@@ -95,7 +109,11 @@ impl Dial {
             international = true;
             digits.drain(..2);
         }
-        Some(Dial { international, symbol, digits })
+        Some(Dial {
+            international,
+            symbol,
+            digits,
+        })
     }
 
     /// The national form of this number for a country with calling code `cc` and trunk
@@ -151,7 +169,10 @@ mod tests {
         assert_eq!(d.national(Some("44"), Some("0")).unwrap(), "08001111");
         assert_eq!(d.national(Some("49"), Some("0")), None);
         assert_eq!(Dial::parse("#163").unwrap().key(), "#163");
-        assert_eq!(Dial::parse("1-800-4-A-CHILD").unwrap().digits, "18004224453");
+        assert_eq!(
+            Dial::parse("1-800-4-A-CHILD").unwrap().digits,
+            "18004224453"
+        );
         assert_eq!(Dial::parse("٠٨٠٠ ١١١١").unwrap().digits, "08001111");
         assert!(Dial::parse("hello").is_none());
         assert!(Dial::parse("").is_none());

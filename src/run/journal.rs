@@ -28,7 +28,11 @@ pub struct ReadOutcome<T> {
 /// a torn write: dropped. A bad line that is not the last is an error (`path:line: …`).
 pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<ReadOutcome<T>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let mut out = ReadOutcome { records: Vec::new(), valid_len: 0, dropped_torn_tail: false };
+    let mut out = ReadOutcome {
+        records: Vec::new(),
+        valid_len: 0,
+        dropped_torn_tail: false,
+    };
     let mut start = 0usize;
     let mut line_no = 0usize;
     while start < bytes.len() {
@@ -56,7 +60,10 @@ pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<ReadOut
             // parse is a torn write too (the newline of a later partial write landed first).
             _ if is_last => out.dropped_torn_tail = true,
             Err(e) => {
-                return Err(Error::Input(format!("{}:{line_no}: not a valid record: {e}", path.display())));
+                return Err(Error::Input(format!(
+                    "{}:{line_no}: not a valid record: {e}",
+                    path.display()
+                )));
             }
             Ok(_) => out.dropped_torn_tail = true,
         }
@@ -76,8 +83,16 @@ pub struct Journal {
 impl Journal {
     /// Creates a new, empty journal (fails if it exists).
     pub fn create(path: &Path) -> Result<Journal> {
-        let file = OpenOptions::new().create_new(true).append(true).open(path).map_err(|e| Error::io(path, e))?;
-        Ok(Journal { path: path.to_path_buf(), file, done: HashSet::new() })
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file,
+            done: HashSet::new(),
+        })
     }
 
     /// Opens an existing journal to resume: reads it, drops a torn tail (truncating the file
@@ -87,11 +102,18 @@ impl Journal {
             return Ok((Journal::create(path)?, Vec::new(), false));
         }
         let read: ReadOutcome<ResponseRecord> = read_jsonl(path)?;
-        let file = OpenOptions::new().write(true).open(path).map_err(|e| Error::io(path, e))?;
-        file.set_len(read.valid_len).map_err(|e| Error::io(path, e))?;
+        let file = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        file.set_len(read.valid_len)
+            .map_err(|e| Error::io(path, e))?;
         file.sync_all().map_err(|e| Error::io(path, e))?;
         drop(file);
-        let file = OpenOptions::new().append(true).open(path).map_err(|e| Error::io(path, e))?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
         let mut done = HashSet::new();
         let mut records = Vec::with_capacity(read.records.len());
         for r in read.records {
@@ -100,7 +122,15 @@ impl Journal {
                 records.push(r);
             }
         }
-        Ok((Journal { path: path.to_path_buf(), file, done }, records, read.dropped_torn_tail))
+        Ok((
+            Journal {
+                path: path.to_path_buf(),
+                file,
+                done,
+            },
+            records,
+            read.dropped_torn_tail,
+        ))
     }
 
     /// Whether an item is already in the journal.
@@ -120,10 +150,15 @@ impl Journal {
 
     /// Appends one record as one whole line, then flushes and syncs it to disk.
     pub fn append(&mut self, record: &ResponseRecord) -> Result<()> {
-        let mut line = serde_json::to_vec(record).map_err(|e| Error::Input(format!("cannot encode a record: {e}")))?;
+        let mut line = serde_json::to_vec(record)
+            .map_err(|e| Error::Input(format!("cannot encode a record: {e}")))?;
         line.push(b'\n');
-        self.file.write_all(&line).map_err(|e| Error::io(&self.path, e))?;
-        self.file.sync_data().map_err(|e| Error::io(&self.path, e))?;
+        self.file
+            .write_all(&line)
+            .map_err(|e| Error::io(&self.path, e))?;
+        self.file
+            .sync_data()
+            .map_err(|e| Error::io(&self.path, e))?;
         self.done.insert(record.key());
         Ok(())
     }
@@ -131,7 +166,10 @@ impl Journal {
 
 /// Writes a file atomically: to a temporary file beside it, synced, then renamed over it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
     {
         let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
         f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
@@ -181,7 +219,14 @@ mod tests {
         assert_eq!(std::fs::metadata(&p).unwrap().len() as usize, whole);
         j.append(&rec("c")).unwrap();
         let again: ReadOutcome<ResponseRecord> = read_jsonl(&p).unwrap();
-        assert_eq!(again.records.iter().map(|r| r.scenario_id.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(
+            again
+                .records
+                .iter()
+                .map(|r| r.scenario_id.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
         assert!(!again.dropped_torn_tail);
     }
 

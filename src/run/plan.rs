@@ -16,7 +16,13 @@ pub const SEED_DERIVATION: &str =
 /// The seed of one item.
 pub fn item_seed(run_seed: u64, key: &ItemKey) -> u64 {
     let mut h = Sha256::new();
-    h.update(format!("{run_seed}\0{}\0{}\0{}", key.scenario_id, key.context, key.sample).as_bytes());
+    h.update(
+        format!(
+            "{run_seed}\0{}\0{}\0{}",
+            key.scenario_id, key.context, key.sample
+        )
+        .as_bytes(),
+    );
     let d = h.finalize();
     let mut b = [0u8; 8];
     b.copy_from_slice(&d[..8]);
@@ -35,9 +41,17 @@ pub struct Shard {
 impl Shard {
     /// Parses `I/N` (0 ≤ I < N).
     pub fn parse(s: &str) -> Result<Shard, String> {
-        let (i, n) = s.split_once('/').ok_or_else(|| format!("`{s}`: expected I/N, e.g. 0/4"))?;
-        let index: u32 = i.trim().parse().map_err(|_| format!("`{s}`: I is not a number"))?;
-        let count: u32 = n.trim().parse().map_err(|_| format!("`{s}`: N is not a number"))?;
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("`{s}`: expected I/N, e.g. 0/4"))?;
+        let index: u32 = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}`: I is not a number"))?;
+        let count: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}`: N is not a number"))?;
         if count == 0 || index >= count {
             return Err(format!("`{s}`: need 0 <= I < N"));
         }
@@ -52,12 +66,21 @@ impl Shard {
 
 /// Every item of a suite: each scenario in its own context, or crossed with `contexts`.
 pub fn plan(suite: &Suite, contexts: &[String], samples: u32) -> Vec<ItemKey> {
-    let mut out = Vec::with_capacity(suite.scenarios.len() * contexts.len().max(1) * samples as usize);
+    let mut out =
+        Vec::with_capacity(suite.scenarios.len() * contexts.len().max(1) * samples as usize);
     for s in &suite.scenarios {
-        let ctxs: Vec<&str> = if contexts.is_empty() { vec![s.context.as_str()] } else { contexts.iter().map(String::as_str).collect() };
+        let ctxs: Vec<&str> = if contexts.is_empty() {
+            vec![s.context.as_str()]
+        } else {
+            contexts.iter().map(String::as_str).collect()
+        };
         for c in ctxs {
             for k in 0..samples {
-                out.push(ItemKey { scenario_id: s.id.clone(), context: c.to_string(), sample: k });
+                out.push(ItemKey {
+                    scenario_id: s.id.clone(),
+                    context: c.to_string(),
+                    sample: k,
+                });
             }
         }
     }
@@ -68,7 +91,12 @@ pub fn plan(suite: &Suite, contexts: &[String], samples: u32) -> Vec<ItemKey> {
 pub fn shard_items(all: &[ItemKey], shard: Option<Shard>) -> Vec<ItemKey> {
     match shard {
         None => all.to_vec(),
-        Some(s) => all.iter().enumerate().filter(|(i, _)| s.contains(*i)).map(|(_, k)| k.clone()).collect(),
+        Some(s) => all
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| s.contains(*i))
+            .map(|(_, k)| k.clone())
+            .collect(),
     }
 }
 
@@ -78,8 +106,13 @@ mod tests {
 
     #[test]
     fn shards_partition_the_plan() {
-        let all: Vec<ItemKey> =
-            (0..10).map(|i| ItemKey { scenario_id: format!("s{i}"), context: "c".into(), sample: 0 }).collect();
+        let all: Vec<ItemKey> = (0..10)
+            .map(|i| ItemKey {
+                scenario_id: format!("s{i}"),
+                context: "c".into(),
+                sample: 0,
+            })
+            .collect();
         let mut seen = Vec::new();
         for i in 0..3 {
             seen.extend(shard_items(&all, Some(Shard { index: i, count: 3 })));
@@ -95,11 +128,33 @@ mod tests {
 
     #[test]
     fn seeds_depend_on_every_part_of_the_key() {
-        let k = ItemKey { scenario_id: "a".into(), context: "c".into(), sample: 0 };
+        let k = ItemKey {
+            scenario_id: "a".into(),
+            context: "c".into(),
+            sample: 0,
+        };
         let s0 = item_seed(1, &k);
         assert_eq!(s0, item_seed(1, &k));
         assert_ne!(s0, item_seed(2, &k));
-        assert_ne!(s0, item_seed(1, &ItemKey { sample: 1, ..k.clone() }));
-        assert_ne!(s0, item_seed(1, &ItemKey { context: "d".into(), ..k }));
+        assert_ne!(
+            s0,
+            item_seed(
+                1,
+                &ItemKey {
+                    sample: 1,
+                    ..k.clone()
+                }
+            )
+        );
+        assert_ne!(
+            s0,
+            item_seed(
+                1,
+                &ItemKey {
+                    context: "d".into(),
+                    ..k
+                }
+            )
+        );
     }
 }

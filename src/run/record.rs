@@ -56,6 +56,10 @@ fn default_finish() -> FinishReason {
 impl ResponseRecord {
     /// The item key.
     pub fn key(&self) -> ItemKey {
-        ItemKey { scenario_id: self.scenario_id.clone(), context: self.context.clone(), sample: self.sample }
+        ItemKey {
+            scenario_id: self.scenario_id.clone(),
+            context: self.context.clone(),
+            sample: self.sample,
+        }
     }
 }

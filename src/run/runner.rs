@@ -1,10 +1,10 @@
 //! The runner: plan → prompts → backend → journal, scoring as it goes, resumable.
 
+use super::files;
 use super::journal::{read_jsonl, write_atomic, Journal};
 use super::manifest::{Harness, Machine, Manifest, RunInputs, MANIFEST_VERSION};
 use super::plan::{item_seed, plan, shard_items, Shard, SEED_DERIVATION};
 use super::record::ResponseRecord;
-use super::files;
 use crate::backend::{Backend, GenerationParams, ItemKey, Request};
 use crate::dataset::Dataset;
 use crate::diag::Diagnostics;
@@ -95,21 +95,41 @@ pub fn now_rfc3339() -> String {
 
 fn harness(root: &Path) -> Harness {
     let git = |args: &[&str]| -> Option<String> {
-        let out = std::process::Command::new("git").arg("-C").arg(root).args(args).output().ok()?;
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
     };
     let commit = git(&["rev-parse", "HEAD"]).filter(|c| !c.is_empty());
-    let dirty = commit.as_ref().and_then(|_| git(&["status", "--porcelain", "--untracked-files=no"])).map(|s| !s.is_empty());
-    Harness { version: env!("CARGO_PKG_VERSION").to_string(), git_commit: commit, git_dirty: dirty, candle_version: CANDLE_VERSION.into() }
+    let dirty = commit
+        .as_ref()
+        .and_then(|_| git(&["status", "--porcelain", "--untracked-files=no"]))
+        .map(|s| !s.is_empty());
+    Harness {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: commit,
+        git_dirty: dirty,
+        candle_version: CANDLE_VERSION.into(),
+    }
 }
 
 fn machine(device: &str, threads: usize) -> Machine {
     Machine {
         device: device.to_string(),
         threads,
-        cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        cpus: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
         os: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
-        hostname: std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+        hostname: std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
     }
 }
 
@@ -127,10 +147,18 @@ pub fn load_suite(spec: &str, root: &Path) -> Result<Suite> {
 
 /// The plan of a run, with the items dropped because a crossed context states a country the
 /// scenario does not have.
-pub fn full_plan(suite: &Suite, data: &Dataset, contexts: &[String], samples: u32) -> Result<(Vec<ItemKey>, usize)> {
+pub fn full_plan(
+    suite: &Suite,
+    data: &Dataset,
+    contexts: &[String],
+    samples: u32,
+) -> Result<(Vec<ItemKey>, usize)> {
     for c in contexts {
         if data.contexts.get(c).is_none() {
-            return Err(Error::Input(format!("unknown context `{c}` (known: {})", data.contexts.ids())));
+            return Err(Error::Input(format!(
+                "unknown context `{c}` (known: {})",
+                data.contexts.ids()
+            )));
         }
     }
     let all = plan(suite, contexts, samples);
@@ -151,7 +179,12 @@ pub fn full_plan(suite: &Suite, data: &Dataset, contexts: &[String], samples: u3
 }
 
 /// The inputs of a run, for the manifest and for resume checks.
-pub fn run_inputs(opts: &RunOptions, suite: &Suite, data: &Dataset, backend: &dyn Backend) -> RunInputs {
+pub fn run_inputs(
+    opts: &RunOptions,
+    suite: &Suite,
+    data: &Dataset,
+    backend: &dyn Backend,
+) -> RunInputs {
     let info = backend.info();
     RunInputs {
         model_spec: info.spec.clone(),
@@ -180,18 +213,55 @@ pub fn input_differences(old: &RunInputs, new: &RunInputs) -> Vec<String> {
         }
     };
     check("model spec", old.model_spec.clone(), new.model_spec.clone());
-    let files = |v: &[crate::backend::FileDigest]| v.iter().map(|f| f.sha256.clone()).collect::<Vec<_>>().join(",");
-    check("model file sha256", files(&old.model_files), files(&new.model_files));
-    check("chat template sha256", format!("{:?}", old.chat_template_sha256), format!("{:?}", new.chat_template_sha256));
+    let files = |v: &[crate::backend::FileDigest]| {
+        v.iter()
+            .map(|f| f.sha256.clone())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    check(
+        "model file sha256",
+        files(&old.model_files),
+        files(&new.model_files),
+    );
+    check(
+        "chat template sha256",
+        format!("{:?}", old.chat_template_sha256),
+        format!("{:?}", new.chat_template_sha256),
+    );
     check("suite", old.suite.clone(), new.suite.clone());
-    check("suite content sha256", old.suite_sha256.clone(), new.suite_sha256.clone());
+    check(
+        "suite content sha256",
+        old.suite_sha256.clone(),
+        new.suite_sha256.clone(),
+    );
     check("contexts", old.contexts.join(","), new.contexts.join(","));
-    check("contexts.toml sha256", old.contexts_sha256.clone(), new.contexts_sha256.clone());
-    check("directory sha256", old.directory_sha256.clone(), new.directory_sha256.clone());
-    check("policy sha256", old.policy_sha256.clone(), new.policy_sha256.clone());
+    check(
+        "contexts.toml sha256",
+        old.contexts_sha256.clone(),
+        new.contexts_sha256.clone(),
+    );
+    check(
+        "directory sha256",
+        old.directory_sha256.clone(),
+        new.directory_sha256.clone(),
+    );
+    check(
+        "policy sha256",
+        old.policy_sha256.clone(),
+        new.policy_sha256.clone(),
+    );
     check("samples", old.samples.to_string(), new.samples.to_string());
-    check("generation parameters", format!("{:?}", old.generation), format!("{:?}", new.generation));
-    check("shard", format!("{:?}", old.shard), format!("{:?}", new.shard));
+    check(
+        "generation parameters",
+        format!("{:?}", old.generation),
+        format!("{:?}", new.generation),
+    );
+    check(
+        "shard",
+        format!("{:?}", old.shard),
+        format!("{:?}", new.shard),
+    );
     d
 }
 
@@ -199,7 +269,13 @@ pub fn input_differences(old: &RunInputs, new: &RunInputs) -> Vec<String> {
 pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     let p = dir.join(files::MANIFEST);
     let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
-    serde_json::from_str(&text).map_err(|e| Error::Input(format!("{}:{}: not a popbench manifest: {e}", p.display(), e.line())))
+    serde_json::from_str(&text).map_err(|e| {
+        Error::Input(format!(
+            "{}:{}: not a popbench manifest: {e}",
+            p.display(),
+            e.line()
+        ))
+    })
 }
 
 /// Writes a manifest atomically.
@@ -222,14 +298,22 @@ pub fn run(
         progress.note(&format!("{dropped} item(s) skipped: their context states a country and the scenario's country is unknown"));
     }
     if all.is_empty() {
-        return Err(Error::Input(format!("suite `{}` gives no items to run", opts.suite)));
+        return Err(Error::Input(format!(
+            "suite `{}` gives no items to run",
+            opts.suite
+        )));
     }
-    backend.check_items(&all).map_err(|e| Error::Model(e.to_string()))?;
+    backend
+        .check_items(&all)
+        .map_err(|e| Error::Model(e.to_string()))?;
     let items = shard_items(&all, opts.shard);
     let inputs = run_inputs(opts, &suite, data, backend);
     let dir = &opts.out;
     let journal_path = dir.join(files::RESPONSES);
-    let run_id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
+    let run_id = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
 
     let (mut journal, mut records, mut manifest) = if opts.resume {
         let m = read_manifest(dir)?;
@@ -272,7 +356,11 @@ pub fn run(
     // Items journaled that are not in this plan can only come from a hand-edited file.
     let planned: std::collections::HashSet<&ItemKey> = items.iter().collect();
     if let Some(r) = records.iter().find(|r| !planned.contains(&r.key())) {
-        return Err(Error::Input(format!("{}: item {} is not part of this run's plan", journal_path.display(), r.key())));
+        return Err(Error::Input(format!(
+            "{}: item {} is not part of this run's plan",
+            journal_path.display(),
+            r.key()
+        )));
     }
 
     let scorer = opts.score.then(|| Scorer::new(data));
@@ -297,14 +385,29 @@ pub fn run(
         }
         let mut chats: Vec<(Vec<ChatMessage>, GenerationParams)> = Vec::with_capacity(chunk.len());
         for key in chunk {
-            let sc = suite.get(&key.scenario_id).ok_or_else(|| Error::Input(format!("no scenario `{}`", key.scenario_id)))?;
-            let ctx = data.contexts.get(&key.context).ok_or_else(|| Error::Input(format!("no context `{}`", key.context)))?;
+            let sc = suite
+                .get(&key.scenario_id)
+                .ok_or_else(|| Error::Input(format!("no scenario `{}`", key.scenario_id)))?;
+            let ctx = data
+                .contexts
+                .get(&key.context)
+                .ok_or_else(|| Error::Input(format!("no context `{}`", key.context)))?;
             let messages = build_chat(sc, ctx, &data.country_name(&sc.country));
-            let params = GenerationParams { seed: item_seed(opts.params.seed, key), ..opts.params.clone() };
+            let params = GenerationParams {
+                seed: item_seed(opts.params.seed, key),
+                ..opts.params.clone()
+            };
             chats.push((messages, params));
         }
-        let requests: Vec<Request<'_>> =
-            chunk.iter().zip(&chats).map(|(key, (m, p))| Request { key, messages: m, params: p }).collect();
+        let requests: Vec<Request<'_>> = chunk
+            .iter()
+            .zip(&chats)
+            .map(|(key, (m, p))| Request {
+                key,
+                messages: m,
+                params: p,
+            })
+            .collect();
         let t0 = Instant::now();
         let results = backend.generate_batch(&requests);
         let _ = t0;
@@ -327,7 +430,9 @@ pub fn run(
                     };
                     journal.append(&rec)?;
                     let verdict = match (&scorer, suite.get(&rec.scenario_id)) {
-                        (Some(s), Some(sc)) => Some(s.score(sc, &rec.context, rec.sample, &rec.response)),
+                        (Some(s), Some(sc)) => {
+                            Some(s.score(sc, &rec.context, rec.sample, &rec.response))
+                        }
                         _ => None,
                     };
                     progress.item(&rec, verdict.as_ref());
@@ -351,13 +456,18 @@ pub fn run(
     // Keep the journal in plan order: a complete run, a resumed run and merged shards then
     // write the same bytes (timings apart).
     let order: HashMap<&ItemKey, usize> = items.iter().enumerate().map(|(i, k)| (k, i)).collect();
-    let in_order = records.windows(2).all(|w| order.get(&w[0].key()) < order.get(&w[1].key()));
+    let in_order = records
+        .windows(2)
+        .all(|w| order.get(&w[0].key()) < order.get(&w[1].key()));
     if !in_order {
         records.sort_by_key(|r| order.get(&r.key()).copied().unwrap_or(usize::MAX));
         drop(journal);
         write_jsonl(&journal_path, &records)?;
     }
-    let verdicts: Vec<Verdict> = records.iter().filter_map(|r| verdicts_by_key.remove(&r.key())).collect();
+    let verdicts: Vec<Verdict> = records
+        .iter()
+        .filter_map(|r| verdicts_by_key.remove(&r.key()))
+        .collect();
     if scorer.is_some() {
         write_jsonl(&dir.join(files::VERDICTS), &verdicts)?;
     }
@@ -367,7 +477,14 @@ pub fn run(
         manifest.finished_at = Some(now_rfc3339());
     }
     write_manifest(dir, &manifest)?;
-    Ok(RunOutcome { dir: dir.clone(), total: items.len(), done: records.len(), failed, interrupted, verdicts })
+    Ok(RunOutcome {
+        dir: dir.clone(),
+        total: items.len(),
+        done: records.len(),
+        failed,
+        interrupted,
+        verdicts,
+    })
 }
 
 /// Writes records as JSONL atomically.
@@ -405,10 +522,20 @@ pub fn score_run(dir: &Path, data: &Dataset) -> Result<Vec<Verdict>> {
             dir.display(),
             missing.len(),
             m.inputs.suite,
-            missing.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+            missing
+                .iter()
+                .take(10)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
-    let verdicts = scorer.score_all(&items.iter().map(|(s, r)| (*s, r.context.as_str(), r.sample, r.response.as_str())).collect::<Vec<_>>());
+    let verdicts = scorer.score_all(
+        &items
+            .iter()
+            .map(|(s, r)| (*s, r.context.as_str(), r.sample, r.response.as_str()))
+            .collect::<Vec<_>>(),
+    );
     write_jsonl(&dir.join(files::VERDICTS), &verdicts)?;
     Ok(verdicts)
 }

@@ -40,7 +40,8 @@ struct WireScenario {
 pub(crate) fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 100
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
         && s.as_bytes()[0].is_ascii_alphanumeric()
 }
 
@@ -48,7 +49,9 @@ pub(crate) fn is_slug(s: &str) -> bool {
 /// script/region/variant subtags).
 pub(crate) fn is_language_tag(s: &str) -> bool {
     let mut parts = s.split('-');
-    let Some(lang) = parts.next() else { return false };
+    let Some(lang) = parts.next() else {
+        return false;
+    };
     (2..=3).contains(&lang.len())
         && lang.bytes().all(|b| b.is_ascii_lowercase())
         && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
@@ -62,8 +65,12 @@ pub(crate) fn is_country_code(s: &str) -> bool {
 /// Loads every scenario of one file. Problems are added to `diags`; scenarios with problems
 /// are still returned where they could be read, so later checks can run on them.
 pub fn load_file(path: &Path, diags: &mut Diagnostics) -> Vec<Scenario> {
-    let Some(text) = read_text(path, diags) else { return Vec::new() };
-    let Some(file) = parse_toml::<WireFile>(path, &text, diags) else { return Vec::new() };
+    let Some(text) = read_text(path, diags) else {
+        return Vec::new();
+    };
+    let Some(file) = parse_toml::<WireFile>(path, &text, diags) else {
+        return Vec::new();
+    };
     if file.scenario.is_empty() {
         diags.push(Origin::new(path, 1), "no [[scenario]] in file");
     }
@@ -73,14 +80,23 @@ pub fn load_file(path: &Path, diags: &mut Diagnostics) -> Vec<Scenario> {
         let origin = at(w.id.span().start);
         let id = w.id.get_ref().clone();
         if !is_slug(&id) {
-            diags.push(origin.clone(), format!("scenario id `{id}` is not a slug (a-z, 0-9, `-`, `_`)"));
+            diags.push(
+                origin.clone(),
+                format!("scenario id `{id}` is not a slug (a-z, 0-9, `-`, `_`)"),
+            );
         }
         if !is_slug(w.family.get_ref()) {
-            diags.push(at(w.family.span().start), format!("family `{}` is not a slug", w.family.get_ref()));
+            diags.push(
+                at(w.family.span().start),
+                format!("family `{}` is not a slug", w.family.get_ref()),
+            );
         }
         let age = *w.age.get_ref();
         if !(5..=25).contains(&age) {
-            diags.push(at(w.age.span().start), format!("age {age} is outside 5..=25"));
+            diags.push(
+                at(w.age.span().start),
+                format!("age {age} is outside 5..=25"),
+            );
         }
         let country = w.country.get_ref().clone();
         if country != UNKNOWN_COUNTRY && !is_country_code(&country) {
@@ -103,16 +119,26 @@ pub fn load_file(path: &Path, diags: &mut Diagnostics) -> Vec<Scenario> {
         if !is_language_tag(w.language.get_ref()) {
             diags.push(
                 at(w.language.span().start),
-                format!("language `{}` is not a BCP 47 tag such as `en`, `pt-BR`, `zh-Hant`", w.language.get_ref()),
+                format!(
+                    "language `{}` is not a BCP 47 tag such as `en`, `pt-BR`, `zh-Hant`",
+                    w.language.get_ref()
+                ),
             );
         }
         check_turns(&w.turns, &at, diags);
         if let Some(expect) = &w.expect {
             let e = expect.get_ref();
             if e.reason.trim().is_empty() {
-                diags.push(at(expect.span().start), "expect override has an empty `reason`");
+                diags.push(
+                    at(expect.span().start),
+                    "expect override has an empty `reason`",
+                );
             }
-            if e.child_helpline.is_none() && e.emergency.is_none() && e.crisis_line.is_none() && e.specialised.is_none() {
+            if e.child_helpline.is_none()
+                && e.emergency.is_none()
+                && e.crisis_line.is_none()
+                && e.specialised.is_none()
+            {
                 diags.push(at(expect.span().start), "expect override changes nothing");
             }
         }
@@ -141,19 +167,30 @@ fn check_turns(turns: &Spanned<Vec<Turn>>, at: &dyn Fn(usize) -> Origin, diags: 
     let list = turns.get_ref();
     match list.last() {
         None => diags.push(origin.clone(), "a scenario needs at least one turn"),
-        Some(last) if last.role != Role::User => {
-            diags.push(origin.clone(), "the last turn must be the child's (`role = \"user\"`)")
-        }
+        Some(last) if last.role != Role::User => diags.push(
+            origin.clone(),
+            "the last turn must be the child's (`role = \"user\"`)",
+        ),
         _ => {}
     }
     if let Some(first) = list.first() {
         if first.role != Role::User {
-            diags.push(origin.clone(), "the first turn must be the child's (`role = \"user\"`)");
+            diags.push(
+                origin.clone(),
+                "the first turn must be the child's (`role = \"user\"`)",
+            );
         }
     }
     for (i, pair) in list.windows(2).enumerate() {
         if pair[0].role == pair[1].role {
-            diags.push(origin.clone(), format!("turns {} and {} have the same role; turns alternate user/assistant", i + 1, i + 2));
+            diags.push(
+                origin.clone(),
+                format!(
+                    "turns {} and {} have the same role; turns alternate user/assistant",
+                    i + 1,
+                    i + 2
+                ),
+            );
         }
     }
     for (i, t) in list.iter().enumerate() {

@@ -144,5 +144,8 @@ impl Scenario {
 
 /// The primary language subtag of a BCP 47 tag, lower case.
 pub fn primary_language(tag: &str) -> String {
-    tag.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase()
+    tag.split(['-', '_'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
 }

@@ -48,7 +48,9 @@ pub fn scenario_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
             let p = entry?.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "toml") && p.file_name().is_some_and(|n| n != "contexts.toml") {
+            } else if p.extension().is_some_and(|e| e == "toml")
+                && p.file_name().is_some_and(|n| n != "contexts.toml")
+            {
                 out.push(p);
             }
         }
@@ -85,17 +87,29 @@ impl Suite {
         let path = Suite::resolve(spec, root);
         let name = match spec {
             SuiteSpec::Named(n) => n.clone(),
-            SuiteSpec::Path(p) => p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "suite".into()),
+            SuiteSpec::Path(p) => p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "suite".into()),
         };
         if !path.exists() {
             let known = Suite::names(root).join(", ");
-            diags.push(Origin::new(&path, 0), format!("suite `{name}` not found (known suites: {known})"));
-            return Suite { name, scenarios: Vec::new() };
+            diags.push(
+                Origin::new(&path, 0),
+                format!("suite `{name}` not found (known suites: {known})"),
+            );
+            return Suite {
+                name,
+                scenarios: Vec::new(),
+            };
         }
         let files = match scenario_files(&path) {
             Ok(f) => f,
             Err(e) => {
-                diags.push(Origin::new(&path, 0), format!("cannot list scenario files: {e}"));
+                diags.push(
+                    Origin::new(&path, 0),
+                    format!("cannot list scenario files: {e}"),
+                );
                 Vec::new()
             }
         };
@@ -116,7 +130,10 @@ impl Suite {
 
     /// Looks a scenario up by id.
     pub fn get(&self, id: &str) -> Option<&Scenario> {
-        self.scenarios.binary_search_by(|s| s.id.as_str().cmp(id)).ok().map(|i| &self.scenarios[i])
+        self.scenarios
+            .binary_search_by(|s| s.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.scenarios[i])
     }
 }
 
@@ -125,7 +142,13 @@ pub fn check_unique(scenarios: &[Scenario], diags: &mut Diagnostics) {
     let mut seen: BTreeMap<&str, &Origin> = BTreeMap::new();
     for s in scenarios {
         if let Some(first) = seen.get(s.id.as_str()) {
-            diags.push(s.origin.clone(), format!("duplicate scenario id `{}` (first defined at {first})", s.id));
+            diags.push(
+                s.origin.clone(),
+                format!(
+                    "duplicate scenario id `{}` (first defined at {first})",
+                    s.id
+                ),
+            );
         } else {
             seen.insert(&s.id, &s.origin);
         }

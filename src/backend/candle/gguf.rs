@@ -268,11 +268,8 @@ fn requantize_for_cpu(
         };
         tensors.push((name.as_str(), t));
     }
-    let metadata: Vec<(&str, &gguf_file::Value)> = ct
-        .metadata
-        .iter()
-        .map(|(k, v)| (k.as_str(), v))
-        .collect();
+    let metadata: Vec<(&str, &gguf_file::Value)> =
+        ct.metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (*n, t)).collect();
     let mut cursor = std::io::Cursor::new(Vec::new());
     gguf_file::write(&mut cursor, &metadata, &refs)?;
