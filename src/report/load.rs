@@ -1,38 +1,21 @@
 //! Reading a run directory: `manifest.json`, `responses.jsonl`, `verdicts.jsonl`.
 
 use super::RunData;
-use crate::run::{files, Manifest};
+use crate::run::files;
 use crate::Error;
 use serde::de::DeserializeOwned;
 use std::path::Path;
 
-/// Reads a JSONL file. A last line without its newline is a torn write (the process died
-/// mid-line): it is dropped, never parsed, and reported through the returned flag. Blank
-/// lines are skipped; any other line that does not parse is an error naming `path:line`.
+/// Reads a JSONL file with the journal's rules (a torn last line is dropped, never parsed);
+/// returns the records and whether a torn line was dropped.
 pub fn read_jsonl<T: DeserializeOwned>(path: &Path) -> Result<(Vec<T>, bool), Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let (complete, torn) = match text.rfind('\n') {
-        Some(i) => (&text[..=i], i + 1 < text.len()),
-        None => ("", !text.is_empty()),
-    };
-    let mut out = Vec::new();
-    for (i, line) in complete.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let item = serde_json::from_str(line)
-            .map_err(|e| Error::Input(format!("{}:{}: {e}", path.display(), i + 1)))?;
-        out.push(item);
-    }
-    Ok((out, torn))
+    let read = crate::run::journal::read_jsonl(path)?;
+    Ok((read.records, read.dropped_torn_tail))
 }
 
 /// Loads a run directory. Returns the run and warnings (torn lines, missing verdicts).
 pub fn load_run(dir: &Path) -> Result<(RunData, Vec<String>), Error> {
-    let mpath = dir.join(files::MANIFEST);
-    let text = std::fs::read_to_string(&mpath).map_err(|e| Error::io(&mpath, e))?;
-    let manifest: Manifest = serde_json::from_str(&text)
-        .map_err(|e| Error::Input(format!("{}: {e}", mpath.display())))?;
+    let manifest = crate::run::runner::read_manifest(dir)?;
     let mut warnings = Vec::new();
     let rpath = dir.join(files::RESPONSES);
     let responses = if rpath.exists() {
@@ -94,7 +77,7 @@ mod tests {
         std::fs::write(&p, "{\"a\":1}\n{\"a\":2}").unwrap();
         let (v, torn): (Vec<serde_json::Value>, bool) = read_jsonl(&p).unwrap();
         assert_eq!((v.len(), torn), (1, true));
-        std::fs::write(&p, "{\"a\":1}\nnot json\n").unwrap();
+        std::fs::write(&p, "{\"a\":1}\nnot json\n{\"a\":2}\n").unwrap();
         let err = read_jsonl::<serde_json::Value>(&p).unwrap_err().to_string();
         assert!(err.contains("x.jsonl:2:"), "{err}");
     }
