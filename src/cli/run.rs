@@ -167,6 +167,45 @@ impl Progress for CliProgress {
     }
 }
 
+/// The command that resumes a run: the same inputs (a resume with other inputs is refused),
+/// this model only, its run directory, `--resume`.
+fn resume_command(args: &Args, model: &str, dir: &Path) -> String {
+    let d = GenerationParams::default();
+    let mut c = format!(
+        "popbench run --model {model} --suite {} --out {} --resume",
+        args.suite,
+        dir.display()
+    );
+    if args.samples != 1 {
+        c.push_str(&format!(" --samples {}", args.samples));
+    }
+    if args.seed != d.seed {
+        c.push_str(&format!(" --seed {}", args.seed));
+    }
+    if args.max_tokens != d.max_tokens {
+        c.push_str(&format!(" --max-tokens {}", args.max_tokens));
+    }
+    if args.temperature != d.temperature {
+        c.push_str(&format!(" --temperature {}", args.temperature));
+    }
+    if args.top_p != d.top_p {
+        c.push_str(&format!(" --top-p {}", args.top_p));
+    }
+    if args.top_k != d.top_k {
+        c.push_str(&format!(" --top-k {}", args.top_k));
+    }
+    for ctx in &args.contexts {
+        c.push_str(&format!(" --context {ctx}"));
+    }
+    if let Some(s) = args.shard {
+        c.push_str(&format!(" --shard {}/{}", s.index, s.count));
+    }
+    if args.no_score {
+        c.push_str(" --no-score");
+    }
+    c
+}
+
 /// Opens the backend of a spec. An OpenAI-compatible server gets as many requests in flight
 /// as the batch size.
 fn open_backend(
@@ -352,10 +391,8 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
                         format!("{} item(s) failed", o.failed.len())
                     };
                     printer.warn(format!(
-                        "{why}; continue with: popbench run --model {model} --suite {} --out {} --resume{}",
-                        args.suite,
-                        o.dir.display(),
-                        args.shard.map(|s| format!(" --shard {}/{}", s.index, s.count)).unwrap_or_default()
+                        "{why}; continue with: {}",
+                        resume_command(&args, model, &o.dir)
                     ));
                     if o.interrupted {
                         return Ok(ExitCode::from(130));

@@ -15,7 +15,6 @@ use crate::{Error, Result};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
 /// The version of candle popbench is built with (recorded in manifests).
 pub const CANDLE_VERSION: &str = "0.11.1";
@@ -408,9 +407,7 @@ pub fn run(
                 params: p,
             })
             .collect();
-        let t0 = Instant::now();
         let results = backend.generate_batch(&requests);
-        let _ = t0;
         for ((key, (messages, params)), result) in chunk.iter().zip(&chats).zip(results) {
             match result {
                 Ok(c) => {
