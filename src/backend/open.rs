@@ -68,6 +68,7 @@ pub fn open(spec: &ModelSpec, opts: &OpenOptions) -> Result<Box<dyn Backend>, Ba
 /// Opens a local model (GGUF, safetensors, hub, alias) as the concrete candle backend.
 pub fn open_local(spec: &ModelSpec, opts: &OpenOptions) -> Result<cb::CandleBackend, BackendError> {
     if let Some(n) = opts.threads {
+        cb::set_cpu_threads(n);
         // The global pool can be sized once; later calls keep the first size.
         let _ = rayon::ThreadPoolBuilder::new()
             .num_threads(n)
