@@ -77,7 +77,7 @@ pub fn heatmap(r: &Report, b: &Breakdown) -> String {
     let w = label_w + cw * cols;
     let h = top + rh * b.rows.len() as f64 + 4.0;
     let mut s = format!(
-        r#"<svg class="chart" viewBox="0 0 {w:.0} {h:.0}" width="100%" role="img" aria-label="{} by {}" xmlns="http://www.w3.org/2000/svg">"#,
+        r#"<svg class="chart" viewBox="0 0 {w:.0} {h:.0}" width="{w:.0}" role="img" aria-label="{} by {}" xmlns="http://www.w3.org/2000/svg">"#,
         esc(b.metric.label()),
         esc(&b.title)
     );
