@@ -45,6 +45,8 @@ pub struct OpenOptions {
     pub threads: Option<usize>,
     /// Weight dtype for safetensors (None: f32 on CPU, bf16 on CUDA, f16 on Metal).
     pub dtype: Option<WeightDtype>,
+    /// Requests in flight at once for a remote (OpenAI-compatible) model (None: its default).
+    pub concurrency: Option<usize>,
 }
 
 /// Opens a backend for a spec: GGUF files, safetensors folders, hub models and aliases run
@@ -59,7 +61,13 @@ pub fn open(spec: &ModelSpec, opts: &OpenOptions) -> Result<Box<dyn Backend>, Ba
             url,
             model,
             &spec_string(spec),
-            super::openai::HttpOptions::default(),
+            super::openai::HttpOptions {
+                concurrency: opts
+                    .concurrency
+                    .unwrap_or(super::openai::HttpOptions::default().concurrency)
+                    .max(1),
+                ..super::openai::HttpOptions::default()
+            },
         ))),
         _ => Ok(Box::new(open_local(spec, opts)?)),
     }

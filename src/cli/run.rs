@@ -214,23 +214,11 @@ fn open_backend(
     threads: usize,
     batch: usize,
 ) -> anyhow::Result<Box<dyn popbench::backend::Backend>> {
-    use popbench::backend::openai::{HttpOptions, OpenAiBackend};
-    if let ModelSpec::OpenAi { url, model } = spec {
-        let opts = HttpOptions {
-            concurrency: batch.max(1),
-            ..HttpOptions::default()
-        };
-        return Ok(Box::new(OpenAiBackend::new(
-            url,
-            model,
-            &popbench::backend::open::spec_string(spec),
-            opts,
-        )));
-    }
     let opts = popbench::backend::OpenOptions {
         device: popbench::backend::candle::DeviceKind::parse(device).map_err(anyhow::Error::msg)?,
         threads: Some(threads),
         dtype: None,
+        concurrency: Some(batch.max(1)),
     };
     Ok(popbench::backend::open(spec, &opts)?)
 }
