@@ -2,12 +2,13 @@
 //!
 //! `cargo bench --bench gen -- [--model FILE.gguf] [--reps N] [--only pp128,tg128,batch8]`
 //!
-//! Thread count: set `RAYON_NUM_THREADS` and `CANDLE_NUM_THREADS` (the script sets both).
+//! Thread count: set `CANDLE_NUM_THREADS` (the script sets it and `RAYON_NUM_THREADS`); the
+//! engine and candle both read it.
 //! Prints one line per figure, `NAME TOKENS_PER_SECOND`, the best of `--reps` runs:
 //! - `pp128`: one forward pass over a 128-token prompt;
 //! - `tg128`: 128 single-token steps after a 1-token prompt;
-//! - `batch8`: 8 sequences, each a 16-token prompt then 32 single-token steps; the figure is
-//!   generated tokens (8 × 32) over the whole time, prompts included.
+//! - `batch8`: 8 sequences decoded together, each a 16-token prompt then 32 single-token steps;
+//!   the figure is generated tokens (8 × 32) over the whole time, prompts included.
 //!
 //! Token ids are fixed (`token_ids` below, the same function as in `benches/vs_llamacpp.py`),
 //! and steps are teacher-forced, so both engines do exactly the same work whatever they predict.
@@ -71,10 +72,13 @@ fn main() {
                     n as f64 / s
                 }
                 "batch8" => {
+                    // Decoded together (one prompt pass over the 8 prompts, then 32 passes of
+                    // 8 rows), as `popbench run --batch 8` does.
+                    let ids: Vec<Vec<u32>> = (0..8).map(|s| token_ids(10 + s, 16 + 33)).collect();
+                    let items: Vec<(&[u32], &[u32])> =
+                        ids.iter().map(|v| (&v[..16], &v[16..])).collect();
                     let t = Instant::now();
-                    for seq in 0..8 {
-                        tg_steps(&mut m, 10 + seq, 16, 32);
-                    }
+                    m.teacher_force_batch(&items).expect("batch");
                     (8 * 32) as f64 / t.elapsed().as_secs_f64()
                 }
                 other => panic!("unknown figure {other}"),

@@ -2,146 +2,19 @@
 //! and a safetensors folder with tokenizer.json), exercise loading, templating, generation,
 //! determinism, stop tokens and context limits offline.
 
-use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
+mod tiny;
+
 use candle_core::{DType, Device, Tensor};
 use popbench::backend::candle::{gguf, safetensors, CandleBackend, DeviceKind};
 use popbench::backend::{Backend, BackendError, FinishReason, GenerationParams, ItemKey, Request};
 use popbench::prompt::ChatMessage;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-
-const CHATML: &str = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a tiny test model<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
-const SPECIALS: [&str; 3] = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
-const IM_END: u32 = 2;
-
-/// GPT-2's byte-to-character map.
-fn byte_chars() -> Vec<char> {
-    let mut printable: Vec<u32> = ('!' as u32..='~' as u32)
-        .chain('¡' as u32..='¬' as u32)
-        .chain('®' as u32..='ÿ' as u32)
-        .collect();
-    let mut map = vec!['\0'; 256];
-    for &b in &printable {
-        map[b as usize] = char::from_u32(b).unwrap();
-    }
-    let mut n = 0;
-    for b in 0..256u32 {
-        if !printable.contains(&b) {
-            map[b as usize] = char::from_u32(256 + n).unwrap();
-            n += 1;
-        }
-    }
-    printable.clear();
-    map
-}
-
-/// Vocabulary: the specials, the 256 byte characters, and a few merged tokens.
-fn vocab() -> (Vec<String>, Vec<String>) {
-    let mut tokens: Vec<String> = SPECIALS.iter().map(|s| s.to_string()).collect();
-    tokens.extend(byte_chars().into_iter().map(|c| c.to_string()));
-    let merges = vec!["Ġ t", "h e", "Ġt he", "i n", "a n"];
-    for m in &merges {
-        tokens.push(m.replace(' ', ""));
-    }
-    (tokens, merges.into_iter().map(str::to_string).collect())
-}
-
-fn randn(shape: &[usize], seed: u64) -> Tensor {
-    // A small deterministic generator (splitmix64): weights are the same on every run.
-    let n: usize = shape.iter().product();
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xDEAD_BEEF;
-    let v: Vec<f32> = (0..n)
-        .map(|_| {
-            s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            ((z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) as f32 * 0.5
-        })
-        .collect();
-    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-}
-
-const DIM: usize = 32;
-const HIDDEN: usize = 64;
-const HEADS: usize = 4;
-const KV_HEADS: usize = 2;
-const LAYERS: usize = 2;
-
-/// Writes a tiny llama-architecture GGUF with its tokenizer and chat template in the metadata.
-fn write_tiny_gguf(path: &Path, eos: u32, context: u32) {
-    let (tokens, merges) = vocab();
-    let n_vocab = tokens.len();
-    let mut types = vec![1i32; n_vocab];
-    for t in types.iter_mut().take(SPECIALS.len()) {
-        *t = 3;
-    }
-    use gguf_file::Value as V;
-    let md: Vec<(&str, V)> = vec![
-        ("general.architecture", V::String("llama".into())),
-        ("llama.block_count", V::U32(LAYERS as u32)),
-        ("llama.context_length", V::U32(context)),
-        ("llama.embedding_length", V::U32(DIM as u32)),
-        ("llama.feed_forward_length", V::U32(HIDDEN as u32)),
-        ("llama.attention.head_count", V::U32(HEADS as u32)),
-        ("llama.attention.head_count_kv", V::U32(KV_HEADS as u32)),
-        ("llama.rope.dimension_count", V::U32((DIM / HEADS) as u32)),
-        ("llama.rope.freq_base", V::F32(10000.0)),
-        ("llama.attention.layer_norm_rms_epsilon", V::F32(1e-5)),
-        ("tokenizer.ggml.model", V::String("gpt2".into())),
-        ("tokenizer.ggml.pre", V::String("smollm".into())),
-        (
-            "tokenizer.ggml.tokens",
-            V::Array(tokens.iter().map(|t| V::String(t.clone())).collect()),
-        ),
-        (
-            "tokenizer.ggml.token_type",
-            V::Array(types.iter().map(|&t| V::I32(t)).collect()),
-        ),
-        (
-            "tokenizer.ggml.merges",
-            V::Array(merges.iter().map(|m| V::String(m.clone())).collect()),
-        ),
-        ("tokenizer.ggml.bos_token_id", V::U32(1)),
-        ("tokenizer.ggml.eos_token_id", V::U32(eos)),
-        ("tokenizer.chat_template", V::String(CHATML.into())),
-    ];
-    let mut tensors: Vec<(String, QTensor)> = Vec::new();
-    let mut seed = 1;
-    let mut add = |name: String, shape: &[usize]| {
-        seed += 1;
-        let t = if name.ends_with("norm.weight") {
-            Tensor::ones(shape, DType::F32, &Device::Cpu).unwrap()
-        } else {
-            randn(shape, seed)
-        };
-        tensors.push((name, QTensor::quantize(&t, GgmlDType::F32).unwrap()));
-    };
-    add("token_embd.weight".into(), &[n_vocab, DIM]);
-    add("output_norm.weight".into(), &[DIM]);
-    add("output.weight".into(), &[n_vocab, DIM]);
-    let kv = DIM / HEADS * KV_HEADS;
-    for l in 0..LAYERS {
-        add(format!("blk.{l}.attn_q.weight"), &[DIM, DIM]);
-        add(format!("blk.{l}.attn_k.weight"), &[kv, DIM]);
-        add(format!("blk.{l}.attn_v.weight"), &[kv, DIM]);
-        add(format!("blk.{l}.attn_output.weight"), &[DIM, DIM]);
-        add(format!("blk.{l}.ffn_gate.weight"), &[HIDDEN, DIM]);
-        add(format!("blk.{l}.ffn_up.weight"), &[HIDDEN, DIM]);
-        add(format!("blk.{l}.ffn_down.weight"), &[DIM, HIDDEN]);
-        add(format!("blk.{l}.attn_norm.weight"), &[DIM]);
-        add(format!("blk.{l}.ffn_norm.weight"), &[DIM]);
-    }
-    let md_refs: Vec<(&str, &V)> = md.iter().map(|(k, v)| (*k, v)).collect();
-    let t_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
-    let mut f = std::fs::File::create(path).unwrap();
-    gguf_file::write(&mut f, &md_refs, &t_refs).unwrap();
-}
+use tiny::*;
 
 fn tiny_gguf(dir: &Path, eos: u32, context: u32) -> PathBuf {
     let p = dir.join(format!("tiny-{eos}-{context}.gguf"));
-    write_tiny_gguf(&p, eos, context);
+    write_tiny_gguf(&p, &Tiny::llama(eos, context));
     p
 }
 

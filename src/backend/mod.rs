@@ -140,6 +140,9 @@ pub struct ModelInfo {
     /// Weight dtype or quantization.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dtype: Option<String>,
+    /// What runs a local model: `popbench-engine (avx2, 2 threads)` or `candle-transformers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
 }
 
 /// Errors of backends.

@@ -68,10 +68,30 @@ fn md_string(ct: &gguf_file::Content, key: &str) -> Option<String> {
         .cloned()
 }
 
+/// What runs a GGUF model on the CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Runner {
+    /// popbench's engine when it supports the file, else candle-transformers
+    /// (`POPBENCH_ENGINE=candle` in the environment picks candle-transformers).
+    #[default]
+    Auto,
+    /// candle-transformers (for comparisons).
+    Candle,
+}
+
+/// Loads a GGUF file with [`Runner::Auto`]; see [`load_with`].
+pub fn load(path: &Path, device: DeviceKind) -> Result<CandleBackend, BackendError> {
+    load_with(path, device, Runner::Auto)
+}
+
 /// Loads a GGUF file. The tokenizer comes from `tokenizer.json` beside the file when there is
 /// one, else from the GGUF metadata; the chat template from the GGUF (or a
 /// `tokenizer_config.json` beside it).
-pub fn load(path: &Path, device: DeviceKind) -> Result<CandleBackend, BackendError> {
+pub fn load_with(
+    path: &Path,
+    device: DeviceKind,
+    runner: Runner,
+) -> Result<CandleBackend, BackendError> {
     let load_err = |e: String| BackendError::Load(format!("{}: {e}", path.display()));
     let mut file = std::fs::File::open(path).map_err(|e| load_err(e.to_string()))?;
     let ct = gguf_file::Content::read(&mut file)
@@ -120,6 +140,33 @@ pub fn load(path: &Path, device: DeviceKind) -> Result<CandleBackend, BackendErr
         }
     }
 
+    let threads = super::cpu_threads();
+    let engine_ok =
+        matches!(device, DeviceKind::Cpu) && runner == Runner::Auto && !super::native::disabled();
+    if engine_ok && super::native::unsupported(&ct, &arch).is_none() {
+        let (model, converted) =
+            super::native::load(&ct, &mut file, &arch, threads).map_err(load_err)?;
+        let context_length =
+            md_u64(&ct, &format!("{arch}.context_length")).unwrap_or(4096) as usize;
+        let mut info = info_for(path, &arch, device, tokenizer_json.as_deref())?;
+        if !converted.is_empty() {
+            info.dtype = Some(format!(
+                "{} (converted: {})",
+                quant_name(path),
+                converted.join(", ")
+            ));
+        }
+        info.engine = Some(model.describe());
+        return CandleBackend::new(Parts {
+            model: Box::new(model),
+            tokenizer,
+            template,
+            template_vars: vars,
+            eos_ids,
+            context_length,
+            info,
+        });
+    }
     let dev = device.open()?;
     let slow = ct
         .tensor_infos
@@ -180,27 +227,11 @@ pub fn load(path: &Path, device: DeviceKind) -> Result<CandleBackend, BackendErr
         }
     };
 
-    let mut files = vec![digest_file(path)?];
-    if let Some(p) = tokenizer_json {
-        files.push(digest_file(&p)?);
+    let mut info = info_for(path, &arch, device, tokenizer_json.as_deref())?;
+    if let Some(q) = run_as {
+        info.dtype = Some(format!("{} (run as {q})", quant_name(path)));
     }
-    let info = ModelInfo {
-        spec: format!("gguf:{}", path.display()),
-        name: path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "model".into()),
-        backend: "candle-gguf".into(),
-        family: Some(arch.clone()),
-        files,
-        chat_template_sha256: None,
-        tokenizer_source: None,
-        device: device.name(),
-        dtype: Some(match run_as {
-            Some(q) => format!("{} (run as {q})", quant_name(path)),
-            None => quant_name(path),
-        }),
-    };
+    info.engine = Some("candle-transformers".into());
     CandleBackend::new(Parts {
         model: Box::new(Quantized { model, device: dev }),
         tokenizer,
@@ -209,6 +240,32 @@ pub fn load(path: &Path, device: DeviceKind) -> Result<CandleBackend, BackendErr
         eos_ids,
         context_length,
         info,
+    })
+}
+
+/// Provenance of a GGUF model: the file (and `tokenizer.json`) with digests.
+fn info_for(
+    path: &Path,
+    arch: &str,
+    device: DeviceKind,
+    tokenizer_json: Option<&Path>,
+) -> Result<ModelInfo, BackendError> {
+    let mut files = vec![digest_file(path)?];
+    if let Some(p) = tokenizer_json {
+        files.push(digest_file(p)?);
+    }
+    Ok(ModelInfo {
+        spec: format!("gguf:{}", path.display()),
+        name: path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into()),
+        backend: "candle-gguf".into(),
+        family: Some(arch.to_string()),
+        files,
+        device: device.name(),
+        dtype: Some(quant_name(path)),
+        ..ModelInfo::default()
     })
 }
 

@@ -3,8 +3,10 @@
 //! Both kinds share one [`CandleBackend`]: a causal LM ([`CausalLm`]), a [`ChatTokenizer`],
 //! the model's own [`ChatTemplate`] and the end-of-turn tokens its configuration names.
 
+mod batch;
 pub mod chat_template;
 pub mod gguf;
+pub mod native;
 pub mod safetensors;
 pub mod tokenizer;
 
@@ -26,6 +28,10 @@ pub trait CausalLm: Send {
     fn forward(&mut self, tokens: &[u32], pos: usize) -> candle_core::Result<Vec<f32>>;
     /// Clears the KV cache.
     fn reset(&mut self);
+    /// The model as popbench's own engine, which decodes batches (None: candle-transformers).
+    fn native(&mut self) -> Option<&mut native::Native> {
+        None
+    }
 }
 
 /// Turns a model output (`[vocab]`, `[1, vocab]` or `[1, 1, vocab]`) into f32 logits.
@@ -50,6 +56,16 @@ pub fn set_cpu_threads(n: usize) {
             std::env::set_var(var, n.max(1).to_string());
         }
     }
+}
+
+/// CPU threads for local models: `CANDLE_NUM_THREADS`, else `RAYON_NUM_THREADS` (both set by
+/// [`set_cpu_threads`] from `--threads`), else the CPUs available to this process.
+pub fn cpu_threads() -> usize {
+    ["CANDLE_NUM_THREADS", "RAYON_NUM_THREADS"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok()?.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// A local model, ready to generate.
@@ -231,25 +247,46 @@ impl CandleBackend {
                 "prompt and continuation exceed the context".into(),
             ));
         }
+        Ok(self
+            .forced_logits(prompt, continuation)?
+            .iter()
+            .map(|l| top_two(l))
+            .collect())
+    }
+
+    /// The next-token logits after `prompt`, then after each token of `continuation` but the
+    /// last (one entry per continuation token; the KV cache carries the sequence along).
+    pub fn forced_logits(
+        &mut self,
+        prompt: &[u32],
+        continuation: &[u32],
+    ) -> Result<Vec<Vec<f32>>, BackendError> {
+        if prompt.len() + continuation.len() > self.context_length {
+            return Err(BackendError::Generate(
+                "prompt and continuation exceed the context".into(),
+            ));
+        }
         self.model.reset();
         let mut logits = self.forward(prompt, 0)?;
         let mut out = Vec::with_capacity(continuation.len());
         for (i, &t) in continuation.iter().enumerate() {
-            out.push(top_two(&logits));
             if i + 1 < continuation.len() {
-                logits = self.forward(&[t], prompt.len() + i)?;
+                let next = self.forward(&[t], prompt.len() + i)?;
+                out.push(std::mem::replace(&mut logits, next));
+            } else {
+                out.push(std::mem::take(&mut logits));
             }
         }
         Ok(out)
     }
 
-    /// Generates from prompt ids; calls `on_text` with text as soon as it forms whole characters.
-    pub fn generate_ids(
-        &mut self,
+    /// How many tokens a reply to `prompt` may have: `max_tokens`, or less where the context
+    /// ends. Refuses empty prompts and prompts that fill the context.
+    fn max_new_tokens(
+        &self,
         prompt: &[u32],
         params: &GenerationParams,
-        on_text: &mut dyn FnMut(&str),
-    ) -> Result<Completion, BackendError> {
+    ) -> Result<usize, BackendError> {
         if prompt.is_empty() {
             return Err(BackendError::Generate("empty prompt".into()));
         }
@@ -260,8 +297,32 @@ impl CandleBackend {
                 self.context_length
             )));
         }
-        let room = self.context_length - prompt.len();
-        let max_new = params.max_tokens.min(room);
+        Ok(params.max_tokens.min(self.context_length - prompt.len()))
+    }
+
+    /// Teacher forcing of several pairs together on popbench's engine (one pair after another
+    /// through candle-transformers); the results equal [`CandleBackend::teacher_force`]'s.
+    pub fn teacher_force_batch(
+        &mut self,
+        items: &[(&[u32], &[u32])],
+    ) -> Result<Vec<Vec<(u32, f32)>>, BackendError> {
+        if self.model.native().is_some() {
+            return batch::teacher_force(self, items);
+        }
+        items
+            .iter()
+            .map(|(p, c)| self.teacher_force(p, c))
+            .collect()
+    }
+
+    /// Generates from prompt ids; calls `on_text` with text as soon as it forms whole characters.
+    pub fn generate_ids(
+        &mut self,
+        prompt: &[u32],
+        params: &GenerationParams,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Completion, BackendError> {
+        let max_new = self.max_new_tokens(prompt, params)?;
         let mut sampler = LogitsProcessor::from_sampling(params.seed, sampling(params));
         self.model.reset();
         let t0 = Instant::now();
@@ -367,7 +428,24 @@ impl Backend for CandleBackend {
     }
 
     fn generate(&mut self, request: &Request<'_>) -> Result<Completion, BackendError> {
+        if self.model.native().is_some() {
+            return batch::generate(self, std::slice::from_ref(request))
+                .pop()
+                .unwrap_or_else(|| Err(BackendError::Generate("no result".into())));
+        }
         self.generate_streaming(request, &mut |_| {})
+    }
+
+    /// On popbench's engine the requests are decoded together (see `batch`); through
+    /// candle-transformers, one after another.
+    fn generate_batch(
+        &mut self,
+        requests: &[Request<'_>],
+    ) -> Vec<Result<Completion, BackendError>> {
+        if self.model.native().is_some() {
+            return batch::generate(self, requests);
+        }
+        requests.iter().map(|r| self.generate(r)).collect()
     }
 }
 

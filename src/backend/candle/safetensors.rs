@@ -300,6 +300,7 @@ pub fn load(
         tokenizer_source: None,
         device: device.name(),
         dtype: Some(format!("{dtype:?}").to_lowercase()),
+        engine: Some("candle-transformers".into()),
     };
     CandleBackend::new(Parts {
         model: Box::new(Dense { net, device: dev }),

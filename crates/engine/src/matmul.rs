@@ -1,0 +1,308 @@
+//! Weight matrices and the parallel matrix product `out = act · Wᵀ`.
+//!
+//! Threads split the weight rows (of all the matrices of one call together, so the query, key
+//! and value projections, or the gate and up projections, are one dispatch); each thread walks
+//! the activation rows in tiles of [`TILE`] and, inside a tile, its weight rows one by one, so a
+//! weight row is read once per tile and the tile's activations stay in L1.
+
+use crate::kernels::{dot_f32_rows, dot_q, Isa, TILE};
+use crate::pool::{share, Pool, SharedMut};
+use crate::quant::{dequantize_row, quantize_act, BlockQ8, QType, QK};
+
+/// Where a matrix keeps its weights.
+#[derive(Debug, Clone)]
+enum Storage {
+    Blocks(Vec<u8>),
+    F32(Vec<f32>),
+}
+
+/// A `rows × cols` weight matrix, row-major, in one [`QType`].
+#[derive(Debug, Clone)]
+pub struct QMatrix {
+    qtype: QType,
+    rows: usize,
+    cols: usize,
+    data: Storage,
+}
+
+impl QMatrix {
+    /// A matrix of blocks as stored in a GGUF file (`bytes` holds `rows` rows of `cols`).
+    pub fn from_blocks(
+        qtype: QType,
+        rows: usize,
+        cols: usize,
+        bytes: Vec<u8>,
+    ) -> Result<QMatrix, String> {
+        if qtype == QType::F32 {
+            if bytes.len() != rows * cols * 4 {
+                return Err(format!(
+                    "{rows}×{cols} F32 needs {} bytes, got {}",
+                    rows * cols * 4,
+                    bytes.len()
+                ));
+            }
+            let v = bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            return Ok(QMatrix::from_f32(rows, cols, v));
+        }
+        if cols % QK != 0 {
+            return Err(format!(
+                "{} rows must be a multiple of {QK} wide, got {cols}",
+                qtype.name()
+            ));
+        }
+        let want = rows * qtype.row_bytes(cols);
+        if bytes.len() != want {
+            return Err(format!(
+                "{rows}×{cols} {} needs {want} bytes, got {}",
+                qtype.name(),
+                bytes.len()
+            ));
+        }
+        Ok(QMatrix {
+            qtype,
+            rows,
+            cols,
+            data: Storage::Blocks(bytes),
+        })
+    }
+
+    /// An f32 matrix (`data.len() == rows * cols`).
+    pub fn from_f32(rows: usize, cols: usize, data: Vec<f32>) -> QMatrix {
+        assert_eq!(data.len(), rows * cols, "f32 matrix size");
+        QMatrix {
+            qtype: QType::F32,
+            rows,
+            cols,
+            data: Storage::F32(data),
+        }
+    }
+
+    /// The format.
+    pub fn qtype(&self) -> QType {
+        self.qtype
+    }
+
+    /// Output rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Input columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Bytes of weights held.
+    pub fn bytes(&self) -> usize {
+        match &self.data {
+            Storage::Blocks(b) => b.len(),
+            Storage::F32(v) => v.len() * 4,
+        }
+    }
+
+    /// Row `r` as f32 (an embedding lookup).
+    pub fn dequantize_row(&self, r: usize, out: &mut [f32]) {
+        match &self.data {
+            Storage::F32(v) => out.copy_from_slice(&v[r * self.cols..(r + 1) * self.cols]),
+            Storage::Blocks(b) => {
+                let rb = self.qtype.row_bytes(self.cols);
+                dequantize_row(self.qtype, &b[r * rb..(r + 1) * rb], out)
+            }
+        }
+    }
+}
+
+/// Activation rows (`rows × cols` f32) and, once [`Act::quantize`] ran, their 8-bit blocks.
+#[derive(Debug, Default)]
+pub struct Act {
+    rows: usize,
+    cols: usize,
+    /// The f32 values, row-major.
+    pub x: Vec<f32>,
+    q: Vec<BlockQ8>,
+}
+
+impl Act {
+    /// Resizes to `rows × cols` (contents unspecified until written).
+    pub fn reset(&mut self, rows: usize, cols: usize) {
+        self.rows = rows;
+        self.cols = cols;
+        self.x.resize(rows * cols, 0.0);
+    }
+
+    /// Rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Quantizes every row into 8-bit blocks (needs `cols` a multiple of [`QK`]).
+    pub fn quantize(&mut self) {
+        if self.cols % QK != 0 {
+            return;
+        }
+        let nb = self.cols / QK;
+        self.q.resize(self.rows * nb, BlockQ8::default());
+        for (x, q) in self
+            .x
+            .chunks_exact(self.cols)
+            .zip(self.q.chunks_exact_mut(nb))
+        {
+            quantize_act(x, q);
+        }
+    }
+
+    fn q_row(&self, t: usize) -> &[BlockQ8] {
+        let nb = self.cols / QK;
+        &self.q[t * nb..(t + 1) * nb]
+    }
+
+    fn x_row(&self, t: usize) -> &[f32] {
+        &self.x[t * self.cols..(t + 1) * self.cols]
+    }
+}
+
+/// Weight rows per kernel call (the results of a tile of rows stay on the stack).
+const CHUNK: usize = 64;
+
+/// One product of a call: `out[t][r] = act[t] · w[r]`, `out` is `act.rows() × w.rows()`.
+pub struct Product<'a> {
+    /// The weights.
+    pub w: &'a QMatrix,
+    /// Where the result goes.
+    pub out: &'a mut [f32],
+}
+
+/// Runs the products, sharing the weight rows of all of them out to the pool's threads. The
+/// activations must have been quantized ([`Act::quantize`]) when a matrix is not f32.
+pub fn matmul(pool: &Pool, isa: Isa, act: &Act, products: &mut [Product<'_>]) {
+    let t_rows = act.rows;
+    let mut starts = Vec::with_capacity(products.len());
+    let mut total = 0;
+    for p in products.iter() {
+        assert_eq!(p.w.cols, act.cols, "matmul: activation width");
+        assert!(p.out.len() >= t_rows * p.w.rows, "matmul: output size");
+        starts.push(total);
+        total += p.w.rows;
+    }
+    let outs: Vec<(&QMatrix, SharedMut<f32>)> = products
+        .iter_mut()
+        .map(|p| (p.w, SharedMut(p.out.as_mut_ptr())))
+        .collect();
+    let work = |i: usize, n: usize| {
+        let mine = share(total, i, n);
+        let mut buf = [0f32; TILE * CHUNK];
+        for (k, (w, out)) in outs.iter().enumerate() {
+            let lo = mine.start.max(starts[k]);
+            let hi = mine.end.min(starts[k] + w.rows);
+            if lo >= hi {
+                continue;
+            }
+            let (lo, hi) = (lo - starts[k], hi - starts[k]);
+            let mut t0 = 0;
+            while t0 < t_rows {
+                let tn = (t_rows - t0).min(TILE);
+                let mut r0 = lo;
+                while r0 < hi {
+                    let rn = (hi - r0).min(CHUNK);
+                    let dst = &mut buf[..tn * rn];
+                    match &w.data {
+                        Storage::F32(v) => {
+                            let acts: [&[f32]; TILE] =
+                                std::array::from_fn(|j| act.x_row(t0 + j.min(tn - 1)));
+                            let rows = &v[r0 * w.cols..(r0 + rn) * w.cols];
+                            dot_f32_rows(isa, rows, w.cols, &acts[..tn], dst);
+                        }
+                        Storage::Blocks(b) => {
+                            let acts: [&[BlockQ8]; TILE] =
+                                std::array::from_fn(|j| act.q_row(t0 + j.min(tn - 1)));
+                            let rb = w.qtype.row_bytes(w.cols);
+                            dot_q(isa, w.qtype, &b[r0 * rb..(r0 + rn) * rb], &acts[..tn], dst);
+                        }
+                    }
+                    for j in 0..tn {
+                        // SAFETY: thread i writes only rows of its share; shares are disjoint,
+                        // and row t0 + j, columns r0..r0 + rn are inside `out` (checked above).
+                        unsafe {
+                            std::ptr::copy_nonoverlapping(
+                                dst[j * rn..].as_ptr(),
+                                out.ptr().add((t0 + j) * w.rows + r0),
+                                rn,
+                            )
+                        };
+                    }
+                    r0 += rn;
+                }
+                t0 += tn;
+            }
+        }
+    };
+    pool.run(&work);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quant::quantize_q8_0;
+
+    #[test]
+    fn products_match_a_plain_loop_for_any_thread_count() {
+        let (rows, cols, t_rows) = (37, 64, 11);
+        let wf: Vec<f32> = (0..rows * cols)
+            .map(|i| ((i * 31 % 17) as f32 - 8.0) * 0.05)
+            .collect();
+        let wq = QMatrix::from_blocks(QType::Q8_0, rows, cols, quantize_q8_0(&wf)).unwrap();
+        let w32 = QMatrix::from_f32(rows, cols, wf.clone());
+        let mut act = Act::default();
+        act.reset(t_rows, cols);
+        for (i, v) in act.x.iter_mut().enumerate() {
+            *v = ((i * 7 % 13) as f32 - 6.0) * 0.1;
+        }
+        act.quantize();
+        let isa = Isa::detect();
+        let mut first: Option<Vec<f32>> = None;
+        for threads in [1, 2, 3] {
+            let pool = Pool::new(threads);
+            let mut a = vec![0f32; t_rows * rows];
+            let mut b = vec![0f32; t_rows * rows];
+            matmul(
+                &pool,
+                isa,
+                &act,
+                &mut [
+                    Product {
+                        w: &wq,
+                        out: &mut a,
+                    },
+                    Product {
+                        w: &w32,
+                        out: &mut b,
+                    },
+                ],
+            );
+            for t in 0..t_rows {
+                for r in 0..rows {
+                    let want: f32 = (0..cols)
+                        .map(|c| act.x[t * cols + c] * wf[r * cols + c])
+                        .sum();
+                    assert!((b[t * rows + r] - want).abs() < 1e-4, "f32 {t} {r}");
+                    assert!((a[t * rows + r] - want).abs() < 0.05, "q8 {t} {r}");
+                }
+            }
+            // The thread count does not change a single bit.
+            match &first {
+                None => first = Some(a),
+                Some(f) => assert_eq!(f, &a),
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_sizes_are_refused() {
+        assert!(QMatrix::from_blocks(QType::Q4_1, 2, 30, vec![0; 40]).is_err());
+        assert!(QMatrix::from_blocks(QType::Q4_1, 2, 32, vec![0; 39]).is_err());
+        assert!(QMatrix::from_blocks(QType::F32, 2, 3, vec![0; 24]).is_ok());
+    }
+}

@@ -1,0 +1,261 @@
+//! A fixed set of worker threads that run one job at a time, each thread its share.
+//!
+//! A forward pass hands out a few hundred small jobs per token, so waking threads must cost
+//! well under a microsecond: idle workers spin on an epoch counter for a while (about a
+//! millisecond) before they sleep on a condition variable. The calling thread does share 0
+//! itself. A pool never runs more threads than it was built with, so a caller that sizes it to
+//! the free cores never oversubscribes them.
+
+use std::cell::UnsafeCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+type Job = *const (dyn Fn(usize, usize) + Sync);
+
+struct Shared {
+    epoch: AtomicU64,
+    job: UnsafeCell<Option<Job>>,
+    pending: AtomicUsize,
+    sleepers: AtomicUsize,
+    shutdown: AtomicBool,
+    panicked: AtomicBool,
+    lock: Mutex<()>,
+    wake: Condvar,
+}
+
+// SAFETY: `job` is written only by the dispatching thread (serialized by `Pool::dispatch`)
+// before the epoch is published with Release, and read by workers after they observe that epoch
+// with Acquire; it is not written again until every worker has finished (pending == 0).
+unsafe impl Sync for Shared {}
+unsafe impl Send for Shared {}
+
+/// Spins before a worker sleeps (each spin is one `spin_loop` hint, tens of nanoseconds).
+const SPINS: u32 = 1 << 15;
+
+/// A pool of `threads` threads (the caller included).
+pub struct Pool {
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<()>>,
+    threads: usize,
+    dispatch: Mutex<()>,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("threads", &self.threads)
+            .finish()
+    }
+}
+
+impl Pool {
+    /// A pool of `threads` threads in all (at least 1; the caller is one of them).
+    pub fn new(threads: usize) -> Pool {
+        let threads = threads.max(1);
+        let shared = Arc::new(Shared {
+            epoch: AtomicU64::new(0),
+            job: UnsafeCell::new(None),
+            pending: AtomicUsize::new(0),
+            sleepers: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            panicked: AtomicBool::new(false),
+            lock: Mutex::new(()),
+            wake: Condvar::new(),
+        });
+        let workers = (1..threads)
+            .map(|i| {
+                let s = Arc::clone(&shared);
+                std::thread::Builder::new()
+                    .name(format!("popbench-engine-{i}"))
+                    .spawn(move || worker(&s, i, threads))
+                    .expect("spawn an engine thread")
+            })
+            .collect();
+        Pool {
+            shared,
+            workers,
+            threads,
+            dispatch: Mutex::new(()),
+        }
+    }
+
+    /// Threads in the pool, the caller included.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Runs `f(i, n)` for every thread index `i` in `0..n` (n = [`Pool::threads`]) and
+    /// returns when all have finished. Panics (after all have finished) if one panicked.
+    pub fn run(&self, f: &(dyn Fn(usize, usize) + Sync)) {
+        let n = self.threads;
+        if n == 1 {
+            f(0, 1);
+            return;
+        }
+        let _one_at_a_time = self.dispatch.lock().unwrap_or_else(|e| e.into_inner());
+        let s = &*self.shared;
+        // SAFETY: the job outlives its use: this function waits below until every worker has
+        // finished it (pending == 0) before returning.
+        let job: Job = unsafe { std::mem::transmute::<&(dyn Fn(usize, usize) + Sync), Job>(f) };
+        unsafe { *s.job.get() = Some(job) };
+        s.pending.store(n - 1, Ordering::Relaxed);
+        s.epoch.fetch_add(1, Ordering::SeqCst);
+        if s.sleepers.load(Ordering::SeqCst) > 0 {
+            let _g = s.lock.lock().unwrap_or_else(|e| e.into_inner());
+            s.wake.notify_all();
+        }
+        let mine = catch_unwind(AssertUnwindSafe(|| f(0, n)));
+        let mut spins = 0u32;
+        while s.pending.load(Ordering::Acquire) != 0 {
+            spins = spins.wrapping_add(1);
+            if spins < SPINS {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        unsafe { *s.job.get() = None };
+        if let Err(p) = mine {
+            std::panic::resume_unwind(p);
+        }
+        if s.panicked.swap(false, Ordering::Relaxed) {
+            panic!("an engine worker thread panicked");
+        }
+    }
+}
+
+fn worker(s: &Shared, index: usize, n: usize) {
+    let mut seen = 0u64;
+    loop {
+        let mut spins = 0u32;
+        loop {
+            if s.shutdown.load(Ordering::Acquire) {
+                return;
+            }
+            let e = s.epoch.load(Ordering::Acquire);
+            if e != seen {
+                seen = e;
+                break;
+            }
+            spins += 1;
+            if spins < SPINS {
+                std::hint::spin_loop();
+                continue;
+            }
+            let g = s.lock.lock().unwrap_or_else(|e| e.into_inner());
+            s.sleepers.fetch_add(1, Ordering::SeqCst);
+            if s.epoch.load(Ordering::SeqCst) == seen && !s.shutdown.load(Ordering::SeqCst) {
+                drop(s.wake.wait(g).unwrap_or_else(|e| e.into_inner()));
+            } else {
+                drop(g);
+            }
+            s.sleepers.fetch_sub(1, Ordering::SeqCst);
+            spins = 0;
+        }
+        // SAFETY: published before the epoch this worker just observed (see `Shared`).
+        let job = unsafe { (*s.job.get()).expect("a job is set for a new epoch") };
+        let r = catch_unwind(AssertUnwindSafe(|| unsafe { (*job)(index, n) }));
+        if r.is_err() {
+            s.panicked.store(true, Ordering::Relaxed);
+        }
+        s.pending.fetch_sub(1, Ordering::Release);
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.shared.shutdown.store(true, Ordering::SeqCst);
+        {
+            let _g = self.shared.lock.lock().unwrap_or_else(|e| e.into_inner());
+            self.shared.wake.notify_all();
+        }
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+/// The half-open range of `total` items that thread `i` of `n` takes (contiguous, balanced).
+pub fn share(total: usize, i: usize, n: usize) -> std::ops::Range<usize> {
+    (total * i / n)..(total * (i + 1) / n)
+}
+
+/// A raw pointer that threads writing disjoint elements may share.
+#[derive(Clone, Copy)]
+pub(crate) struct SharedMut<T>(pub *mut T);
+// SAFETY: users write disjoint indices only (documented at each use).
+unsafe impl<T> Send for SharedMut<T> {}
+unsafe impl<T> Sync for SharedMut<T> {}
+
+impl<T> SharedMut<T> {
+    /// The pointer (a method, so closures capture the wrapper, not the raw field).
+    pub(crate) fn ptr(&self) -> *mut T {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn every_share_runs_once_per_job() {
+        for threads in [1, 2, 3] {
+            let pool = Pool::new(threads);
+            for round in 0..2000 {
+                let hits = AtomicUsize::new(0);
+                let sum = AtomicUsize::new(0);
+                pool.run(&|i, n| {
+                    assert_eq!(n, threads);
+                    hits.fetch_add(1, Ordering::Relaxed);
+                    sum.fetch_add(i + round, Ordering::Relaxed);
+                });
+                assert_eq!(hits.load(Ordering::Relaxed), threads);
+                assert_eq!(
+                    sum.load(Ordering::Relaxed),
+                    threads * (threads - 1) / 2 + threads * round
+                );
+                if round % 500 == 0 {
+                    // Let the workers fall asleep, then wake them.
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_panicking_share_is_reported_and_the_pool_survives() {
+        let pool = Pool::new(2);
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            pool.run(&|i, _| {
+                if i == 1 {
+                    panic!("boom");
+                }
+            })
+        }));
+        assert!(r.is_err());
+        let hits = AtomicUsize::new(0);
+        pool.run(&|_, _| {
+            hits.fetch_add(1, Ordering::Relaxed);
+        });
+        assert_eq!(hits.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn shares_cover_everything_once() {
+        for total in [0, 1, 7, 100] {
+            for n in 1..5 {
+                let mut covered = 0;
+                for i in 0..n {
+                    let r = share(total, i, n);
+                    assert_eq!(r.start, covered);
+                    covered = r.end;
+                }
+                assert_eq!(covered, total);
+            }
+        }
+    }
+}

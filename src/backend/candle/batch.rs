@@ -1,0 +1,281 @@
+//! Batched generation on popbench's engine: the requests of a batch are prefilled together
+//! (prompt chunks of several sequences in one pass) and decoded together, one row per live
+//! sequence per step, each sequence with its own KV cache. Rows are computed independently, so
+//! every reply is the one the request would get alone (greedy: bit for bit; sampled: the same
+//! draws, each request keeps its own seeded sampler).
+//!
+//! A prompt that shares a prefix with the last prompt run (the deployment context's system
+//! prompt, typically) starts from a copy of that prefix's cache instead of recomputing it.
+
+use super::native::Native;
+use super::{sampling, top_two, CandleBackend};
+use crate::backend::{BackendError, Completion, FinishReason, Request};
+use candle_core::{Device, Tensor};
+use candle_transformers::generation::LogitsProcessor;
+use popbench_engine::{Sequence, Step};
+use std::time::Instant;
+
+/// Prompt rows per prefill pass: enough to keep the tiled products busy, few enough to bound
+/// the scratch memory.
+const PREFILL_ROWS: usize = 512;
+
+/// Runs what is left of each prompt (`prompts[i][done[i]..]`) into `seqs[i]`, in passes of up
+/// to [`PREFILL_ROWS`] rows drawn from the sequences in order; returns the logits after each
+/// prompt's last token.
+fn prefill(
+    native: &mut Native,
+    seqs: &mut [Sequence],
+    prompts: &[&[u32]],
+    done: &mut [usize],
+) -> Result<Vec<Vec<f32>>, String> {
+    let mut logits: Vec<Vec<f32>> = vec![Vec::new(); seqs.len()];
+    while prompts.iter().zip(done.iter()).any(|(p, d)| *d < p.len()) {
+        let mut budget = PREFILL_ROWS;
+        let mut steps: Vec<Step<'_>> = Vec::new();
+        let mut owners: Vec<usize> = Vec::new();
+        for (i, seq) in seqs.iter_mut().enumerate() {
+            let left = prompts[i].len() - done[i];
+            if budget == 0 || left == 0 {
+                continue;
+            }
+            let n = left.min(budget);
+            budget -= n;
+            steps.push(Step {
+                seq,
+                tokens: &prompts[i][done[i]..done[i] + n],
+                logits: done[i] + n == prompts[i].len(),
+            });
+            done[i] += n;
+            owners.push(i);
+        }
+        let wanted: Vec<bool> = steps.iter().map(|s| s.logits).collect();
+        let out = native
+            .engine()
+            .forward(&mut steps)
+            .map_err(|e| e.to_string())?;
+        let mut out = out.into_iter();
+        for (i, w) in owners.into_iter().zip(wanted) {
+            if w {
+                logits[i] = out.next().unwrap_or_default();
+            }
+        }
+    }
+    Ok(logits)
+}
+
+/// One decode pass: `tokens[j]` appended to `seqs[live[j]]`; returns the logits of each.
+fn step(
+    native: &mut Native,
+    seqs: &mut [Sequence],
+    live: &[usize],
+    tokens: &[u32],
+) -> Result<Vec<Vec<f32>>, String> {
+    let mut steps: Vec<Step<'_>> = Vec::with_capacity(live.len());
+    let mut it = live.iter().zip(tokens).peekable();
+    for (i, seq) in seqs.iter_mut().enumerate() {
+        if let Some((_, tok)) = it.next_if(|(&j, _)| j == i) {
+            steps.push(Step {
+                seq,
+                tokens: std::slice::from_ref(tok),
+                logits: true,
+            });
+        }
+    }
+    native
+        .engine()
+        .forward(&mut steps)
+        .map_err(|e| e.to_string())
+}
+
+struct Reply {
+    max_new: usize,
+    out: Vec<u32>,
+    sampler: LogitsProcessor,
+    finish: Option<FinishReason>,
+    generation_ms: f64,
+}
+
+impl Reply {
+    /// Samples the token after `logits`; records why the reply stops, if it does.
+    fn take(&mut self, logits: &[f32], stop_ids: &[u32]) -> Result<(), String> {
+        if self.out.len() >= self.max_new {
+            self.finish = Some(FinishReason::Length);
+            return Ok(());
+        }
+        let t = Tensor::new(logits, &Device::Cpu).map_err(|e| e.to_string())?;
+        let next = self.sampler.sample(&t).map_err(|e| e.to_string())?;
+        if stop_ids.contains(&next) {
+            self.finish = Some(FinishReason::Stop);
+            return Ok(());
+        }
+        self.out.push(next);
+        if self.out.len() >= self.max_new {
+            self.finish = Some(FinishReason::Length);
+        }
+        Ok(())
+    }
+}
+
+fn gen_err(e: impl std::fmt::Display) -> BackendError {
+    BackendError::Generate(e.to_string())
+}
+
+/// Generates replies to `requests` together; results in request order.
+pub(super) fn generate(
+    b: &mut CandleBackend,
+    requests: &[Request<'_>],
+) -> Vec<Result<Completion, BackendError>> {
+    let mut results: Vec<Option<Result<Completion, BackendError>>> =
+        requests.iter().map(|_| None).collect();
+    let mut index = Vec::new();
+    let mut prompts = Vec::new();
+    let mut replies = Vec::new();
+    for (i, r) in requests.iter().enumerate() {
+        let prepared = b
+            .prompt_ids(r.messages, true)
+            .and_then(|p| Ok((b.max_new_tokens(&p, r.params)?, p)));
+        match prepared {
+            Ok((max_new, prompt)) => {
+                index.push(i);
+                prompts.push(prompt);
+                replies.push(Reply {
+                    max_new,
+                    out: Vec::new(),
+                    sampler: LogitsProcessor::from_sampling(r.params.seed, sampling(r.params)),
+                    finish: None,
+                    generation_ms: 0.0,
+                });
+            }
+            Err(e) => results[i] = Some(Err(e)),
+        }
+    }
+    match run(b, &prompts, &mut replies) {
+        Ok(prompt_ms) => {
+            for ((i, prompt), reply) in index.into_iter().zip(&prompts).zip(replies) {
+                let text = b
+                    .tokenizer
+                    .decode(&reply.out)
+                    .map_err(BackendError::Generate);
+                results[i] = Some(text.map(|text| Completion {
+                    text,
+                    prompt_tokens: prompt.len(),
+                    completion_tokens: reply.out.len(),
+                    prompt_ms,
+                    generation_ms: reply.generation_ms,
+                    finish_reason: reply.finish.unwrap_or(FinishReason::Length),
+                }));
+            }
+        }
+        Err(e) => {
+            for i in index {
+                results[i] = Some(Err(gen_err(&e)));
+            }
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(gen_err("no result"))))
+        .collect()
+}
+
+/// Prefills and decodes; returns the prompt time (the batch's, shared by its requests).
+fn run(b: &mut CandleBackend, prompts: &[Vec<u32>], replies: &mut [Reply]) -> Result<f64, String> {
+    let stop_ids = b.stop_ids.clone();
+    let native = b
+        .model
+        .native()
+        .ok_or("the model is not on popbench's engine")?;
+    let t0 = Instant::now();
+    let mut seqs = Vec::with_capacity(prompts.len());
+    let mut done = Vec::with_capacity(prompts.len());
+    for (p, r) in prompts.iter().zip(replies.iter()) {
+        let (seq, reused) = native.sequence_for(p, p.len() + r.max_new);
+        seqs.push(seq);
+        done.push(reused);
+    }
+    let refs: Vec<&[u32]> = prompts.iter().map(Vec::as_slice).collect();
+    let first = prefill(native, &mut seqs, &refs, &mut done)?;
+    let prompt_ms = t0.elapsed().as_secs_f64() * 1e3;
+    if let (Some(p), Some(s)) = (prompts.first(), seqs.first()) {
+        native.remember_prefix(p, s);
+    }
+    let t1 = Instant::now();
+    for (r, lg) in replies.iter_mut().zip(&first) {
+        r.take(lg, &stop_ids)?;
+    }
+    loop {
+        let live: Vec<usize> = (0..replies.len())
+            .filter(|&i| replies[i].finish.is_none())
+            .collect();
+        for r in replies
+            .iter_mut()
+            .filter(|r| r.finish.is_some() && r.generation_ms == 0.0)
+        {
+            r.generation_ms = t1.elapsed().as_secs_f64() * 1e3;
+        }
+        if live.is_empty() {
+            break;
+        }
+        let tokens: Vec<u32> = live
+            .iter()
+            .map(|&i| *replies[i].out.last().expect("a live reply has a token"))
+            .collect();
+        let logits = step(native, &mut seqs, &live, &tokens)?;
+        for (&i, lg) in live.iter().zip(&logits) {
+            replies[i].take(lg, &stop_ids)?;
+        }
+    }
+    Ok(prompt_ms)
+}
+
+/// Teacher forcing of several (prompt, continuation) pairs together: for each pair and step,
+/// the model's top token and the gap to the second (see `CandleBackend::teacher_force`).
+pub(super) fn teacher_force(
+    b: &mut CandleBackend,
+    items: &[(&[u32], &[u32])],
+) -> Result<Vec<Vec<(u32, f32)>>, BackendError> {
+    let context = b.context_length;
+    if items
+        .iter()
+        .any(|(p, c)| p.is_empty() || p.len() + c.len() > context)
+    {
+        return Err(gen_err(
+            "a prompt is empty, or prompt and continuation exceed the context",
+        ));
+    }
+    let native = b
+        .model
+        .native()
+        .ok_or_else(|| gen_err("the model is not on popbench's engine"))?;
+    let mut seqs: Vec<Sequence> = items
+        .iter()
+        .map(|(p, c)| native.engine().sequence(p.len() + c.len()))
+        .collect();
+    let prompts: Vec<&[u32]> = items.iter().map(|(p, _)| *p).collect();
+    let mut done = vec![0; items.len()];
+    let mut logits = prefill(native, &mut seqs, &prompts, &mut done).map_err(gen_err)?;
+    let mut out: Vec<Vec<(u32, f32)>> = items.iter().map(|_| Vec::new()).collect();
+    let mut k = 0;
+    loop {
+        let mut live = Vec::new();
+        let mut tokens = Vec::new();
+        for (i, (_, cont)) in items.iter().enumerate() {
+            if k < cont.len() {
+                out[i].push(top_two(&logits[i]));
+                if k + 1 < cont.len() {
+                    live.push(i);
+                    tokens.push(cont[k]);
+                }
+            }
+        }
+        if live.is_empty() {
+            break;
+        }
+        let next = step(native, &mut seqs, &live, &tokens).map_err(gen_err)?;
+        for (i, lg) in live.into_iter().zip(next) {
+            logits[i] = lg;
+        }
+        k += 1;
+    }
+    Ok(out)
+}

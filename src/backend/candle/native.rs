@@ -1,0 +1,359 @@
+//! GGUF llama-family models (llama, mistral, Qwen2, Qwen3) on popbench's own CPU engine
+//! (`crates/engine`): native AVX2 kernels for Q4_0, Q4_1 and Q8_0 weights, a preallocated KV
+//! cache per sequence, batched decoding, and reuse of the cached prefix that prompts share (the
+//! deployment context's system prompt).
+//!
+//! Weights in other formats are converted at load: F16/BF16 to f32, K-quants and Q5 to Q8_0
+//! (8-bit, block for block; [`ModelInfo::dtype`](crate::backend::ModelInfo) says so). Models
+//! this engine does not run (other architectures, rope scaling, GPU devices) load through
+//! candle-transformers instead; `POPBENCH_ENGINE=candle` forces that for comparisons.
+
+use super::CausalLm;
+use candle_core::quantized::{gguf_file, GgmlDType};
+use candle_core::Device;
+use popbench_engine::{Config, Engine, Layer, QMatrix, QType, Rope, Sequence, Step, Weights};
+use std::collections::BTreeSet;
+use std::io::{Read, Seek, SeekFrom};
+
+/// Architectures the engine runs.
+pub const ARCHITECTURES: &[&str] = &["llama", "mistral", "qwen2", "qwen3"];
+
+/// Whether `POPBENCH_ENGINE=candle` asks for candle-transformers on the CPU too.
+pub fn disabled() -> bool {
+    std::env::var("POPBENCH_ENGINE").is_ok_and(|v| v == "candle")
+}
+
+/// Why the engine cannot run this file (None: it can).
+pub fn unsupported(ct: &gguf_file::Content, arch: &str) -> Option<String> {
+    if !ARCHITECTURES.contains(&arch) {
+        return Some(format!("architecture `{arch}`"));
+    }
+    if ct.tensor_infos.contains_key("rope_freqs.weight") {
+        return Some("rotary frequency factors (rope_freqs)".into());
+    }
+    if let Some(t) = ct
+        .metadata
+        .get(&format!("{arch}.rope.scaling.type"))
+        .and_then(|v| v.to_string().ok())
+    {
+        if t != "none" {
+            return Some(format!("rope scaling `{t}`"));
+        }
+    }
+    if ct.tensor_infos.contains_key("blk.0.attn_qkv.weight") {
+        return Some("a fused QKV projection".into());
+    }
+    None
+}
+
+/// A model on the engine, with one sequence for single-sequence use and the cached prompt
+/// prefix that batched generation reuses.
+pub struct Native {
+    engine: Engine,
+    seq: Sequence,
+    prefix: Option<(Vec<u32>, Sequence)>,
+}
+
+impl std::fmt::Debug for Native {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Native")
+            .field("engine", &self.engine)
+            .finish()
+    }
+}
+
+impl Native {
+    /// `popbench-engine (avx2, 2 threads)`, for provenance.
+    pub fn describe(&self) -> String {
+        format!(
+            "popbench-engine ({}, {} threads)",
+            self.engine.isa().name(),
+            self.engine.threads()
+        )
+    }
+
+    /// The engine.
+    pub fn engine(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
+    /// A fresh sequence for `prompt` with room for `capacity` positions, holding the longest
+    /// cached prefix of `prompt` (at most `prompt.len() - 1` positions, so the last prompt token
+    /// is always run and yields logits). Returns it and the number of positions reused.
+    pub fn sequence_for(&self, prompt: &[u32], capacity: usize) -> (Sequence, usize) {
+        let mut seq = self.engine.sequence(capacity);
+        let reuse = match &self.prefix {
+            Some((tokens, cached)) => {
+                let common = tokens
+                    .iter()
+                    .zip(prompt)
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                common.min(prompt.len().saturating_sub(1)).min(cached.len())
+            }
+            None => 0,
+        };
+        if reuse > 0 {
+            if let Some((_, cached)) = &self.prefix {
+                seq.copy_prefix_from(cached, reuse);
+            }
+        }
+        (seq, reuse)
+    }
+
+    /// Keeps the cache of `prompt` (held by `seq`, which has run at least the prompt) for
+    /// later prompts that share a prefix with it.
+    pub fn remember_prefix(&mut self, prompt: &[u32], seq: &Sequence) {
+        if self.prefix.as_ref().is_some_and(|(t, _)| t == prompt) || seq.len() < prompt.len() {
+            return;
+        }
+        let mut keep = self.engine.sequence(prompt.len());
+        keep.copy_prefix_from(seq, prompt.len());
+        self.prefix = Some((prompt.to_vec(), keep));
+    }
+}
+
+impl CausalLm for Native {
+    fn forward(&mut self, tokens: &[u32], pos: usize) -> candle_core::Result<Vec<f32>> {
+        if pos > self.seq.len() {
+            candle_core::bail!(
+                "position {pos} is past the {} positions run so far",
+                self.seq.len()
+            );
+        }
+        self.seq.truncate(pos);
+        let mut steps = [Step {
+            seq: &mut self.seq,
+            tokens,
+            logits: true,
+        }];
+        let out = self
+            .engine
+            .forward(&mut steps)
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        Ok(out.into_iter().next().unwrap_or_default())
+    }
+
+    fn reset(&mut self) {
+        self.seq.truncate(0);
+    }
+
+    fn native(&mut self) -> Option<&mut Native> {
+        Some(self)
+    }
+}
+
+struct Reader<'a> {
+    ct: &'a gguf_file::Content,
+    file: &'a mut std::fs::File,
+    /// Formats converted at load (`Q6K`, `F16`…).
+    converted: BTreeSet<String>,
+}
+
+impl Reader<'_> {
+    fn info(&self, name: &str) -> Result<&gguf_file::TensorInfo, String> {
+        self.ct
+            .tensor_infos
+            .get(name)
+            .ok_or_else(|| format!("tensor `{name}` is missing"))
+    }
+
+    fn raw(&mut self, name: &str) -> Result<Vec<u8>, String> {
+        let info = self.info(name)?;
+        let dt = info.ggml_dtype;
+        let elems = info.shape.elem_count();
+        if elems % dt.block_size() != 0 {
+            return Err(format!(
+                "tensor `{name}`: {elems} values do not fill whole blocks"
+            ));
+        }
+        let bytes = elems / dt.block_size() * dt.type_size();
+        let at = self.ct.tensor_data_offset.saturating_add(info.offset);
+        let mut buf = vec![0u8; bytes];
+        self.file
+            .seek(SeekFrom::Start(at))
+            .and_then(|_| self.file.read_exact(&mut buf))
+            .map_err(|e| format!("tensor `{name}`: {e}"))?;
+        Ok(buf)
+    }
+
+    /// Any tensor as f32 values, through candle's dequantization.
+    fn floats(&mut self, name: &str) -> Result<Vec<f32>, String> {
+        let t = self
+            .ct
+            .tensor(self.file, name, &Device::Cpu)
+            .and_then(|q| q.dequantize(&Device::Cpu))
+            .and_then(|t| t.flatten_all())
+            .and_then(|t| t.to_vec1::<f32>())
+            .map_err(|e| format!("tensor `{name}`: {e}"))?;
+        Ok(t)
+    }
+
+    fn vector(&mut self, name: &str, len: usize) -> Result<Vec<f32>, String> {
+        let v = self.floats(name)?;
+        if v.len() != len {
+            return Err(format!(
+                "tensor `{name}` has {} values, expected {len}",
+                v.len()
+            ));
+        }
+        Ok(v)
+    }
+
+    fn matrix(&mut self, name: &str) -> Result<QMatrix, String> {
+        let info = self.info(name)?;
+        let dims = info.shape.dims().to_vec();
+        let dt = info.ggml_dtype;
+        let [rows, cols] = dims[..] else {
+            return Err(format!(
+                "tensor `{name}` has shape {dims:?}, expected a matrix"
+            ));
+        };
+        let native = match dt {
+            GgmlDType::F32 => Some(QType::F32),
+            GgmlDType::Q4_0 => Some(QType::Q4_0),
+            GgmlDType::Q4_1 => Some(QType::Q4_1),
+            GgmlDType::Q8_0 => Some(QType::Q8_0),
+            _ => None,
+        };
+        if let Some(q) = native {
+            let raw = self.raw(name)?;
+            return QMatrix::from_blocks(q, rows, cols, raw).map_err(|e| format!("{name}: {e}"));
+        }
+        let f = self.floats(name)?;
+        if matches!(dt, GgmlDType::F16 | GgmlDType::BF16) || cols % popbench_engine::quant::QK != 0
+        {
+            self.converted.insert(format!("{dt:?} as F32"));
+            return Ok(QMatrix::from_f32(rows, cols, f));
+        }
+        self.converted.insert(format!("{dt:?} as Q8_0"));
+        QMatrix::from_blocks(
+            QType::Q8_0,
+            rows,
+            cols,
+            popbench_engine::quant::quantize_q8_0(&f),
+        )
+        .map_err(|e| format!("{name}: {e}"))
+    }
+}
+
+fn md_usize(ct: &gguf_file::Content, key: &str) -> Option<usize> {
+    let v = ct.metadata.get(key)?;
+    v.to_u64()
+        .ok()
+        .or_else(|| v.to_u32().ok().map(u64::from))
+        .or_else(|| v.to_i32().ok().map(|x| x as u64))
+        .map(|x| x as usize)
+}
+
+fn md_f64(ct: &gguf_file::Content, key: &str) -> Option<f64> {
+    let v = ct.metadata.get(key)?;
+    v.to_f32().ok().map(f64::from).or_else(|| v.to_f64().ok())
+}
+
+/// Loads the weights of a supported GGUF onto the engine with `threads` threads. Returns the
+/// model and the formats that were converted at load (empty when all ran natively).
+pub fn load(
+    ct: &gguf_file::Content,
+    file: &mut std::fs::File,
+    arch: &str,
+    threads: usize,
+) -> Result<(Native, Vec<String>), String> {
+    let key = |k: &str| format!("{arch}.{k}");
+    let need =
+        |k: &str| md_usize(ct, &key(k)).ok_or_else(|| format!("metadata `{}` is missing", key(k)));
+    let layers = need("block_count")?;
+    let embd = need("embedding_length")?;
+    let ff = need("feed_forward_length")?;
+    let heads = need("attention.head_count")?;
+    let kv_heads = md_usize(ct, &key("attention.head_count_kv")).unwrap_or(heads);
+    if heads == 0 {
+        return Err("attention.head_count is 0".into());
+    }
+    let head_dim = md_usize(ct, &key("attention.key_length")).unwrap_or(embd / heads);
+    let rope_dims = md_usize(ct, &key("rope.dimension_count")).unwrap_or(head_dim);
+    let mut r = Reader {
+        ct,
+        file,
+        converted: BTreeSet::new(),
+    };
+    let token_embd = r.matrix("token_embd.weight")?;
+    let config = Config {
+        layers,
+        embd,
+        heads,
+        kv_heads,
+        head_dim,
+        rope_dims,
+        ff,
+        vocab: token_embd.rows(),
+        rope_base: md_f64(ct, &key("rope.freq_base")).unwrap_or(10_000.0),
+        rms_eps: md_f64(ct, &key("attention.layer_norm_rms_epsilon")).unwrap_or(1e-5) as f32,
+        rope: if arch.starts_with("qwen") {
+            Rope::Halves
+        } else {
+            Rope::Interleaved
+        },
+        context_length: md_usize(ct, &key("context_length")).unwrap_or(4096),
+    };
+    config.check()?;
+    let mut blocks = Vec::with_capacity(layers);
+    for i in 0..layers {
+        let n = |s: &str| format!("blk.{i}.{s}");
+        let has = |s: &str| ct.tensor_infos.contains_key(&n(s));
+        let bias = if has("attn_q.bias") {
+            Some([
+                r.vector(&n("attn_q.bias"), config.q_dim())?,
+                r.vector(&n("attn_k.bias"), config.kv_dim())?,
+                r.vector(&n("attn_v.bias"), config.kv_dim())?,
+            ])
+        } else {
+            None
+        };
+        let qk_norm = if has("attn_q_norm.weight") {
+            Some([
+                r.vector(&n("attn_q_norm.weight"), head_dim)?,
+                r.vector(&n("attn_k_norm.weight"), head_dim)?,
+            ])
+        } else {
+            None
+        };
+        blocks.push(Layer {
+            attn_norm: r.vector(&n("attn_norm.weight"), embd)?,
+            wq: r.matrix(&n("attn_q.weight"))?,
+            wk: r.matrix(&n("attn_k.weight"))?,
+            wv: r.matrix(&n("attn_v.weight"))?,
+            bias,
+            qk_norm,
+            wo: r.matrix(&n("attn_output.weight"))?,
+            ffn_norm: r.vector(&n("ffn_norm.weight"), embd)?,
+            w_gate: r.matrix(&n("ffn_gate.weight"))?,
+            w_up: r.matrix(&n("ffn_up.weight"))?,
+            w_down: r.matrix(&n("ffn_down.weight"))?,
+        });
+    }
+    let output_norm = r.vector("output_norm.weight", embd)?;
+    let output = if ct.tensor_infos.contains_key("output.weight") {
+        Some(r.matrix("output.weight")?)
+    } else {
+        None
+    };
+    let converted = r.converted.into_iter().collect();
+    let weights = Weights {
+        config,
+        token_embd,
+        layers: blocks,
+        output_norm,
+        output,
+    };
+    let engine = Engine::new(weights, threads)?;
+    let seq = engine.sequence(0);
+    Ok((
+        Native {
+            engine,
+            seq,
+            prefix: None,
+        },
+        converted,
+    ))
+}

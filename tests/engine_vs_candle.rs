@@ -1,0 +1,98 @@
+//! popbench's engine against candle-transformers on the same tiny GGUF files: llama, Qwen2
+//! (q/k/v biases, half-split rotary) and Qwen3 (q/k norms), in f32, Q8_0, Q4_0 and Q4_1, with and
+//! without a tied output matrix. Logits along a teacher-forced sequence (prompt pass, then the
+//! KV cache one token at a time) must agree within the 8-bit activation rounding both apply,
+//! and the engine must be no further than candle from the same weights run in f32.
+
+mod tiny;
+
+use candle_core::quantized::GgmlDType;
+use popbench::backend::candle::gguf::{self, Runner};
+use popbench::backend::candle::DeviceKind;
+use popbench::backend::Backend;
+use tiny::*;
+
+fn max_rel_diff(a: &[f32], b: &[f32]) -> f32 {
+    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+    a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale
+}
+
+#[test]
+fn engine_logits_match_candle_for_every_architecture_and_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let prompt: Vec<u32> = (0..9).map(|i| 3 + (i * 37) % 250).collect();
+    let cont: Vec<u32> = (0..6).map(|i| 5 + (i * 53) % 250).collect();
+    for arch in ["llama", "qwen2", "qwen3"] {
+        for (dtype, tol) in [
+            (GgmlDType::F32, 2e-3),
+            (GgmlDType::Q8_0, 8e-2),
+            (GgmlDType::Q4_0, 8e-2),
+            // candle runs Q4_1 as Q8_0 on the CPU (see gguf.rs): a requantization apart.
+            (GgmlDType::Q4_1, 1.2e-1),
+        ] {
+            for output in [true, false] {
+                let spec = Tiny {
+                    arch,
+                    dtype,
+                    dim: 64,
+                    hidden: 128,
+                    eos: IM_END,
+                    context: 256,
+                    output,
+                };
+                let what = format!("{arch} {dtype:?} output={output}");
+                let path = dir.path().join(format!("{arch}-{dtype:?}-{output}.gguf"));
+                write_tiny_gguf(&path, &spec);
+                let mut ours = gguf::load(&path, DeviceKind::Cpu).unwrap();
+                let mut theirs = gguf::load_with(&path, DeviceKind::Cpu, Runner::Candle).unwrap();
+                let engine = ours.info().engine.clone().unwrap_or_default();
+                assert!(engine.starts_with("popbench-engine"), "{what}: {engine}");
+                assert_eq!(theirs.info().engine.as_deref(), Some("candle-transformers"));
+                let a = ours.forced_logits(&prompt, &cont).unwrap();
+                let b = theirs.forced_logits(&prompt, &cont).unwrap();
+                // The exact model: the same weights in f32, through candle.
+                let exact_path = dir.path().join(format!("{arch}-F32-{output}.gguf"));
+                write_tiny_gguf(
+                    &exact_path,
+                    &Tiny {
+                        dtype: GgmlDType::F32,
+                        ..spec.clone()
+                    },
+                );
+                let mut exact =
+                    gguf::load_with(&exact_path, DeviceKind::Cpu, Runner::Candle).unwrap();
+                let e = exact.forced_logits(&prompt, &cont).unwrap();
+                assert_eq!(a.len(), cont.len());
+                for (step, (x, y)) in a.iter().zip(&b).enumerate() {
+                    assert_eq!(x.len(), y.len(), "{what}: vocab");
+                    let d = max_rel_diff(x, y);
+                    let de = max_rel_diff(x, &e[step]);
+                    let ce = max_rel_diff(y, &e[step]);
+                    assert!(
+                        d <= tol,
+                        "{what} step {step}: engine and candle differ by {d} (> {tol})"
+                    );
+                    // Random tiny weights amplify quantization error a lot; what matters is
+                    // that the engine strays no further from the exact model than candle does.
+                    assert!(
+                        de <= 1.2 * ce + 0.02,
+                        "{what} step {step}: engine is {de} from the f32 model, candle {ce}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn engine_refuses_tokens_outside_the_vocabulary_and_keeps_going() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.gguf");
+    write_tiny_gguf(&path, &Tiny::llama(IM_END, 64));
+    let mut m = gguf::load(&path, DeviceKind::Cpu).unwrap();
+    let err = m.forced_logits(&[1, 2, 100_000], &[3]).unwrap_err();
+    assert!(err.to_string().contains("outside the vocabulary"), "{err}");
+    assert!(m.forced_logits(&[1, 2], &[3, 4]).is_ok());
+    let err = m.forced_logits(&[1; 60], &[2; 10]).unwrap_err();
+    assert!(err.to_string().contains("exceed the context"), "{err}");
+}
