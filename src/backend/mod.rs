@@ -189,6 +189,11 @@ pub trait Backend: Send {
         Ok(())
     }
 
+    /// Requests this backend serves best together (the runner's batch when none is asked for).
+    fn preferred_batch(&self) -> usize {
+        1
+    }
+
     /// Generates one completion.
     fn generate(&mut self, request: &Request<'_>) -> Result<Completion, BackendError>;
 

@@ -201,6 +201,10 @@ fn parse_completion(v: &Value, elapsed: Duration) -> Result<Completion, String> 
 }
 
 impl Backend for OpenAiBackend {
+    fn preferred_batch(&self) -> usize {
+        self.opts.concurrency.max(1)
+    }
+
     fn info(&self) -> &ModelInfo {
         &self.info
     }

@@ -60,8 +60,10 @@ pub struct Args {
     /// Do not score; only generate.
     #[arg(long)]
     no_score: bool,
-    /// Items sent to the backend together.
-    #[arg(long, default_value_t = 1)]
+    /// Items sent to the backend together (0: what the backend prefers — up to 8 sequences
+    /// decoded together on popbench's CPU engine, a remote server's concurrency, else 1).
+    /// Replies do not depend on it.
+    #[arg(long, default_value_t = 0)]
     batch: usize,
     /// Threads for generation (default: all cores).
     #[arg(long)]
@@ -218,7 +220,7 @@ fn open_backend(
         device: popbench::backend::candle::DeviceKind::parse(device).map_err(anyhow::Error::msg)?,
         threads: Some(threads),
         dtype: None,
-        concurrency: Some(batch.max(1)),
+        concurrency: (batch > 0).then_some(batch),
     };
     Ok(popbench::backend::open(spec, &opts)?)
 }

@@ -38,7 +38,7 @@ pub struct RunOptions {
     pub resume: bool,
     /// Score as it goes and write verdicts.jsonl.
     pub score: bool,
-    /// Items sent to the backend together.
+    /// Items sent to the backend together (0: the backend's [`Backend::preferred_batch`]).
     pub batch: usize,
     /// Generation threads (recorded in the manifest).
     pub threads: usize,
@@ -376,7 +376,10 @@ pub fn run(
     let todo: Vec<&ItemKey> = items.iter().filter(|k| !journal.contains(k)).collect();
     let mut failed = Vec::new();
     let mut interrupted = false;
-    let batch = opts.batch.max(1);
+    let batch = match opts.batch {
+        0 => backend.preferred_batch().max(1),
+        n => n,
+    };
     for chunk in todo.chunks(batch) {
         if stop.load(Ordering::SeqCst) {
             interrupted = true;

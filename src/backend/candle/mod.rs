@@ -76,6 +76,7 @@ pub struct CandleBackend {
     stop_ids: Vec<u32>,
     context_length: usize,
     info: ModelInfo,
+    preferred_batch: usize,
 }
 
 impl std::fmt::Debug for CandleBackend {
@@ -121,7 +122,7 @@ impl CandleBackend {
     /// Assembles a backend and works out its stop tokens.
     pub fn new(parts: Parts) -> Result<CandleBackend, BackendError> {
         let Parts {
-            model,
+            mut model,
             tokenizer,
             template,
             template_vars,
@@ -147,6 +148,7 @@ impl CandleBackend {
         }
         info.chat_template_sha256 = Some(template.sha256());
         info.tokenizer_source = Some(tokenizer.source().to_string());
+        let preferred_batch = model.native().map_or(1, |n| n.preferred_batch());
         Ok(CandleBackend {
             model,
             tokenizer,
@@ -154,6 +156,7 @@ impl CandleBackend {
             stop_ids,
             context_length,
             info,
+            preferred_batch,
         })
     }
 
@@ -425,6 +428,10 @@ pub fn sampling(p: &GenerationParams) -> Sampling {
 impl Backend for CandleBackend {
     fn info(&self) -> &ModelInfo {
         &self.info
+    }
+
+    fn preferred_batch(&self) -> usize {
+        self.preferred_batch
     }
 
     fn generate(&mut self, request: &Request<'_>) -> Result<Completion, BackendError> {

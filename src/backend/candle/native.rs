@@ -72,6 +72,14 @@ impl Native {
         )
     }
 
+    /// Sequences to decode together: 8 (the batch where the CPU products stop gaining), fewer
+    /// when 8 caches of 1,024 positions would pass 2 GiB (large models).
+    pub fn preferred_batch(&self) -> usize {
+        let c = self.engine.config();
+        let per_position = c.layers * c.kv_dim() * 2 * 4;
+        ((2usize << 30) / (per_position * 1024).max(1)).clamp(1, 8)
+    }
+
     /// The engine.
     pub fn engine(&mut self) -> &mut Engine {
         &mut self.engine
