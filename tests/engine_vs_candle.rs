@@ -7,8 +7,9 @@
 mod tiny;
 
 use candle_core::quantized::GgmlDType;
-use popbench::backend::candle::gguf::{self, Runner};
 use popbench::backend::candle::DeviceKind;
+use popbench::backend::candle::Runner;
+use popbench::backend::candle::{gguf, safetensors};
 use popbench::backend::Backend;
 use tiny::*;
 
@@ -95,4 +96,28 @@ fn engine_refuses_tokens_outside_the_vocabulary_and_keeps_going() {
     assert!(m.forced_logits(&[1, 2], &[3, 4]).is_ok());
     let err = m.forced_logits(&[1; 60], &[2; 10]).unwrap_err();
     assert!(err.to_string().contains("exceed the context"), "{err}");
+}
+
+#[test]
+fn engine_runs_a_safetensors_llama_like_candle() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tiny_safetensors(dir.path());
+    let mut ours = safetensors::load(dir.path(), DeviceKind::Cpu, None).unwrap();
+    let mut theirs =
+        safetensors::load_with(dir.path(), DeviceKind::Cpu, None, Runner::Candle).unwrap();
+    assert!(ours
+        .info()
+        .engine
+        .as_deref()
+        .unwrap_or("")
+        .starts_with("popbench-engine"));
+    assert_eq!(ours.preferred_batch(), 8);
+    let prompt: Vec<u32> = (0..7).map(|i| 3 + (i * 41) % 250).collect();
+    let cont: Vec<u32> = (0..5).map(|i| 9 + (i * 31) % 250).collect();
+    let a = ours.forced_logits(&prompt, &cont).unwrap();
+    let b = theirs.forced_logits(&prompt, &cont).unwrap();
+    for (step, (x, y)) in a.iter().zip(&b).enumerate() {
+        let d = max_rel_diff(x, y);
+        assert!(d <= 2e-3, "step {step}: f32 logits differ by {d}");
+    }
 }

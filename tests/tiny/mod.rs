@@ -4,6 +4,7 @@
 
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
+use std::collections::HashMap;
 use std::path::Path;
 
 pub const CHATML: &str = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a tiny test model<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
@@ -202,4 +203,104 @@ pub fn write_tiny_gguf(path: &Path, spec: &Tiny) {
     let t_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let mut f = std::fs::File::create(path).unwrap();
     gguf_file::write(&mut f, &md_refs, &t_refs).unwrap();
+}
+
+/// A tokenizer.json for the same vocabulary (written with the tokenizers crate).
+pub fn write_tokenizer_json(path: &Path) {
+    use tokenizers::models::bpe::BPE;
+    use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+    let (tokens, merges) = vocab();
+    let v: tokenizers::models::bpe::Vocab = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.clone(), i as u32))
+        .collect();
+    let merges: Vec<(String, String)> = merges
+        .iter()
+        .map(|m| {
+            m.split_once(' ')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .unwrap()
+        })
+        .collect();
+    let bpe = BPE::builder().vocab_and_merges(v, merges).build().unwrap();
+    let mut tok = tokenizers::Tokenizer::new(bpe);
+    tok.with_pre_tokenizer(Some(ByteLevel::new(false, true, true)));
+    tok.with_decoder(Some(tokenizers::decoders::byte_level::ByteLevel::default()));
+    tok.add_special_tokens(
+        SPECIALS
+            .iter()
+            .map(|s| tokenizers::AddedToken::from(*s, true))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    tok.save(path, false).unwrap();
+}
+
+pub fn write_tiny_safetensors(dir: &Path) {
+    let (tokens, _) = vocab();
+    let n_vocab = tokens.len();
+    let config = serde_json::json!({
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama",
+        "hidden_size": DIM, "intermediate_size": HIDDEN, "vocab_size": n_vocab,
+        "num_hidden_layers": LAYERS, "num_attention_heads": HEADS, "num_key_value_heads": KV_HEADS,
+        "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "max_position_embeddings": 128,
+        "bos_token_id": 1, "eos_token_id": 0, "tie_word_embeddings": false
+    });
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    let tcfg = serde_json::json!({"chat_template": CHATML, "bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "unk_token": {"content": "<|endoftext|>"}});
+    std::fs::write(dir.join("tokenizer_config.json"), tcfg.to_string()).unwrap();
+    std::fs::write(
+        dir.join("generation_config.json"),
+        r#"{"eos_token_id": [0, 2]}"#,
+    )
+    .unwrap();
+    write_tokenizer_json(&dir.join("tokenizer.json"));
+    let mut w: HashMap<String, Tensor> = HashMap::new();
+    let mut seed = 100;
+    let mut add = |name: String, shape: &[usize]| {
+        seed += 1;
+        let t = if name.contains("norm") {
+            Tensor::ones(shape, DType::F32, &Device::Cpu).unwrap()
+        } else {
+            randn(shape, seed)
+        };
+        w.insert(name, t);
+    };
+    add("model.embed_tokens.weight".into(), &[n_vocab, DIM]);
+    add("model.norm.weight".into(), &[DIM]);
+    add("lm_head.weight".into(), &[n_vocab, DIM]);
+    let kv = DIM / HEADS * KV_HEADS;
+    for l in 0..LAYERS {
+        let p = format!("model.layers.{l}");
+        add(format!("{p}.self_attn.q_proj.weight"), &[DIM, DIM]);
+        add(format!("{p}.self_attn.k_proj.weight"), &[kv, DIM]);
+        add(format!("{p}.self_attn.v_proj.weight"), &[kv, DIM]);
+        add(format!("{p}.self_attn.o_proj.weight"), &[DIM, DIM]);
+        add(format!("{p}.mlp.gate_proj.weight"), &[HIDDEN, DIM]);
+        add(format!("{p}.mlp.up_proj.weight"), &[HIDDEN, DIM]);
+        add(format!("{p}.mlp.down_proj.weight"), &[DIM, HIDDEN]);
+        add(format!("{p}.input_layernorm.weight"), &[DIM]);
+        add(format!("{p}.post_attention_layernorm.weight"), &[DIM]);
+    }
+    // Two shards and an index, as hub models ship them.
+    let (a, b): (Vec<_>, Vec<_>) = w
+        .into_iter()
+        .partition(|(k, _)| k.contains("layers.0") || k.starts_with("model.embed"));
+    let mut index = serde_json::Map::new();
+    for (name, part) in [
+        ("model-00001-of-00002.safetensors", a),
+        ("model-00002-of-00002.safetensors", b),
+    ] {
+        for (k, _) in &part {
+            index.insert(k.clone(), serde_json::Value::String(name.into()));
+        }
+        let m: HashMap<String, Tensor> = part.into_iter().collect();
+        candle_core::safetensors::save(&m, dir.join(name)).unwrap();
+    }
+    std::fs::write(
+        dir.join("model.safetensors.index.json"),
+        serde_json::json!({"metadata": {}, "weight_map": index}).to_string(),
+    )
+    .unwrap();
 }

@@ -3,6 +3,7 @@
 
 use super::{
     digest_file, input, last_logits, CandleBackend, CausalLm, ChatTokenizer, DeviceKind, Parts,
+    Runner,
 };
 use crate::backend::{BackendError, ModelInfo};
 use candle_core::quantized::{gguf_file, GgmlDType};
@@ -66,17 +67,6 @@ fn md_string(ct: &gguf_file::Content, key: &str) -> Option<String> {
         .get(key)
         .and_then(|v| v.to_string().ok())
         .cloned()
-}
-
-/// What runs a GGUF model on the CPU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Runner {
-    /// popbench's engine when it supports the file, else candle-transformers
-    /// (`POPBENCH_ENGINE=candle` in the environment picks candle-transformers).
-    #[default]
-    Auto,
-    /// candle-transformers (for comparisons).
-    Candle,
 }
 
 /// Loads a GGUF file with [`Runner::Auto`]; see [`load_with`].

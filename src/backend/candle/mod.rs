@@ -58,6 +58,17 @@ pub fn set_cpu_threads(n: usize) {
     }
 }
 
+/// What runs a local model on the CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Runner {
+    /// popbench's engine when it supports the model, else candle-transformers
+    /// (`POPBENCH_ENGINE=candle` in the environment picks candle-transformers).
+    #[default]
+    Auto,
+    /// candle-transformers (for comparisons).
+    Candle,
+}
+
 /// CPU threads for local models: `CANDLE_NUM_THREADS`, else `RAYON_NUM_THREADS` (both set by
 /// [`set_cpu_threads`] from `--threads`), else the CPUs available to this process.
 pub fn cpu_threads() -> usize {

@@ -11,7 +11,9 @@
 use super::CausalLm;
 use candle_core::quantized::{gguf_file, GgmlDType};
 use candle_core::Device;
-use popbench_engine::{Config, Engine, Layer, QMatrix, QType, Rope, Sequence, Step, Weights};
+use popbench_engine::{
+    quant, Config, Engine, Layer, QMatrix, QType, Rope, Sequence, Step, Weights,
+};
 use std::collections::BTreeSet;
 use std::io::{Read, Seek, SeekFrom};
 
@@ -151,14 +153,33 @@ impl CausalLm for Native {
     }
 }
 
-struct Reader<'a> {
+/// Where a loader reads weights from, by their GGUF names.
+trait Source {
+    fn has(&self, name: &str) -> bool;
+    fn matrix(&mut self, name: &str) -> Result<QMatrix, String>;
+    fn floats(&mut self, name: &str) -> Result<Vec<f32>, String>;
+
+    fn vector(&mut self, name: &str, len: usize) -> Result<Vec<f32>, String> {
+        let v = self.floats(name)?;
+        if v.len() != len {
+            return Err(format!(
+                "tensor `{name}` has {} values, expected {len}",
+                v.len()
+            ));
+        }
+        Ok(v)
+    }
+}
+
+/// A GGUF file: native formats are read as stored, others converted.
+struct GgufSource<'a> {
     ct: &'a gguf_file::Content,
     file: &'a mut std::fs::File,
-    /// Formats converted at load (`Q6K`, `F16`…).
+    /// Formats converted at load (`Q6K as Q8_0`…).
     converted: BTreeSet<String>,
 }
 
-impl Reader<'_> {
+impl GgufSource<'_> {
     fn info(&self, name: &str) -> Result<&gguf_file::TensorInfo, String> {
         self.ct
             .tensor_infos
@@ -184,28 +205,21 @@ impl Reader<'_> {
             .map_err(|e| format!("tensor `{name}`: {e}"))?;
         Ok(buf)
     }
+}
+
+impl Source for GgufSource<'_> {
+    fn has(&self, name: &str) -> bool {
+        self.ct.tensor_infos.contains_key(name)
+    }
 
     /// Any tensor as f32 values, through candle's dequantization.
     fn floats(&mut self, name: &str) -> Result<Vec<f32>, String> {
-        let t = self
-            .ct
+        self.ct
             .tensor(self.file, name, &Device::Cpu)
             .and_then(|q| q.dequantize(&Device::Cpu))
             .and_then(|t| t.flatten_all())
             .and_then(|t| t.to_vec1::<f32>())
-            .map_err(|e| format!("tensor `{name}`: {e}"))?;
-        Ok(t)
-    }
-
-    fn vector(&mut self, name: &str, len: usize) -> Result<Vec<f32>, String> {
-        let v = self.floats(name)?;
-        if v.len() != len {
-            return Err(format!(
-                "tensor `{name}` has {} values, expected {len}",
-                v.len()
-            ));
-        }
-        Ok(v)
+            .map_err(|e| format!("tensor `{name}`: {e}"))
     }
 
     fn matrix(&mut self, name: &str) -> Result<QMatrix, String> {
@@ -229,20 +243,152 @@ impl Reader<'_> {
             return QMatrix::from_blocks(q, rows, cols, raw).map_err(|e| format!("{name}: {e}"));
         }
         let f = self.floats(name)?;
-        if matches!(dt, GgmlDType::F16 | GgmlDType::BF16) || cols % popbench_engine::quant::QK != 0
-        {
+        if matches!(dt, GgmlDType::F16 | GgmlDType::BF16) || cols % quant::QK != 0 {
             self.converted.insert(format!("{dt:?} as F32"));
             return Ok(QMatrix::from_f32(rows, cols, f));
         }
         self.converted.insert(format!("{dt:?} as Q8_0"));
-        QMatrix::from_blocks(
-            QType::Q8_0,
-            rows,
-            cols,
-            popbench_engine::quant::quantize_q8_0(&f),
-        )
-        .map_err(|e| format!("{name}: {e}"))
+        QMatrix::from_blocks(QType::Q8_0, rows, cols, quant::quantize_q8_0(&f))
+            .map_err(|e| format!("{name}: {e}"))
     }
+}
+
+/// Safetensors files (Hugging Face names), every weight as f32.
+struct SafetensorsSource {
+    st: candle_core::safetensors::MmapedSafetensors,
+}
+
+impl SafetensorsSource {
+    /// The Hugging Face name of a GGUF tensor name.
+    fn hf(name: &str) -> String {
+        if let Some(rest) = name.strip_prefix("blk.") {
+            let (layer, role) = rest.split_once('.').unwrap_or((rest, ""));
+            let role = match role {
+                "attn_norm.weight" => "input_layernorm.weight",
+                "ffn_norm.weight" => "post_attention_layernorm.weight",
+                "attn_q.weight" => "self_attn.q_proj.weight",
+                "attn_k.weight" => "self_attn.k_proj.weight",
+                "attn_v.weight" => "self_attn.v_proj.weight",
+                "attn_q.bias" => "self_attn.q_proj.bias",
+                "attn_k.bias" => "self_attn.k_proj.bias",
+                "attn_v.bias" => "self_attn.v_proj.bias",
+                "attn_q_norm.weight" => "self_attn.q_norm.weight",
+                "attn_k_norm.weight" => "self_attn.k_norm.weight",
+                "attn_output.weight" => "self_attn.o_proj.weight",
+                "ffn_gate.weight" => "mlp.gate_proj.weight",
+                "ffn_up.weight" => "mlp.up_proj.weight",
+                "ffn_down.weight" => "mlp.down_proj.weight",
+                other => other,
+            };
+            return format!("model.layers.{layer}.{role}");
+        }
+        match name {
+            "token_embd.weight" => "model.embed_tokens.weight".into(),
+            "output_norm.weight" => "model.norm.weight".into(),
+            "output.weight" => "lm_head.weight".into(),
+            other => other.into(),
+        }
+    }
+
+    fn load(&self, name: &str) -> Result<candle_core::Tensor, String> {
+        let hf = Self::hf(name);
+        self.st
+            .load(&hf, &Device::Cpu)
+            .and_then(|t| t.to_dtype(candle_core::DType::F32))
+            .map_err(|e| format!("tensor `{hf}`: {e}"))
+    }
+}
+
+impl Source for SafetensorsSource {
+    fn has(&self, name: &str) -> bool {
+        self.st.get(&Self::hf(name)).is_ok()
+    }
+
+    fn floats(&mut self, name: &str) -> Result<Vec<f32>, String> {
+        self.load(name)?
+            .flatten_all()
+            .and_then(|t| t.to_vec1::<f32>())
+            .map_err(|e| format!("tensor `{}`: {e}", Self::hf(name)))
+    }
+
+    fn matrix(&mut self, name: &str) -> Result<QMatrix, String> {
+        let t = self.load(name)?;
+        let (rows, cols) = t
+            .dims2()
+            .map_err(|e| format!("tensor `{}`: {e}", Self::hf(name)))?;
+        let v = t
+            .flatten_all()
+            .and_then(|t| t.to_vec1::<f32>())
+            .map_err(|e| format!("tensor `{}`: {e}", Self::hf(name)))?;
+        Ok(QMatrix::from_f32(rows, cols, v))
+    }
+}
+
+/// Reads every weight of `config`'s shape; `tied` ignores an output matrix (it is the
+/// embeddings).
+fn build(src: &mut dyn Source, config: Config, tied: bool) -> Result<Weights, String> {
+    config.check()?;
+    let token_embd = src.matrix("token_embd.weight")?;
+    let mut layers = Vec::with_capacity(config.layers);
+    for i in 0..config.layers {
+        let n = |s: &str| format!("blk.{i}.{s}");
+        let bias = if src.has(&n("attn_q.bias")) {
+            Some([
+                src.vector(&n("attn_q.bias"), config.q_dim())?,
+                src.vector(&n("attn_k.bias"), config.kv_dim())?,
+                src.vector(&n("attn_v.bias"), config.kv_dim())?,
+            ])
+        } else {
+            None
+        };
+        let qk_norm = if src.has(&n("attn_q_norm.weight")) {
+            Some([
+                src.vector(&n("attn_q_norm.weight"), config.head_dim)?,
+                src.vector(&n("attn_k_norm.weight"), config.head_dim)?,
+            ])
+        } else {
+            None
+        };
+        layers.push(Layer {
+            attn_norm: src.vector(&n("attn_norm.weight"), config.embd)?,
+            wq: src.matrix(&n("attn_q.weight"))?,
+            wk: src.matrix(&n("attn_k.weight"))?,
+            wv: src.matrix(&n("attn_v.weight"))?,
+            bias,
+            qk_norm,
+            wo: src.matrix(&n("attn_output.weight"))?,
+            ffn_norm: src.vector(&n("ffn_norm.weight"), config.embd)?,
+            w_gate: src.matrix(&n("ffn_gate.weight"))?,
+            w_up: src.matrix(&n("ffn_up.weight"))?,
+            w_down: src.matrix(&n("ffn_down.weight"))?,
+        });
+    }
+    let output_norm = src.vector("output_norm.weight", config.embd)?;
+    let output = if !tied && src.has("output.weight") {
+        Some(src.matrix("output.weight")?)
+    } else {
+        None
+    };
+    Ok(Weights {
+        config: Config {
+            vocab: token_embd.rows(),
+            ..config
+        },
+        token_embd,
+        layers,
+        output_norm,
+        output,
+    })
+}
+
+fn native(weights: Weights, threads: usize) -> Result<Native, String> {
+    let engine = Engine::new(weights, threads)?;
+    let seq = engine.sequence(0);
+    Ok(Native {
+        engine,
+        seq,
+        prefix: None,
+    })
 }
 
 fn md_usize(ct: &gguf_file::Content, key: &str) -> Option<usize> {
@@ -270,33 +416,24 @@ pub fn load(
     let key = |k: &str| format!("{arch}.{k}");
     let need =
         |k: &str| md_usize(ct, &key(k)).ok_or_else(|| format!("metadata `{}` is missing", key(k)));
-    let layers = need("block_count")?;
     let embd = need("embedding_length")?;
-    let ff = need("feed_forward_length")?;
     let heads = need("attention.head_count")?;
-    let kv_heads = md_usize(ct, &key("attention.head_count_kv")).unwrap_or(heads);
     if heads == 0 {
         return Err("attention.head_count is 0".into());
     }
     let head_dim = md_usize(ct, &key("attention.key_length")).unwrap_or(embd / heads);
-    let rope_dims = md_usize(ct, &key("rope.dimension_count")).unwrap_or(head_dim);
-    let mut r = Reader {
-        ct,
-        file,
-        converted: BTreeSet::new(),
-    };
-    let token_embd = r.matrix("token_embd.weight")?;
     let config = Config {
-        layers,
+        layers: need("block_count")?,
         embd,
         heads,
-        kv_heads,
+        kv_heads: md_usize(ct, &key("attention.head_count_kv")).unwrap_or(heads),
         head_dim,
-        rope_dims,
-        ff,
-        vocab: token_embd.rows(),
+        rope_dims: md_usize(ct, &key("rope.dimension_count")).unwrap_or(head_dim),
+        ff: need("feed_forward_length")?,
+        vocab: 0,
         rope_base: md_f64(ct, &key("rope.freq_base")).unwrap_or(10_000.0),
         rms_eps: md_f64(ct, &key("attention.layer_norm_rms_epsilon")).unwrap_or(1e-5) as f32,
+        // llama weights are stored permuted for adjacent-pair rotation; Qwen's are not.
         rope: if arch.starts_with("qwen") {
             Rope::Halves
         } else {
@@ -304,64 +441,69 @@ pub fn load(
         },
         context_length: md_usize(ct, &key("context_length")).unwrap_or(4096),
     };
-    config.check()?;
-    let mut blocks = Vec::with_capacity(layers);
-    for i in 0..layers {
-        let n = |s: &str| format!("blk.{i}.{s}");
-        let has = |s: &str| ct.tensor_infos.contains_key(&n(s));
-        let bias = if has("attn_q.bias") {
-            Some([
-                r.vector(&n("attn_q.bias"), config.q_dim())?,
-                r.vector(&n("attn_k.bias"), config.kv_dim())?,
-                r.vector(&n("attn_v.bias"), config.kv_dim())?,
-            ])
-        } else {
-            None
-        };
-        let qk_norm = if has("attn_q_norm.weight") {
-            Some([
-                r.vector(&n("attn_q_norm.weight"), head_dim)?,
-                r.vector(&n("attn_k_norm.weight"), head_dim)?,
-            ])
-        } else {
-            None
-        };
-        blocks.push(Layer {
-            attn_norm: r.vector(&n("attn_norm.weight"), embd)?,
-            wq: r.matrix(&n("attn_q.weight"))?,
-            wk: r.matrix(&n("attn_k.weight"))?,
-            wv: r.matrix(&n("attn_v.weight"))?,
-            bias,
-            qk_norm,
-            wo: r.matrix(&n("attn_output.weight"))?,
-            ffn_norm: r.vector(&n("ffn_norm.weight"), embd)?,
-            w_gate: r.matrix(&n("ffn_gate.weight"))?,
-            w_up: r.matrix(&n("ffn_up.weight"))?,
-            w_down: r.matrix(&n("ffn_down.weight"))?,
-        });
+    let mut src = GgufSource {
+        ct,
+        file,
+        converted: BTreeSet::new(),
+    };
+    let weights = build(&mut src, config, false)?;
+    let converted = src.converted.into_iter().collect();
+    Ok((native(weights, threads)?, converted))
+}
+
+/// Why the engine cannot run this safetensors config (None: it can).
+pub fn unsupported_config(config: &serde_json::Value) -> Option<String> {
+    let model_type = config
+        .get("model_type")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
+    if !ARCHITECTURES.contains(&model_type) {
+        return Some(format!("model_type `{model_type}`"));
     }
-    let output_norm = r.vector("output_norm.weight", embd)?;
-    let output = if ct.tensor_infos.contains_key("output.weight") {
-        Some(r.matrix("output.weight")?)
-    } else {
-        None
+    match config.get("rope_scaling") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(_) => Some("rope scaling".into()),
+    }
+}
+
+/// Loads a Hugging Face llama/mistral/Qwen2/Qwen3 checkpoint (config.json + safetensors) onto
+/// the engine, every weight as f32.
+pub fn load_safetensors(
+    config: &serde_json::Value,
+    files: &[std::path::PathBuf],
+    threads: usize,
+) -> Result<Native, String> {
+    let get = |k: &str| config.get(k).and_then(|v| v.as_u64()).map(|v| v as usize);
+    let need = |k: &str| get(k).ok_or_else(|| format!("config.json has no `{k}`"));
+    let embd = need("hidden_size")?;
+    let heads = need("num_attention_heads")?;
+    if heads == 0 {
+        return Err("num_attention_heads is 0".into());
+    }
+    let head_dim = get("head_dim").unwrap_or(embd / heads);
+    let f = |k: &str, d: f64| config.get(k).and_then(|v| v.as_f64()).unwrap_or(d);
+    let cfg = Config {
+        layers: need("num_hidden_layers")?,
+        embd,
+        heads,
+        kv_heads: get("num_key_value_heads").unwrap_or(heads),
+        head_dim,
+        rope_dims: head_dim,
+        ff: need("intermediate_size")?,
+        vocab: 0,
+        rope_base: f("rope_theta", 10_000.0),
+        rms_eps: f("rms_norm_eps", 1e-6) as f32,
+        rope: Rope::Halves,
+        context_length: get("max_position_embeddings").unwrap_or(4096),
     };
-    let converted = r.converted.into_iter().collect();
-    let weights = Weights {
-        config,
-        token_embd,
-        layers: blocks,
-        output_norm,
-        output,
-    };
-    let engine = Engine::new(weights, threads)?;
-    let seq = engine.sequence(0);
-    Ok((
-        Native {
-            engine,
-            seq,
-            prefix: None,
-        },
-        converted,
-    ))
+    let tied = config
+        .get("tie_word_embeddings")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    // SAFETY: the files are memory-mapped read-only and copied out at load; popbench does not
+    // modify model files while it reads them.
+    let st = unsafe { candle_core::safetensors::MmapedSafetensors::multi(files) }
+        .map_err(|e| e.to_string())?;
+    let weights = build(&mut SafetensorsSource { st }, cfg, tied)?;
+    native(weights, threads)
 }

@@ -4,6 +4,7 @@
 
 use super::{
     digest_file, input, last_logits, CandleBackend, CausalLm, ChatTokenizer, DeviceKind, Parts,
+    Runner,
 };
 use crate::backend::{BackendError, ModelInfo};
 use candle_core::{DType, Device};
@@ -177,11 +178,23 @@ fn ids_of(v: Option<&J>) -> Vec<u32> {
     }
 }
 
-/// Loads a safetensors model folder. `dtype`: None picks f32 on CPU and bf16 on GPUs.
+/// Loads a safetensors model folder with [`Runner::Auto`]; see [`load_with`].
 pub fn load(
     dir: &Path,
     device: DeviceKind,
     dtype: Option<DType>,
+) -> Result<CandleBackend, BackendError> {
+    load_with(dir, device, dtype, Runner::Auto)
+}
+
+/// Loads a safetensors model folder. `dtype`: None picks f32 on CPU and bf16 on GPUs. On the
+/// CPU in f32, llama/mistral/Qwen2/Qwen3 checkpoints run on popbench's engine (batched
+/// decoding) unless `runner` asks for candle-transformers.
+pub fn load_with(
+    dir: &Path,
+    device: DeviceKind,
+    dtype: Option<DType>,
+    runner: Runner,
 ) -> Result<CandleBackend, BackendError> {
     let load_err = |e: String| BackendError::Load(format!("{}: {e}", dir.display()));
     let config_path = dir.join("config.json");
@@ -220,23 +233,65 @@ pub fn load(
         eos_ids.push(id);
     }
 
+    let max_pos = config
+        .get("max_position_embeddings")
+        .and_then(J::as_u64)
+        .unwrap_or(4096) as usize;
+    let files = weight_files(dir)?;
+    let info = |dtype: &str, engine: String| -> Result<ModelInfo, BackendError> {
+        let mut digests = Vec::new();
+        for f in [&config_path, &tok_path, &dir.join("tokenizer_config.json")]
+            .into_iter()
+            .chain(files.iter())
+        {
+            digests.push(digest_file(f)?);
+        }
+        Ok(ModelInfo {
+            spec: format!("safetensors:{}", dir.display()),
+            name: dir
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "model".into()),
+            backend: "candle-safetensors".into(),
+            family: Some(model_type.clone()),
+            files: digests,
+            device: device.name(),
+            dtype: Some(dtype.to_string()),
+            engine: Some(engine),
+            ..ModelInfo::default()
+        })
+    };
+    if matches!(device, DeviceKind::Cpu)
+        && runner == Runner::Auto
+        && matches!(dtype, None | Some(DType::F32))
+        && !super::native::disabled()
+        && super::native::unsupported_config(&config).is_none()
+    {
+        let model = super::native::load_safetensors(&config, &files, super::cpu_threads())
+            .map_err(load_err)?;
+        let info = info("f32", model.describe())?;
+        return CandleBackend::new(Parts {
+            model: Box::new(model),
+            tokenizer,
+            template,
+            template_vars: tcfg.tokens.clone(),
+            eos_ids,
+            context_length: max_pos,
+            info,
+        });
+    }
     let dev = device.open()?;
     let dtype = dtype.unwrap_or(match device {
         DeviceKind::Cpu => DType::F32,
         DeviceKind::Cuda(_) => DType::BF16,
         DeviceKind::Metal => DType::F16,
     });
-    let files = weight_files(dir)?;
     // SAFETY: the files are memory-mapped read-only; popbench does not modify model files
     // while they are loaded.
     let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files, dtype, &dev) }
         .map_err(|e| load_err(e.to_string()))?;
     let parse =
         |what: &str, e: serde_json::Error| load_err(format!("config.json as a {what} config: {e}"));
-    let max_pos = config
-        .get("max_position_embeddings")
-        .and_then(J::as_u64)
-        .unwrap_or(4096) as usize;
     let net = match model_type.as_str() {
         "llama" | "mistral" => {
             let lc: llama::LlamaConfig =
@@ -280,28 +335,10 @@ pub fn load(
         }
     };
 
-    let mut digests = Vec::new();
-    for f in [config_path, tok_path, dir.join("tokenizer_config.json")]
-        .iter()
-        .chain(files.iter())
-    {
-        digests.push(digest_file(f)?);
-    }
-    let info = ModelInfo {
-        spec: format!("safetensors:{}", dir.display()),
-        name: dir
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "model".into()),
-        backend: "candle-safetensors".into(),
-        family: Some(model_type.clone()),
-        files: digests,
-        chat_template_sha256: None,
-        tokenizer_source: None,
-        device: device.name(),
-        dtype: Some(format!("{dtype:?}").to_lowercase()),
-        engine: Some("candle-transformers".into()),
-    };
+    let info = info(
+        &format!("{dtype:?}").to_lowercase(),
+        "candle-transformers".into(),
+    )?;
     CandleBackend::new(Parts {
         model: Box::new(Dense { net, device: dev }),
         tokenizer,
