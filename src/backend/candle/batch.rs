@@ -196,7 +196,7 @@ fn run(b: &mut CandleBackend, prompts: &[Vec<u32>], replies: &mut [Reply]) -> Re
     let refs: Vec<&[u32]> = prompts.iter().map(Vec::as_slice).collect();
     let first = prefill(native, &mut seqs, &refs, &mut done)?;
     let prompt_ms = t0.elapsed().as_secs_f64() * 1e3;
-    if let (Some(p), Some(s)) = (prompts.first(), seqs.first()) {
+    for (p, s) in prompts.iter().zip(&seqs) {
         native.remember_prefix(p, s);
     }
     let t1 = Instant::now();

@@ -48,12 +48,22 @@ pub fn unsupported(ct: &gguf_file::Content, arch: &str) -> Option<String> {
     None
 }
 
+/// Cached prompt prefixes kept (most recently used first): one per deployment context in use.
+const PREFIXES: usize = 8;
+
+/// Tokens two prompts must share before their common part replaces a cached prefix.
+const MIN_SHARED: usize = 8;
+
 /// A model on the engine, with one sequence for single-sequence use and the cached prompt
-/// prefix that batched generation reuses.
+/// prefixes that batched generation reuses.
 pub struct Native {
     engine: Engine,
     seq: Sequence,
-    prefix: Option<(Vec<u32>, Sequence)>,
+    prefixes: Vec<(Vec<u32>, Sequence)>,
+}
+
+fn common(a: &[u32], b: &[u32]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 impl std::fmt::Debug for Native {
@@ -92,34 +102,55 @@ impl Native {
     /// is always run and yields logits). Returns it and the number of positions reused.
     pub fn sequence_for(&self, prompt: &[u32], capacity: usize) -> (Sequence, usize) {
         let mut seq = self.engine.sequence(capacity);
-        let reuse = match &self.prefix {
-            Some((tokens, cached)) => {
-                let common = tokens
-                    .iter()
-                    .zip(prompt)
-                    .take_while(|(a, b)| a == b)
-                    .count();
-                common.min(prompt.len().saturating_sub(1)).min(cached.len())
-            }
-            None => 0,
-        };
-        if reuse > 0 {
-            if let Some((_, cached)) = &self.prefix {
+        let best = self
+            .prefixes
+            .iter()
+            .map(|(tokens, cached)| (common(tokens, prompt).min(cached.len()), cached))
+            .max_by_key(|(n, _)| *n);
+        let mut reuse = 0;
+        if let Some((n, cached)) = best {
+            reuse = n.min(prompt.len().saturating_sub(1));
+            if reuse > 0 {
                 seq.copy_prefix_from(cached, reuse);
             }
         }
         (seq, reuse)
     }
 
-    /// Keeps the cache of `prompt` (held by `seq`, which has run at least the prompt) for
-    /// later prompts that share a prefix with it.
+    /// Learns from a prompt just run (`seq` holds at least its positions): a cached prefix it
+    /// shares [`MIN_SHARED`] tokens or more with shrinks to the shared part (two prompts of one
+    /// deployment context converge on its system prompt); otherwise the prompt is kept whole,
+    /// evicting the least recently used of [`PREFIXES`] entries.
     pub fn remember_prefix(&mut self, prompt: &[u32], seq: &Sequence) {
-        if self.prefix.as_ref().is_some_and(|(t, _)| t == prompt) || seq.len() < prompt.len() {
+        if seq.len() < prompt.len() {
             return;
         }
-        let mut keep = self.engine.sequence(prompt.len());
-        keep.copy_prefix_from(seq, prompt.len());
-        self.prefix = Some((prompt.to_vec(), keep));
+        let best = self
+            .prefixes
+            .iter()
+            .enumerate()
+            .map(|(i, (tokens, _))| (common(tokens, prompt), i))
+            .max();
+        match best {
+            Some((n, i)) if n >= MIN_SHARED => {
+                let (mut tokens, cached) = self.prefixes.remove(i);
+                let cached = if n < tokens.len() {
+                    tokens.truncate(n);
+                    let mut shared = self.engine.sequence(n);
+                    shared.copy_prefix_from(&cached, n);
+                    shared
+                } else {
+                    cached
+                };
+                self.prefixes.insert(0, (tokens, cached));
+            }
+            _ => {
+                let mut keep = self.engine.sequence(prompt.len());
+                keep.copy_prefix_from(seq, prompt.len());
+                self.prefixes.insert(0, (prompt.to_vec(), keep));
+                self.prefixes.truncate(PREFIXES);
+            }
+        }
     }
 }
 
@@ -387,7 +418,7 @@ fn native(weights: Weights, threads: usize) -> Result<Native, String> {
     Ok(Native {
         engine,
         seq,
-        prefix: None,
+        prefixes: Vec::new(),
     })
 }
 
