@@ -15,6 +15,11 @@ pub struct RunInputs {
     pub model_files: Vec<crate::backend::FileDigest>,
     /// sha256 of the chat template, when rendered locally.
     pub chat_template_sha256: Option<String>,
+    /// What computes a local model's replies (`popbench-engine`, `candle-transformers`): the
+    /// two differ in the last bits, so a resume or merge must not mix them. (The thread count
+    /// and batch size change no bit and are not part of it.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
     /// The suite name.
     pub suite: String,
     /// sha256 of the suite's scenarios.

@@ -189,6 +189,10 @@ pub fn run_inputs(
         model_spec: info.spec.clone(),
         model_files: info.files.clone(),
         chat_template_sha256: info.chat_template_sha256.clone(),
+        engine: info
+            .engine
+            .as_deref()
+            .map(|e| e.split(" (").next().unwrap_or(e).to_string()),
         suite: opts.suite.clone(),
         suite_sha256: suite.content_hash(),
         scenarios: suite.scenarios.len(),
@@ -227,6 +231,11 @@ pub fn input_differences(old: &RunInputs, new: &RunInputs) -> Vec<String> {
         "chat template sha256",
         format!("{:?}", old.chat_template_sha256),
         format!("{:?}", new.chat_template_sha256),
+    );
+    check(
+        "engine",
+        format!("{:?}", old.engine),
+        format!("{:?}", new.engine),
     );
     check("suite", old.suite.clone(), new.suite.clone());
     check(
@@ -538,4 +547,29 @@ pub fn score_run(dir: &Path, data: &Dataset) -> Result<Vec<Verdict>> {
     );
     write_jsonl(&dir.join(files::VERDICTS), &verdicts)?;
     Ok(verdicts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resume_refuses_another_engine_and_reads_manifests_from_before_the_field() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/reports/sample-smoke/run/manifest.json"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        // As written before the field existed.
+        v["inputs"].as_object_mut().unwrap().remove("engine");
+        let m: Manifest = serde_json::from_value(v).unwrap();
+        assert_eq!(m.inputs.engine, None);
+        let mut now = m.inputs.clone();
+        assert!(input_differences(&m.inputs, &now).is_empty());
+        now.engine = Some("popbench-engine".into());
+        let d = input_differences(&m.inputs, &now);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].starts_with("engine:"), "{d:?}");
+    }
 }
