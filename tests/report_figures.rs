@@ -187,14 +187,19 @@ fn report_has_every_section_and_statistic() {
         .iter()
         .any(|s| s.contacts.iter().any(|x| x.contains("0800 1111"))));
 
-    // k = 2: pass^k is there, never above the pass rate, and intervals are clustered.
+    // k = 2: pass^k is there, never above the pass rate, and intervals are clustered (the
+    // perfect model's, with no spread between families, by Wilson over families).
     for s in &rep.leaderboard {
         let pass = &s.metrics[0];
         let pk = pass.pass_k.as_ref().expect("pass^k when k > 1");
         assert!(pk.estimate.p.unwrap() <= pass.figure.estimate.p.unwrap() + 1e-12);
         assert_eq!(
             pass.figure.estimate.method,
-            popbench::stats::Method::ClusterBootstrap
+            if s.system == "gamma-perfect" {
+                popbench::stats::Method::WilsonFamilies
+            } else {
+                popbench::stats::Method::ClusterBootstrap
+            }
         );
         assert_eq!(pass.figure.estimate.clusters, 12);
         assert_eq!(pass.figure.estimate.n, 72);
@@ -239,6 +244,144 @@ fn report_has_every_section_and_statistic() {
     // report.md holds the same leaderboard.
     let md = std::fs::read_to_string(&written.markdown).unwrap();
     assert!(md.contains("## Leaderboard") && md.contains("gamma-perfect"));
+}
+
+/// Regression: a rate of 0 or 1 over clustered items had a zero-width bootstrap interval,
+/// and the headline read "passes 100.0% (95% CI 100.0–100.0%, n = 72)".
+#[test]
+fn rates_of_zero_and_one_get_a_wilson_interval_over_families() {
+    let (tmp, runs, scenarios, dir) = fixture();
+    let hashes = BTreeMap::new();
+    let input = ReportInput {
+        runs: &runs,
+        scenarios: &scenarios,
+        directory: &dir,
+        suite_hashes: &hashes,
+        warnings: &[],
+        generated_at: None,
+    };
+    let (rep, written) = report::write_all(&input, &tmp.path().join("out")).unwrap();
+    let perfect = rep
+        .leaderboard
+        .iter()
+        .find(|s| s.system == "gamma-perfect")
+        .unwrap();
+    let e = &perfect.metrics[0].figure.estimate;
+    assert_eq!((e.p, e.hi), (Some(1.0), Some(1.0)));
+    assert!(e.lo.unwrap() < 0.9, "{e:?}");
+    let invented = &perfect.metrics[3].figure.estimate;
+    assert_eq!(invented.p, Some(0.0));
+    assert!(invented.hi.unwrap() > 0.1, "{invented:?}");
+
+    // No printed interval is a single point, where there is a rate at all.
+    let point = Regex::new(r"95% CI (\d+\.\d)–(\d+\.\d)%").unwrap();
+    for line in rep
+        .headline
+        .iter()
+        .chain(rep.audiences.iter().flat_map(|a| &a.findings))
+    {
+        for c in point.captures_iter(line) {
+            assert_ne!(&c[1], &c[2], "zero-width interval in {line:?}");
+        }
+    }
+
+    // results.json says which interval each figure uses, and what the ids mean.
+    let json: Value = serde_json::from_slice(&std::fs::read(&written.json).unwrap()).unwrap();
+    let board = json["leaderboard"].as_array().unwrap();
+    let perfect = board
+        .iter()
+        .find(|s| s["system"] == "gamma-perfect")
+        .unwrap();
+    assert_eq!(perfect["metrics"][0]["figure"]["method"], "wilson_families");
+    assert_eq!(perfect["metrics"][0]["figure"]["hi"], 1.0);
+    let methods: Vec<&str> = json["interval_methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["method"].as_str().unwrap())
+        .collect();
+    assert!(methods.contains(&"wilson_families") && methods.contains(&"cluster_bootstrap"));
+    assert!(rep
+        .methodology
+        .iter()
+        .any(|p| p.contains("wilson_families")));
+
+    // The HTML marks such cells and explains the mark.
+    let html = std::fs::read_to_string(&written.html).unwrap();
+    assert!(html.contains("‡</abbr>") && html.contains("‡ a Wilson interval over families"));
+}
+
+/// The report's counts agree with a direct count from the verdicts: pass^k (all of an item's
+/// first k samples pass) and the paired table of two systems.
+#[test]
+fn counts_agree_with_a_direct_count() {
+    let (_tmp, runs, scenarios, dir) = fixture();
+    let hashes = BTreeMap::new();
+    let input = ReportInput {
+        runs: &runs,
+        scenarios: &scenarios,
+        directory: &dir,
+        suite_hashes: &hashes,
+        warnings: &[],
+        generated_at: None,
+    };
+    let rep = report::build(&input);
+    let pass_k = |run: &report::RunData| {
+        let mut items: BTreeMap<(&str, &str), Vec<(u32, bool)>> = BTreeMap::new();
+        for v in &run.verdicts {
+            items
+                .entry((&v.scenario_id, &v.context))
+                .or_default()
+                .push((v.sample, v.pass));
+        }
+        let k = run.manifest.inputs.samples as usize;
+        let full: Vec<bool> = items
+            .into_values()
+            .filter(|s| s.len() >= k)
+            .map(|mut s| {
+                s.sort();
+                s[..k].iter().all(|x| x.1)
+            })
+            .collect();
+        (
+            full.iter().filter(|x| **x).count() as u64,
+            full.len() as u64,
+        )
+    };
+    let by_label: BTreeMap<&str, &report::RunData> = runs
+        .iter()
+        .map(|r| (r.manifest.model.name.as_str(), r))
+        .collect();
+    for s in &rep.leaderboard {
+        let run = by_label[s.system.as_str()];
+        let pk = s.metrics[0].pass_k.as_ref().unwrap();
+        assert_eq!((pk.estimate.k, pk.estimate.n), pass_k(run), "{}", s.system);
+        assert_eq!(pk.scenarios, 36);
+    }
+    for c in rep
+        .comparisons
+        .iter()
+        .filter(|c| c.metric == report::model::Metric::Pass)
+    {
+        let a: BTreeMap<(&str, &str, u32), bool> = by_label[c.a.as_str()]
+            .verdicts
+            .iter()
+            .map(|v| {
+                (
+                    (v.scenario_id.as_str(), v.context.as_str(), v.sample),
+                    v.pass,
+                )
+            })
+            .collect();
+        let mut table = popbench::stats::PairedCounts::default();
+        for v in &by_label[c.b.as_str()].verdicts {
+            if let Some(&pa) = a.get(&(v.scenario_id.as_str(), v.context.as_str(), v.sample)) {
+                table.add(pa, v.pass);
+            }
+        }
+        assert_eq!(c.table, table, "{} vs {}", c.a, c.b);
+        assert_eq!(c.pairs, 72);
+    }
 }
 
 #[test]

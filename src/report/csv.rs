@@ -6,8 +6,11 @@ use super::build::outcome;
 use super::model::Metric;
 use super::RunData;
 use crate::scenario::Scenario;
+use crate::score::verdict::ContactStatus;
 use crate::taxonomy::age_band;
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 /// The header of `results.csv`.
 pub const HEADER: [&str; 24] = [
@@ -37,20 +40,38 @@ pub const HEADER: [&str; 24] = [
     "reasons",
 ];
 
-fn safe(s: &str) -> String {
-    let s = super::escape::neutralise(s);
+/// A cell as written: neutralised, and prefixed with `'` when it would read as a formula.
+fn safe(s: &str) -> Cow<'_, str> {
+    let s = super::escape::neutralised(s);
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
+        Cow::Owned(format!("'{s}"))
     } else {
         s
     }
 }
 
-fn id<T: serde::Serialize>(x: &T) -> String {
-    serde_json::to_value(x)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
+/// The serialised names of a verdict enum's values, looked up once per value.
+struct Ids<T>(Vec<(T, String)>);
+
+impl<T: serde::Serialize + Copy + PartialEq> Ids<T> {
+    fn new() -> Self {
+        Ids(Vec::new())
+    }
+
+    fn get(&mut self, x: T) -> &str {
+        let i = match self.0.iter().position(|(y, _)| *y == x) {
+            Some(i) => i,
+            None => {
+                let name = serde_json::to_value(x)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default();
+                self.0.push((x, name));
+                self.0.len() - 1
+            }
+        };
+        &self.0[i].1
+    }
 }
 
 /// Writes the CSV for runs labelled `systems`.
@@ -63,48 +84,95 @@ pub fn write<W: std::io::Write>(
     let scen: HashMap<&str, &Scenario> = scenarios.iter().map(|s| (s.id.as_str(), s)).collect();
     let mut out = csv::Writer::from_writer(w);
     out.write_record(HEADER)?;
+    let mut helpline = Ids::new();
+    let mut emergency = Ids::new();
+    let mut kind = Ids::new();
+    let mut num = String::new();
+    let mut joined = String::new();
+    let mut last: Option<(&str, Option<&Scenario>)> = None;
     for (run, system) in runs.iter().zip(systems) {
+        let run_id = safe(&run.manifest.run_id);
+        let system = safe(system);
         for v in &run.verdicts {
-            let sc = scen.get(v.scenario_id.as_str());
-            let count = |st| {
-                v.contacts
-                    .iter()
-                    .filter(|c| c.status == st)
-                    .count()
-                    .to_string()
+            let sc = match last {
+                Some((id, sc)) if id == v.scenario_id => sc,
+                _ => {
+                    let sc = scen.get(v.scenario_id.as_str()).copied();
+                    last = Some((&v.scenario_id, sc));
+                    sc
+                }
             };
-            out.write_record([
-                safe(&run.manifest.run_id),
-                safe(system),
-                safe(&v.scenario_id),
-                safe(sc.map(|s| s.family.as_str()).unwrap_or(&v.scenario_id)),
-                safe(&v.context),
-                v.sample.to_string(),
-                v.harm.id().to_string(),
-                v.risk.id().to_string(),
-                sc.map(|s| s.age.to_string()).unwrap_or_default(),
-                sc.map(|s| age_band(s.age).to_string()).unwrap_or_default(),
-                safe(&v.country),
-                safe(&v.language),
-                v.pass.to_string(),
-                id(&v.referral.child_helpline),
-                id(&v.referral.emergency),
-                v.referral.crisis_line.as_ref().map(id).unwrap_or_default(),
-                v.referral.specialised.as_ref().map(id).unwrap_or_default(),
-                v.contacts.len().to_string(),
-                count(crate::score::verdict::ContactStatus::Unverified),
-                count(crate::score::verdict::ContactStatus::OtherCountry),
-                outcome(Metric::InventedContact, v)
-                    .unwrap_or(false)
-                    .to_string(),
-                outcome(Metric::WrongCountry, v)
-                    .unwrap_or(false)
-                    .to_string(),
-                safe(&v.flags.join(";")),
-                safe(&v.reasons.join(" | ")),
-            ])?;
+            let mut number = |out: &mut csv::Writer<W>, x: usize| {
+                num.clear();
+                let _ = write!(num, "{x}");
+                out.write_field(&num)
+            };
+            let count = |st| v.contacts.iter().filter(|c| c.status == st).count();
+            out.write_field(run_id.as_ref())?;
+            out.write_field(system.as_ref())?;
+            out.write_field(safe(&v.scenario_id).as_ref())?;
+            out.write_field(
+                safe(sc.map(|s| s.family.as_str()).unwrap_or(&v.scenario_id)).as_ref(),
+            )?;
+            out.write_field(safe(&v.context).as_ref())?;
+            number(&mut out, v.sample as usize)?;
+            out.write_field(v.harm.id())?;
+            out.write_field(v.risk.id())?;
+            match sc {
+                Some(s) => number(&mut out, usize::from(s.age))?,
+                None => out.write_field("")?,
+            }
+            out.write_field(sc.map(|s| age_band(s.age)).unwrap_or_default())?;
+            out.write_field(safe(&v.country).as_ref())?;
+            out.write_field(safe(&v.language).as_ref())?;
+            out.write_field(bool_str(v.pass))?;
+            out.write_field(helpline.get(v.referral.child_helpline))?;
+            out.write_field(emergency.get(v.referral.emergency))?;
+            out.write_field(
+                v.referral
+                    .crisis_line
+                    .map(|k| kind.get(k))
+                    .unwrap_or_default(),
+            )?;
+            out.write_field(
+                v.referral
+                    .specialised
+                    .map(|k| kind.get(k))
+                    .unwrap_or_default(),
+            )?;
+            number(&mut out, v.contacts.len())?;
+            number(&mut out, count(ContactStatus::Unverified))?;
+            number(&mut out, count(ContactStatus::OtherCountry))?;
+            out.write_field(bool_str(
+                outcome(Metric::InventedContact, v).unwrap_or(false),
+            ))?;
+            out.write_field(bool_str(outcome(Metric::WrongCountry, v).unwrap_or(false)))?;
+            join(&mut joined, &v.flags, ";");
+            out.write_field(safe(&joined).as_ref())?;
+            join(&mut joined, &v.reasons, " | ");
+            out.write_field(safe(&joined).as_ref())?;
+            out.write_record(None::<&[u8]>)?;
         }
     }
     out.flush()?;
     Ok(())
+}
+
+fn bool_str(b: bool) -> &'static str {
+    if b {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+/// `parts.join(sep)` into a reused buffer.
+fn join(buf: &mut String, parts: &[String], sep: &str) {
+    buf.clear();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            buf.push_str(sep);
+        }
+        buf.push_str(p);
+    }
 }

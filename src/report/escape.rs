@@ -2,6 +2,8 @@
 //! directory strings, labels. It is used for element content, attribute values and SVG text
 //! alike.
 
+use std::borrow::Cow;
+
 /// The bidirectional formatting controls (U+202A–U+202E, U+2066–U+2069) and how they are
 /// shown once neutralised.
 const BIDI: [(char, &str); 9] = [
@@ -49,9 +51,26 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// Whether `neutralise` changes `ch`.
+fn unsafe_char(ch: char) -> bool {
+    matches!(ch, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || (ch.is_control() && ch != '\n' && ch != '\t')
+}
+
 /// Removes bidirectional controls and control characters (for the Markdown and CSV
 /// outputs, which escape in their own way).
 pub fn neutralise(s: &str) -> String {
+    neutralised(s).into_owned()
+}
+
+/// [`neutralise`] without copying text that needs no change (most text).
+pub fn neutralised(s: &str) -> Cow<'_, str> {
+    let printable_ascii = s
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) || b == b'\n' || b == b'\t');
+    if printable_ascii || !s.chars().any(unsafe_char) {
+        return Cow::Borrowed(s);
+    }
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match BIDI.iter().find(|(b, _)| *b == ch) {
@@ -60,7 +79,7 @@ pub fn neutralise(s: &str) -> String {
             None => out.push(ch),
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -80,6 +99,20 @@ mod tests {
         assert_eq!(esc("a\u{202E}b\u{2066}c\u{0}d"), "a[RLO]b[LRI]c\u{FFFD}d");
         assert_eq!(esc("line1\nline2\r\n"), "line1\nline2\n");
         assert_eq!(neutralise("x\u{202D}y"), "x[LRO]y");
+        assert_eq!(
+            neutralise("a\u{85}b\u{7f}c\rd\te\n"),
+            "a\u{FFFD}b\u{FFFD}c\u{FFFD}d\te\n"
+        );
+        assert!(matches!(
+            neutralised("plain text, ünïcode"),
+            Cow::Borrowed(_)
+        ));
+        for ch in ['\u{202A}', '\u{2069}', '\u{0}', '\u{9f}'] {
+            assert!(
+                matches!(neutralised(&format!("x{ch}")), Cow::Owned(_)),
+                "{ch:?}"
+            );
+        }
         // Legitimate right-to-left text is kept.
         assert_eq!(esc("مرحبا"), "مرحبا");
     }

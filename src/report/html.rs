@@ -54,12 +54,22 @@ fn figure_cell(f: &Figure) -> String {
         interval(e.lo, e.hi),
         e.n
     );
-    if e.method == Method::ClusterBootstrap {
-        let _ = write!(
-            s,
-            r#"<abbr title="cluster bootstrap over {} families">†</abbr>"#,
-            e.clusters
-        );
+    match e.method {
+        Method::ClusterBootstrap => {
+            let _ = write!(
+                s,
+                r#"<abbr title="cluster bootstrap over {} families">†</abbr>"#,
+                e.clusters
+            );
+        }
+        Method::WilsonFamilies => {
+            let _ = write!(
+                s,
+                r#"<abbr title="Wilson interval over {} families: every family shows the same rate">‡</abbr>"#,
+                e.clusters
+            );
+        }
+        _ => {}
     }
     if f.underpowered && e.n > 0 {
         let _ = write!(
@@ -133,7 +143,7 @@ pub fn render(r: &Report) -> String {
     o.push_str("</section>");
 
     section(&mut o, "leaderboard", "Leaderboard");
-    o.push_str("<p>Each cell: rate, 95% interval, n. † marks a cluster bootstrap over scenario families. For the last three metrics lower is better.</p>");
+    o.push_str("<p>Each cell: rate, 95% interval, n. † marks a cluster bootstrap over scenario families; ‡ a Wilson interval over families, where every family shows the same rate and the bootstrap has no spread. For the last three metrics lower is better.</p>");
     o.push_str(&svg::forest(r));
     o.push_str(r#"<div class="scroll"><table><thead><tr><th>#</th><th>System</th>"#);
     for m in Metric::ALL {

@@ -5,6 +5,7 @@
 use super::escape::neutralise;
 use super::fmt::{interval, p_value, pct, pp, pp_interval};
 use super::model::*;
+use crate::stats::Method;
 use std::fmt::Write as _;
 
 /// Escapes a string for a Markdown table cell or inline text.
@@ -49,6 +50,9 @@ fn cell(f: &Figure) -> String {
         return "no items".into();
     }
     let mut s = format!("{} [{}] n = {}", pct(e.p), interval(e.lo, e.hi), e.n);
+    if e.method == Method::WilsonFamilies {
+        s.push_str(" ‡");
+    }
     if f.underpowered {
         let _ = write!(s, " ⚠ MDE {}", pp(f.mde).trim_start_matches('+'));
     }
@@ -90,7 +94,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(o, "### {}\n", md(&a.title));
         bullets(&mut o, &a.findings);
     }
-    o.push_str("## Leaderboard\n\nRate [95% interval] n; ⚠ underpowered. For the last three metrics lower is better.\n\n| # | System | k |");
+    o.push_str("## Leaderboard\n\nRate [95% interval] n; ‡ Wilson interval over families (every family at the same rate); ⚠ underpowered. For the last three metrics lower is better.\n\n| # | System | k |");
     for m in Metric::ALL {
         let _ = write!(o, " {} |", md(m.label()));
     }

@@ -76,7 +76,20 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 /// Builds the report and writes the four files into `out` (created if needed).
 pub fn write_all(input: &ReportInput<'_>, out: &Path) -> Result<(Report, Written), Error> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let report = build(input);
+    // results.csv needs no statistics: it is written alongside the build.
+    let (report, csv) = rayon::join(
+        || build(input),
+        || {
+            let mut buf = Vec::new();
+            csv::write(
+                &mut buf,
+                input.runs,
+                &build::labels(input.runs),
+                input.scenarios,
+            )
+            .map(|()| buf)
+        },
+    );
     let written = Written {
         html: out.join("report.html"),
         markdown: out.join("report.md"),
@@ -88,14 +101,7 @@ pub fn write_all(input: &ReportInput<'_>, out: &Path) -> Result<(Report, Written
     let json = serde_json::to_vec_pretty(&report)
         .map_err(|e| Error::Input(format!("results.json: {e}")))?;
     write_file(&written.json, &json)?;
-    let mut buf = Vec::new();
-    csv::write(
-        &mut buf,
-        input.runs,
-        &build::labels(input.runs),
-        input.scenarios,
-    )
-    .map_err(|e| Error::Input(format!("results.csv: {e}")))?;
-    write_file(&written.csv, &buf)?;
+    let csv = csv.map_err(|e| Error::Input(format!("results.csv: {e}")))?;
+    write_file(&written.csv, &csv)?;
     Ok((report, written))
 }

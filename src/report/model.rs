@@ -478,6 +478,15 @@ pub struct MetricDefinition {
     pub higher_is_better: bool,
 }
 
+/// What an interval method id in `results.json` means, for the methodology.
+#[derive(Debug, Clone, Serialize)]
+pub struct MethodDefinition {
+    /// The id, as each figure's `method` (or a comparison's `primary`) gives it.
+    pub method: Method,
+    /// What was computed.
+    pub definition: String,
+}
+
 /// The whole report (`results.json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -495,6 +504,8 @@ pub struct Report {
     pub headline: Vec<String>,
     /// Metric definitions.
     pub metrics: Vec<MetricDefinition>,
+    /// The interval methods a figure's `method` names.
+    pub interval_methods: Vec<MethodDefinition>,
     /// Leaderboard, best pass rate first.
     pub leaderboard: Vec<SystemSummary>,
     /// Paired comparisons.

@@ -16,7 +16,7 @@ mod rng;
 
 pub use bootstrap::{cluster_bootstrap, paired_cluster_bootstrap, Cluster, PairedCluster};
 pub use paired::{mcnemar_exact, newcombe_paired, PairedCounts};
-pub use proportion::{mde, rule_of_three, wilson, Z95};
+pub use proportion::{mde, rule_of_three, wilson, wilson_rate, Z95};
 pub use rng::SplitMix64;
 
 /// Number of bootstrap resamples used by the reports.
@@ -33,6 +33,11 @@ pub enum Method {
     Wilson,
     /// Percentile bootstrap resampling whole scenario families.
     ClusterBootstrap,
+    /// Wilson score interval at the pooled rate with the scenario families as the units
+    /// (n = families): used instead of the cluster bootstrap when its interval has zero
+    /// width, which happens when every family has the same rate (a rate of 0 or 1 above
+    /// all), so that resampling families cannot show any uncertainty.
+    WilsonFamilies,
     /// Newcombe's square-and-add interval for a paired difference (method 10, 1998).
     Newcombe,
     /// Percentile bootstrap resampling whole families of pairs.
@@ -60,7 +65,9 @@ pub struct Estimate {
 
 impl Estimate {
     /// Estimates a proportion over clusters: Wilson when every cluster holds one item,
-    /// else a cluster bootstrap with `seed`.
+    /// else a cluster bootstrap with `seed`; when the bootstrap interval has zero width
+    /// (every cluster at the same rate), the Wilson interval over clusters
+    /// ([`Method::WilsonFamilies`]) instead, so that a rate of 0 or 1 never reads as certain.
     pub fn from_clusters(clusters: &[Cluster], seed: u64) -> Estimate {
         let k: u64 = clusters.iter().map(|c| c.k).sum();
         let n: u64 = clusters.iter().map(|c| c.n).sum();
@@ -78,28 +85,27 @@ impl Estimate {
         }
         let p = k as f64 / n as f64;
         let clustered = clusters.iter().any(|c| c.n > 1);
-        if clustered {
+        let (lo, hi, method) = if clustered {
             let (lo, hi) = cluster_bootstrap(clusters, BOOTSTRAP_RESAMPLES, seed);
-            Estimate {
-                k,
-                n,
-                p: Some(p),
-                lo: Some(lo.min(p)),
-                hi: Some(hi.max(p)),
-                method: Method::ClusterBootstrap,
-                clusters: nonempty,
+            let (lo, hi) = (lo.min(p), hi.max(p));
+            if lo < hi {
+                (lo, hi, Method::ClusterBootstrap)
+            } else {
+                let (lo, hi) = wilson_rate(p, nonempty as f64, Z95);
+                (lo, hi, Method::WilsonFamilies)
             }
         } else {
             let (lo, hi) = wilson(k, n, Z95);
-            Estimate {
-                k,
-                n,
-                p: Some(p),
-                lo: Some(lo),
-                hi: Some(hi),
-                method: Method::Wilson,
-                clusters: nonempty,
-            }
+            (lo, hi, Method::Wilson)
+        };
+        Estimate {
+            k,
+            n,
+            p: Some(p),
+            lo: Some(lo),
+            hi: Some(hi),
+            method,
+            clusters: nonempty,
         }
     }
 
@@ -174,6 +180,44 @@ mod tests {
         assert!(lo <= p && p <= hi);
         let none = Estimate::from_clusters(&[], 1);
         assert_eq!((none.p, none.lo, none.hi), (None, None, None));
+    }
+
+    /// Regression: a rate of 0 (or 1) over clustered items gave a bootstrap interval of
+    /// [0, 0] (or [1, 1]), printed as "0.0% (95% CI 0.0–0.0%)", as if the rate were known
+    /// exactly. Such figures now carry the Wilson interval over families.
+    #[test]
+    fn degenerate_bootstrap_falls_back_to_wilson_over_families() {
+        let none = vec![Cluster { k: 0, n: 5 }; 30];
+        let e = Estimate::from_clusters(&none, 7);
+        assert_eq!(e.method, Method::WilsonFamilies);
+        assert_eq!((e.p, e.lo), (Some(0.0), Some(0.0)));
+        let hi = e.hi.unwrap();
+        assert!(hi > 0.0, "zero-width interval at a rate of 0");
+        // Wilson at k = 0 over the 30 families: z² / (30 + z²) ≈ 11.4%.
+        assert!((hi - Z95 * Z95 / (30.0 + Z95 * Z95)).abs() < 1e-12);
+        assert_eq!(e.units(), 30);
+
+        let all = vec![Cluster { k: 4, n: 4 }; 30];
+        let e = Estimate::from_clusters(&all, 7);
+        assert_eq!(e.method, Method::WilsonFamilies);
+        assert_eq!((e.p, e.hi), (Some(1.0), Some(1.0)));
+        assert!(e.lo.unwrap() < 1.0);
+
+        // Every family at the same rate between 0 and 1: no spread either.
+        let half = vec![Cluster { k: 1, n: 2 }, Cluster { k: 2, n: 4 }];
+        let e = Estimate::from_clusters(&half, 7);
+        assert_eq!(e.method, Method::WilsonFamilies);
+        assert_eq!(
+            (e.lo, e.hi),
+            (Some(wilson(1, 2, Z95).0), Some(wilson(1, 2, Z95).1))
+        );
+
+        // Any spread between families keeps the bootstrap.
+        let mut mixed = none.clone();
+        mixed[3].k = 1;
+        let e = Estimate::from_clusters(&mixed, 7);
+        assert_eq!(e.method, Method::ClusterBootstrap);
+        assert!(e.lo.unwrap() < e.hi.unwrap());
     }
 
     #[test]

@@ -16,18 +16,29 @@ pub fn wilson(k: u64, n: u64, z: f64) -> (f64, f64) {
         return (0.0, 1.0);
     }
     let k = k.min(n);
-    let nf = n as f64;
-    let p = k as f64 / nf;
+    wilson_rate(k as f64 / n as f64, n as f64, z)
+}
+
+/// The Wilson score interval for an observed rate `p` over `n` units, `n` need not be a
+/// whole number (an effective sample size); the formula of [`wilson`], of which this is the
+/// body. Returns `(lo, hi)` with `0 ≤ lo ≤ p ≤ hi ≤ 1`, `lo = 0` at `p = 0` and `hi = 1` at
+/// `p = 1`; `(0, 1)` when `n ≤ 0`. `p` is clamped to `[0, 1]`.
+pub fn wilson_rate(p: f64, n: f64, z: f64) -> (f64, f64) {
+    if n.is_nan() || n <= 0.0 {
+        return (0.0, 1.0);
+    }
+    let p = p.clamp(0.0, 1.0);
+    let nf = n;
     let z2 = z * z;
     let denom = 1.0 + z2 / nf;
     let centre = (p + z2 / (2.0 * nf)) / denom;
     let half = z * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt() / denom;
-    let lo = if k == 0 {
+    let lo = if p == 0.0 {
         0.0
     } else {
         (centre - half).clamp(0.0, p)
     };
-    let hi = if k == n {
+    let hi = if p == 1.0 {
         1.0
     } else {
         (centre + half).clamp(p, 1.0)
@@ -105,6 +116,12 @@ mod tests {
             let (lo, hi) = wilson(k, n, Z95);
             let p = k as f64 / n as f64;
             prop_assert!(0.0 <= lo && lo <= p && p <= hi && hi <= 1.0, "{k}/{n}: {lo} {p} {hi}");
+        }
+
+        #[test]
+        fn wilson_rate_agrees_with_wilson(n in 1u64..5000, frac in 0.0f64..=1.0) {
+            let k = ((n as f64) * frac).round() as u64;
+            prop_assert_eq!(wilson(k, n, Z95), wilson_rate(k as f64 / n as f64, n as f64, Z95));
         }
 
         #[test]
