@@ -1,8 +1,8 @@
 //! A fixed set of worker threads that run one job at a time, each thread its share.
 //!
 //! A forward pass hands out a few hundred small jobs per token, so waking threads must cost
-//! well under a microsecond: idle workers spin on an epoch counter for a while (about a
-//! millisecond) before they sleep on a condition variable. The calling thread does share 0
+//! well under a microsecond: idle workers spin on an epoch counter briefly, then yield their
+//! core for a millisecond or two, then sleep on a condition variable. The calling thread does share 0
 //! itself. A pool never runs more threads than it was built with, so a caller that sizes it to
 //! the free cores never oversubscribes them.
 
@@ -31,8 +31,14 @@ struct Shared {
 unsafe impl Sync for Shared {}
 unsafe impl Send for Shared {}
 
-/// Spins before a worker sleeps (each spin is one `spin_loop` hint, tens of nanoseconds).
-const SPINS: u32 = 1 << 15;
+/// Busy spins (one `spin_loop` hint each, tens of nanoseconds) before a waiting thread starts
+/// yielding its core: enough to catch the next job of a forward pass at once.
+const SPINS: u32 = 1 << 11;
+
+/// Yields (`sched_yield`, about a microsecond when nothing else wants the core) before an idle
+/// worker sleeps. Yielding instead of spinning keeps a busy machine usable: a thread of ours
+/// that waits for one that was descheduled hands its core over instead of burning it.
+const YIELDS: u32 = 2000;
 
 /// A pool of `threads` threads (the caller included).
 pub struct Pool {
@@ -109,7 +115,7 @@ impl Pool {
         let mine = catch_unwind(AssertUnwindSafe(|| f(0, n)));
         let mut spins = 0u32;
         while s.pending.load(Ordering::Acquire) != 0 {
-            spins = spins.wrapping_add(1);
+            spins = spins.saturating_add(1);
             if spins < SPINS {
                 std::hint::spin_loop();
             } else {
@@ -142,6 +148,10 @@ fn worker(s: &Shared, index: usize, n: usize) {
             spins += 1;
             if spins < SPINS {
                 std::hint::spin_loop();
+                continue;
+            }
+            if spins < SPINS + YIELDS {
+                std::thread::yield_now();
                 continue;
             }
             let g = s.lock.lock().unwrap_or_else(|e| e.into_inner());
