@@ -207,7 +207,7 @@ impl Engine {
             // Attention.
             s.act.reset(t_rows, e);
             rms_norm_rows(&s.x, &layer.attn_norm, c.rms_eps, &mut s.act.x);
-            s.act.quantize();
+            s.act.quantize(self.isa);
             matmul(
                 &self.pool,
                 self.isa,
@@ -260,7 +260,7 @@ impl Engine {
             }
             s.act.reset(t_rows, qd);
             s.act.x.copy_from_slice(&s.att[..t_rows * qd]);
-            s.act.quantize();
+            s.act.quantize(self.isa);
             matmul(
                 &self.pool,
                 self.isa,
@@ -274,7 +274,7 @@ impl Engine {
             // Feed-forward.
             s.act.reset(t_rows, e);
             rms_norm_rows(&s.x, &layer.ffn_norm, c.rms_eps, &mut s.act.x);
-            s.act.quantize();
+            s.act.quantize(self.isa);
             matmul(
                 &self.pool,
                 self.isa,
@@ -294,7 +294,7 @@ impl Engine {
             for ((a, &g), &u) in s.act.x.iter_mut().zip(&s.gate).zip(&s.up) {
                 *a = g / (1.0 + (-g).exp()) * u;
             }
-            s.act.quantize();
+            s.act.quantize(self.isa);
             matmul(
                 &self.pool,
                 self.isa,
@@ -329,7 +329,7 @@ impl Engine {
             rms_norm_rows(&gathered, &self.w.output_norm, c.rms_eps, &mut normed);
             s.act.reset(picked.len(), e);
             s.act.x.copy_from_slice(&normed);
-            s.act.quantize();
+            s.act.quantize(self.isa);
             let w_out = self.w.output.as_ref().unwrap_or(&self.w.token_embd);
             let mut logits = vec![0f32; picked.len() * c.vocab];
             matmul(

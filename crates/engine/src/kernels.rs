@@ -90,6 +90,17 @@ pub fn dot_f32_rows(isa: Isa, rows: &[f32], cols: usize, acts: &[&[f32]], out: &
     }
 }
 
+/// Quantizes activations (see [`crate::quant::quantize_act`]) with the instruction set's
+/// vectors.
+pub fn quantize_act(isa: Isa, x: &[f32], out: &mut [BlockQ8]) {
+    match isa {
+        Isa::Generic => crate::quant::quantize_act(x, out),
+        // SAFETY: see `dot_q`.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { avx2::quantize_act(x, out) },
+    }
+}
+
 /// `a · b` over the shorter length.
 pub fn dot(isa: Isa, a: &[f32], b: &[f32]) -> f32 {
     match isa {
@@ -325,6 +336,15 @@ mod avx2 {
         acts: &[&[BlockQ8]],
         out: &mut [f32],
     ) {
+        if qtype == QType::Q4_1 && acts.len() > 4 {
+            // Q4_1 keeps a scalar sum per row beside its accumulator: eight of each would spill
+            // the 16 vector registers, so wide tiles run as two halves (same bits per row).
+            let (a, b) = acts.split_at(4);
+            let (oa, ob) = out.split_at_mut(4 * n);
+            dot_q(qtype, r, row_bytes, n, a, oa);
+            dot_q(qtype, r, row_bytes, n, b, ob);
+            return;
+        }
         match acts.len() {
             0 => {}
             1 => rows::<1>(qtype, r, row_bytes, n, acts, out),
@@ -336,6 +356,11 @@ mod avx2 {
             7 => rows::<7>(qtype, r, row_bytes, n, acts, out),
             _ => rows::<8>(qtype, r, row_bytes, n, acts, out),
         }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn quantize_act(x: &[f32], out: &mut [BlockQ8]) {
+        crate::quant::quantize_act(x, out)
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]

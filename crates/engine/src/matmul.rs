@@ -5,9 +5,9 @@
 //! the activation rows in tiles of [`TILE`] and, inside a tile, its weight rows one by one, so a
 //! weight row is read once per tile and the tile's activations stay in L1.
 
-use crate::kernels::{dot_f32_rows, dot_q, Isa, TILE};
+use crate::kernels::{dot_f32_rows, dot_q, quantize_act, Isa, TILE};
 use crate::pool::{share, Pool, SharedMut};
-use crate::quant::{dequantize_row, quantize_act, BlockQ8, QType, QK};
+use crate::quant::{dequantize_row, BlockQ8, QType, QK};
 
 /// Where a matrix keeps its weights.
 #[derive(Debug, Clone)]
@@ -139,7 +139,7 @@ impl Act {
     }
 
     /// Quantizes every row into 8-bit blocks (needs `cols` a multiple of [`QK`]).
-    pub fn quantize(&mut self) {
+    pub fn quantize(&mut self, isa: Isa) {
         if self.cols % QK != 0 {
             return;
         }
@@ -150,7 +150,7 @@ impl Act {
             .chunks_exact(self.cols)
             .zip(self.q.chunks_exact_mut(nb))
         {
-            quantize_act(x, q);
+            quantize_act(isa, x, q);
         }
     }
 
@@ -260,8 +260,8 @@ mod tests {
         for (i, v) in act.x.iter_mut().enumerate() {
             *v = ((i * 7 % 13) as f32 - 6.0) * 0.1;
         }
-        act.quantize();
         let isa = Isa::detect();
+        act.quantize(isa);
         let mut first: Option<Vec<f32>> = None;
         for threads in [1, 2, 3] {
             let pool = Pool::new(threads);

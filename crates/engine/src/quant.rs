@@ -91,15 +91,29 @@ pub struct BlockQ8 {
     pub s: f32,
 }
 
-/// Quantizes `x` (a multiple of [`QK`] long) into `out` (`x.len() / QK` blocks).
+/// Quantizes `x` (a multiple of [`QK`] long) into `out` (`x.len() / QK` blocks): per block,
+/// `d = max|x| / 127` and `q = round(x / d)`, halves away from zero (C's `roundf`, as GGML).
+/// Written without branches or library calls so that it vectorizes; see
+/// [`crate::kernels::quantize_act`] for the dispatching entry point.
+#[inline(always)]
 pub fn quantize_act(x: &[f32], out: &mut [BlockQ8]) {
     for (xb, o) in x.chunks_exact(QK).zip(out.iter_mut()) {
-        let amax = xb.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let mut lanes = [0f32; 8];
+        for c in xb.chunks_exact(8) {
+            for (m, v) in lanes.iter_mut().zip(c) {
+                let a = v.abs();
+                *m = if a > *m { a } else { *m };
+            }
+        }
+        let amax = lanes.iter().fold(0f32, |m, &v| if v > m { v } else { m });
         let d = amax / 127.0;
         let id = if d != 0.0 { 1.0 / d } else { 0.0 };
         let mut sum = 0i32;
         for (q, &v) in o.qs.iter_mut().zip(xb) {
-            let r = (v * id).round() as i32;
+            let y = v * id;
+            // |y| ≤ 127: truncating |y| + 0.5 is rounding half away from zero.
+            let r = (y.abs() + 0.5) as i32;
+            let r = if y < 0.0 { -r } else { r };
             *q = r as i8;
             sum += r;
         }
@@ -188,6 +202,20 @@ mod tests {
         assert_eq!(out[0], 10.0 * 0.5 - 1.0);
         assert_eq!(out[16], 3.0 * 0.5 - 1.0);
         assert_eq!(out[1], -1.0);
+    }
+
+    #[test]
+    fn activation_rounding_is_half_away_from_zero() {
+        let mut x = [0f32; 32];
+        x[0] = 127.0;
+        x[1] = 2.5;
+        x[2] = -2.5;
+        x[3] = 0.49;
+        x[4] = -126.5;
+        let mut b = [BlockQ8::default()];
+        quantize_act(&x, &mut b);
+        assert_eq!(b[0].d, 1.0);
+        assert_eq!(&b[0].qs[..5], &[127, 3, -3, 0, -127]);
     }
 
     #[test]
