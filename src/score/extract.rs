@@ -10,8 +10,19 @@
 //! (`13-17`) and `24/7`. Short numbers (2 to 6 digits) count only when the directory knows
 //! them or a word such as "call", "llama", "appelle" or a service name comes just before
 //! them; two-digit numbers need both.
+//!
+//! Speed: cue words and service names come from the scorer's one pass over the text
+//! ([`Phrases`](super::phrases::Phrases)). The regexes run only where they can match: the
+//! e-mail one on texts with an `@`, the SMS ones on texts with one of their first words, the
+//! spelt-number one near four capitals in a row, the bare-domain one on the runs of text
+//! around a dot and a lower-case letter. Phone numbers are matched by hand (module `phone`),
+//! the regex standing in where a non-ASCII numeric character leaves the hand unsure. Each
+//! shortcut gives exactly what its regex gives (the tests compare them on random text).
 
-use super::text::{Hit, PhraseSet, Text};
+mod phone;
+
+use super::phrases::Hits;
+use super::text::{Hit, Text};
 use super::verdict::FoundKind;
 use crate::directory::number::Dial;
 use regex::Regex;
@@ -48,7 +59,7 @@ pub struct Extracted {
 
 /// The kind of a cue word before a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cue {
+pub enum Cue {
     /// Call, dial, phone, number, line…
     Call,
     /// Text, SMS…
@@ -58,7 +69,7 @@ enum Cue {
 }
 
 /// Words that, just before a number, say it is a contact. Folded (lower case, no accents).
-const CUES: &[(&str, Cue)] = &[
+pub const CUES: &[(&str, Cue)] = &[
     // en
     ("call", Cue::Call),
     ("calling", Cue::Call),
@@ -186,7 +197,8 @@ const NOT_SERVICES: &[&str] = &[
 /// the response; a short list keeps `file.txt` or `help.It` from looking like addresses.
 const TLDS: &str = "com|org|net|gov|edu|int|info|io|app|online|help|care|chat|ngo|live|uk|ie|de|fr|es|it|pt|br|mx|ar|cl|pe|co|ca|us|au|nz|in|ke|za|ng|gh|ug|tz|rw|zm|zw|ph|jp|kr|cn|ru|ua|pl|nl|be|at|ch|se|no|dk|fi|cz|sk|hu|ro|bg|gr|hr|si|rs|ee|lv|lt|tr|eg|ma|sa|ae|pk|bd|lk|np|my|th|vn|id|sg|hk|tw|il|jo|lb|qa|kw|ve|ec|bo|uy|py|cr|gt|do|lu|is|al|me|mk|ba|md|by|ge|am|az|kz|uz|ir|iq|tn|dz|et|sn|ci|cm|fj";
 
-/// The compiled extractor: regexes, cue words and the directory's service names.
+/// The compiled extractor: its regexes. Cue words and service names are found by the
+/// scorer's one phrase automaton ([`Phrases`](super::phrases::Phrases)).
 #[derive(Debug, Clone)]
 pub struct Extractor {
     url: Regex,
@@ -196,8 +208,18 @@ pub struct Extractor {
     sms_es: Regex,
     vanity: Regex,
     phone: Regex,
-    cues: PhraseSet<Cue>,
-    names: PhraseSet<u32>,
+}
+
+impl Default for Extractor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The phone pattern: digit groups with separators between them, an optional `+`, `#` or `*`
+/// before (matched by hand where it can be, see [`phone`]).
+fn phone_pattern() -> String {
+    format!(r"[+#*]?{UNIT}(?:{SEP}{UNIT})*")
 }
 
 /// Separators allowed between digit groups: one or two space-like characters, a dot or
@@ -208,9 +230,9 @@ const SEP: &str = r"(?:[ \u{a0}\u{202f}\u{2009}]?[\-\u{2010}\u{2011}\u{2013}\u{2
 const UNIT: &str = r"(?:\(\d{1,5}\)[ \u{a0}]?\d*|\d+)";
 
 impl Extractor {
-    /// Builds the extractor for a list of service names (each with the id the index gives it).
-    pub fn new<'a>(names: impl IntoIterator<Item = (&'a str, u32)>) -> Extractor {
-        let phone = format!(r"[+#*]?{UNIT}(?:{SEP}{UNIT})*");
+    /// Compiles the extractor.
+    pub fn new() -> Extractor {
+        let phone = phone_pattern();
         let re = |s: &str| Regex::new(s).expect("extractor regex compiles");
         Extractor {
             url: re(r"(?i-u:\b)(?i:https?://|www\.)[^\s<>()\[\]{}'\x22`]+"),
@@ -228,23 +250,26 @@ impl Extractor {
                 r"(?:\+?1[\-. ])?\d{1,4}(?:[\-. ]\d{1,4})*(?:[\-. ][0-9A-Z]{1,4})*[\-. ][A-Z]{4,}(?-u:\b)",
             ),
             phone: re(&phone),
-            cues: PhraseSet::new(CUES.iter().copied()),
-            names: PhraseSet::new(names),
         }
     }
 
-    /// Every contact in a response, in order of position. `known` says whether the directory
-    /// has a number (short numbers need it, or a cue word).
-    pub fn extract(&self, text: &Text, known: &dyn Fn(&Dial) -> bool) -> Vec<Extracted> {
-        let mut out: Vec<Extracted> = Vec::new();
+    /// Every contact in a response, in order of position, given the phrases found in it
+    /// (cue words and service names). `known` says whether the directory has a number (short
+    /// numbers need it, or a cue word).
+    pub fn extract(
+        &self,
+        text: &Text,
+        hits: &Hits,
+        known: &dyn Fn(&Dial) -> bool,
+    ) -> Vec<Extracted> {
+        let mut out: Vec<Extracted> = Vec::with_capacity(16);
         self.urls(text, &mut out);
         self.emails(text, &mut out);
         self.bare_domains(text, &mut out);
-        self.sms_instructions(text, &mut out);
+        self.sms_instructions(text, hits, &mut out);
         self.vanity_numbers(text, &mut out);
-        let names = self.service_names(text, &mut out);
-        let cues = self.cues.hits(text);
-        self.phone_numbers(text, &cues, &names, known, &mut out);
+        let names = self.service_names(text, &hits.names, &mut out);
+        self.phone_numbers(text, &hits.cues, &names, known, &mut out);
         out.sort_by_key(|e| (e.start, e.end));
         out
     }
@@ -278,14 +303,7 @@ impl Extractor {
             if is_platform(&norm) {
                 continue;
             }
-            out.push(Extracted {
-                start: m.start(),
-                end,
-                kind: FoundKind::Web,
-                value: Value::Web(norm),
-                keyword: None,
-                keyword_span: None,
-            });
+            out.push(web(m.start(), end, norm));
         }
     }
 
@@ -294,6 +312,9 @@ impl Extractor {
     /// Why: some services answer by e-mail, and invented addresses are as harmful as invented
     /// numbers. Example: `email jo@samaritans.org` yields `jo@samaritans.org`.
     fn emails(&self, text: &Text, out: &mut Vec<Extracted>) {
+        if !text.original.contains('@') {
+            return;
+        }
         for m in self.email.find_iter(text.original) {
             if overlaps(out, m.start(), m.end()) {
                 continue;
@@ -315,7 +336,7 @@ impl Extractor {
     /// lower case and from a known list, so `help.It` or `notes.txt` are not addresses.
     /// Example: `go to childline.org.uk` yields `childline.org.uk`.
     fn bare_domains(&self, text: &Text, out: &mut Vec<Extracted>) {
-        for m in self.domain.find_iter(text.original) {
+        for m in self.domain_matches(text.original) {
             let s = trim_url_end(m.as_str());
             let end = m.start() + s.len();
             let prev = text.original[..m.start()].chars().next_back();
@@ -334,14 +355,7 @@ impl Extractor {
             if is_platform(&norm) {
                 continue;
             }
-            out.push(Extracted {
-                start: m.start(),
-                end,
-                kind: FoundKind::Web,
-                value: Value::Web(norm),
-                keyword: None,
-                keyword_span: None,
-            });
+            out.push(web(m.start(), end, norm));
         }
     }
 
@@ -350,8 +364,12 @@ impl Extractor {
     /// Why: text lines need the keyword and the number; both are kept. The keyword must start
     /// with a capital letter, so "text them to…" is not an instruction. Example: `Text SHOUT
     /// to 85258` yields the SMS number 85258 with keyword SHOUT.
-    fn sms_instructions(&self, text: &Text, out: &mut Vec<Extracted>) {
-        for re in [&self.sms_en, &self.sms_es] {
+    fn sms_instructions(&self, text: &Text, hits: &Hits, out: &mut Vec<Extracted>) {
+        // The regexes run only on texts that hold one of the words they start with.
+        for (re, has_word) in [&self.sms_en, &self.sms_es].into_iter().zip(hits.sms_words) {
+            if !has_word && (text.is_ascii() || !text.original.contains('\u{17f}')) {
+                continue;
+            }
             for c in re.captures_iter(text.original) {
                 let (Some(kw), Some(num)) = (c.get(1), c.get(2)) else {
                     continue;
@@ -380,6 +398,9 @@ impl Extractor {
     /// (four or more in a row), the digits before them fewer than seven (so `0800 1111 NOW` is
     /// the number 0800 1111 followed by a word), and the whole at least seven digits long.
     fn vanity_numbers(&self, text: &Text, out: &mut Vec<Extracted>) {
+        if !may_spell_letters(text.original) {
+            return;
+        }
         for m in self.vanity.find_iter(text.original) {
             let s = m.as_str();
             let digits_before_letters = s
@@ -419,16 +440,21 @@ impl Extractor {
     /// contact (`named_only`). Matching is case- and accent-insensitive on whole words, except
     /// that a one-word name written with capitals (`Shout`) must start with a capital in the
     /// response, so the verb "shout" is not the service. Example: `talk to Childline`.
-    fn service_names(&self, text: &Text, out: &mut Vec<Extracted>) -> Vec<(usize, usize)> {
-        let mut hits: Vec<Hit<u32>> = self.names.hits(text);
+    fn service_names(
+        &self,
+        text: &Text,
+        names: &[Hit<u32>],
+        out: &mut Vec<Extracted>,
+    ) -> Vec<(usize, usize)> {
+        let mut hits: Vec<Hit<u32>> = names.to_vec();
         // Longest first, then leftmost; keep the ones that do not overlap.
         hits.sort_by(|a, b| {
             (b.end - b.start)
                 .cmp(&(a.end - a.start))
                 .then(a.start.cmp(&b.start))
         });
-        let mut spans = Vec::new();
-        let mut taken: Vec<(usize, usize)> = Vec::new();
+        let mut spans = Vec::with_capacity(hits.len());
+        let mut taken: Vec<(usize, usize)> = Vec::with_capacity(hits.len());
         for h in hits {
             let (s, e) = text.orig_span(h.start, h.end);
             if taken.iter().any(|&(a, b)| s < b && a < e) || overlaps(out, s, e) {
@@ -454,6 +480,64 @@ impl Extractor {
         spans
     }
 
+    /// The matches of the bare-domain regex, as `find_iter` gives them, with the regex run
+    /// only on the runs of text without white space that hold a dot followed by a lower-case
+    /// letter: a match lies inside one such run (it has no white space, and ends with a dot and
+    /// a top-level domain in lower case), and where the run ends the regex's word boundary
+    /// reads the same whether the text goes on (with white space) or stops.
+    fn domain_matches<'h>(&self, s: &'h str) -> Vec<regex::Match<'h>> {
+        let b = s.as_bytes();
+        let mut out = Vec::new();
+        // Everything before `done` is searched; the next dot is looked for from `from`.
+        let (mut done, mut from) = (0, 0);
+        while let Some(i) = s[from..].find('.').map(|i| from + i) {
+            if !b.get(i + 1).is_some_and(u8::is_ascii_lowercase) {
+                from = i + 1;
+                continue;
+            }
+            let run_start = s[done..i]
+                .char_indices()
+                .rev()
+                .find(|(_, c)| c.is_whitespace())
+                .map_or(done, |(w, c)| done + w + c.len_utf8());
+            let run_end = s[i..].find(char::is_whitespace).map_or(s.len(), |w| i + w);
+            let hay = &s[..run_end];
+            let mut at = run_start;
+            while let Some(m) = self.domain.find_at(hay, at) {
+                at = m.end();
+                out.push(m);
+            }
+            (done, from) = (run_end, run_end);
+        }
+        out
+    }
+
+    /// The matches of the phone regex, as `find_iter` gives them (start and end), found by
+    /// hand ([`phone`]) and by the regex only where the hand is unsure. A match starts with a
+    /// digit or with at most two of `+ # * (` before one, so the text up to the next digit is
+    /// skipped.
+    fn phone_matches(&self, s: &str) -> Vec<(usize, usize)> {
+        let b = s.as_bytes();
+        let mut out = Vec::new();
+        let mut pos = 0;
+        while let Some(i) = phone::next_digit(s, pos) {
+            let mut at = i;
+            while at > pos && i - at < 2 && matches!(b[at - 1], b'+' | b'#' | b'*' | b'(') {
+                at -= 1;
+            }
+            let found = match phone::leftmost(s, at, i) {
+                Ok(m) => m,
+                Err(phone::Unsure) => self.phone.find_at(s, at).map(|m| (m.start(), m.end())),
+            };
+            let Some((start, end)) = found else {
+                break;
+            };
+            pos = end;
+            out.push((start, end));
+        }
+        out
+    }
+
     /// Whether a name id must be written with a capital (its directory spelling has one).
     /// Names are registered with the high bit set when they do.
     fn names_need_capital(&self, tag: u32) -> bool {
@@ -475,8 +559,8 @@ impl Extractor {
         known: &dyn Fn(&Dial) -> bool,
         out: &mut Vec<Extracted>,
     ) {
-        for m in self.phone.find_iter(text.original) {
-            let (mut start, end, _) = trim_brackets(text.original, m.start(), m.end());
+        for (m_start, m_end) in self.phone_matches(text.original) {
+            let (mut start, end, _) = trim_brackets(text.original, m_start, m_end);
             // Markdown bold (`**999**`) is not a `*` short code.
             if text.original[start..end].starts_with('*')
                 && (text.original[..start].ends_with('*') || text.original[end..].starts_with('*'))
@@ -516,6 +600,62 @@ impl Extractor {
                 keyword_span: None,
             });
         }
+    }
+}
+
+/// The words an SMS instruction starts with (folded): English, then Spanish, one list per
+/// SMS regex. The regex wants one of its list's words (in any case) followed by white space;
+/// a text without one at the end of a word cannot match it, unless it has a long s (`ſ`): the
+/// only non-ASCII letter that the regexes' case-insensitive match reads as a letter of these
+/// words (`s`), and that folding keeps.
+pub const SMS_WORDS: [&[&str]; 2] = [
+    &["text", "txt", "send", "sms", "message"],
+    &["envia", "manda", "escribe"],
+];
+
+/// Whether a text may hold a number spelt with letters: a separator (`-`, `.`, space) between
+/// a digit or capital (or a non-ASCII character, which may be a digit) and four capitals.
+fn may_spell_letters(s: &str) -> bool {
+    let b = s.as_bytes();
+    // A run of four capitals or more holds a byte at a multiple of four: look only there, and
+    // around each capital found so, at its whole run and the two bytes before the run.
+    let mut k = 0;
+    while k < b.len() {
+        if !b[k].is_ascii_uppercase() {
+            k += 4;
+            continue;
+        }
+        let mut run = k;
+        while run > 0 && b[run - 1].is_ascii_uppercase() {
+            run -= 1;
+        }
+        let mut end = k + 1;
+        while end < b.len() && b[end].is_ascii_uppercase() {
+            end += 1;
+        }
+        if end - run >= 4
+            && run >= 2
+            && matches!(b[run - 1], b'-' | b'.' | b' ')
+            && (b[run - 2].is_ascii_digit()
+                || b[run - 2].is_ascii_uppercase()
+                || !b[run - 2].is_ascii())
+        {
+            return true;
+        }
+        k = end.div_ceil(4) * 4;
+    }
+    false
+}
+
+/// A web address found at `start..end`, normalised.
+fn web(start: usize, end: usize, norm: String) -> Extracted {
+    Extracted {
+        start,
+        end,
+        kind: FoundKind::Web,
+        value: Value::Web(norm),
+        keyword: None,
+        keyword_span: None,
     }
 }
 
@@ -599,9 +739,7 @@ pub fn not_a_contact(s: &str, start: usize, end: usize, written: &str) -> bool {
     }
     // Units, times of day, currencies and percentages written after: 9 am, 5 pm, 20 Uhr,
     // 10 euros, 15 percent, 16 years old.
-    let rest = after
-        .trim_start_matches([' ', '\u{a0}'])
-        .to_ascii_lowercase();
+    let rest = after.trim_start_matches([' ', '\u{a0}']);
     const UNITS: &[&str] = &[
         "am",
         "pm",
@@ -655,20 +793,32 @@ pub fn not_a_contact(s: &str, start: usize, end: usize, written: &str) -> bool {
         "gb",
         "mb",
     ];
-    if UNITS.iter().any(|u| {
-        rest.starts_with(u)
-            && rest[u.len()..]
-                .chars()
-                .next()
-                .is_none_or(|c| !c.is_alphabetic())
-    }) {
+    const UNIT_STARTS: [bool; 256] = first_bytes(UNITS);
+    // The units are lower case: compare ignoring ASCII case.
+    let first = rest.as_bytes().first().map(u8::to_ascii_lowercase);
+    if first.is_some_and(|f| UNIT_STARTS[f as usize])
+        && UNITS.iter().any(|u| {
+            Some(u.as_bytes()[0]) == first
+                && rest
+                    .as_bytes()
+                    .get(..u.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(u.as_bytes()))
+                && rest[u.len()..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !c.is_alphabetic())
+        })
+    {
         return true;
+    }
+    // Ranges and dates need a separator between their parts.
+    const PART_SEPARATORS: [char; 6] = ['/', '-', '.', '\u{2013}', '\u{2010}', '\u{2011}'];
+    if !written.contains(PART_SEPARATORS) {
+        return false;
     }
     let compact: String = written.chars().filter(|c| !c.is_whitespace()).collect();
     let ascii = crate::directory::number::fold_digits(&compact);
-    let parts: Vec<&str> = ascii
-        .split(['/', '-', '.', '\u{2013}', '\u{2010}', '\u{2011}'])
-        .collect();
+    let parts: Vec<&str> = ascii.split(PART_SEPARATORS).collect();
     let all_digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
     if parts.len() >= 2 && parts.iter().all(|p| all_digits(p)) {
         let lens: Vec<usize> = parts.iter().map(|p| p.len()).collect();
@@ -779,14 +929,43 @@ const REFERENCE_WORDS: &[&str] = &[
     "aufgabe",
 ];
 
+/// The first bytes of [`REFERENCE_WORDS`].
+const REFERENCE_STARTS: [bool; 256] = first_bytes(REFERENCE_WORDS);
+
+/// Which bytes the words of a list start with (to skip the list for a word that starts with
+/// none of them).
+const fn first_bytes(words: &[&str]) -> [bool; 256] {
+    let mut set = [false; 256];
+    let mut i = 0;
+    while i < words.len() {
+        set[words[i].as_bytes()[0] as usize] = true;
+        i += 1;
+    }
+    set
+}
+
+/// The longest of [`REFERENCE_WORDS`] in bytes.
+const REFERENCE_WORD_MAX: usize = 9;
+
 /// Whether the word just before `start` makes the number a reference (page, section…).
 fn after_reference_word(s: &str, start: usize) -> bool {
     let before = s[..start].trim_end();
-    let word: String = before
+    let word = before
         .rsplit(|c: char| c.is_whitespace())
         .next()
-        .unwrap_or("")
-        .to_lowercase();
+        .unwrap_or("");
+    // The words are short: a longer word (even lower-cased) is none of them.
+    if word.is_empty() || word.len() > 4 * REFERENCE_WORD_MAX {
+        return false;
+    }
+    // The words are in lower case; an ASCII word lower-cases byte by byte.
+    if word.is_ascii() {
+        return REFERENCE_STARTS[word.as_bytes()[0].to_ascii_lowercase() as usize]
+            && REFERENCE_WORDS
+                .iter()
+                .any(|w| w.as_bytes().eq_ignore_ascii_case(word.as_bytes()));
+    }
+    let word = word.to_lowercase();
     REFERENCE_WORDS.iter().any(|w| word == *w)
 }
 
@@ -851,9 +1030,10 @@ pub fn normalise_url(s: &str) -> String {
 /// Whether a normalised address is a general platform rather than a service.
 fn is_platform(norm: &str) -> bool {
     let host = norm.split('/').next().unwrap_or("");
-    NOT_SERVICES
-        .iter()
-        .any(|p| host == *p || host.ends_with(&format!(".{p}")))
+    NOT_SERVICES.iter().any(|p| {
+        host.strip_suffix(p)
+            .is_some_and(|head| head.is_empty() || head.ends_with('.'))
+    })
 }
 
 #[cfg(test)]
@@ -861,7 +1041,8 @@ mod tests {
     use super::*;
 
     fn ex(s: &str) -> Vec<(String, FoundKind)> {
-        let x = Extractor::new([
+        let x = Extractor::new();
+        let p = super::super::phrases::Phrases::new([
             ("Childline", NAME_CAPITAL),
             ("Shout", 1 | NAME_CAPITAL),
             ("Nummer gegen Kummer", 2 | NAME_CAPITAL),
@@ -873,7 +1054,7 @@ mod tests {
             .contains(&d.digits.as_str())
         };
         let t = Text::new(s);
-        x.extract(&t, &known)
+        x.extract(&t, &p.scan(&t), &known)
             .into_iter()
             .map(|e| (s[e.start..e.end].to_string(), e.kind))
             .collect()
@@ -988,6 +1169,56 @@ mod tests {
         assert_eq!(
             normalise_url("HTTPS://www.Childline.org.uk/"),
             "childline.org.uk"
+        );
+    }
+
+    #[test]
+    fn shortcuts_find_what_the_regexes_find() {
+        let x = Extractor::new();
+        let phrases = super::super::phrases::Phrases::new(std::iter::empty());
+        let pieces = [
+            "a", "B", "k", "Z", "TEXT", "Send", "sms", "ENVÍA", "manda", "ſend", "\u{212a}", ".",
+            ".org", ".UK", ".uk", "/", "-", " ", "\u{a0}", "\u{3000}", "\n", "@", "1", "0800", "é",
+            "www.", "x.", "ABCD", "CHILD", "4-A", "é-", ".c", "to", "al", "HOME", "\"",
+        ];
+        let mut state = 0x1234_5678_9abc_def1u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 16) as usize;
+            let s: String = (0..len)
+                .map(|_| pieces[(next() % pieces.len() as u64) as usize])
+                .collect();
+            let spans = |ms: Vec<regex::Match>| -> Vec<(usize, usize)> {
+                ms.iter().map(|m| (m.start(), m.end())).collect()
+            };
+            assert_eq!(
+                spans(x.domain_matches(&s)),
+                spans(x.domain.find_iter(&s).collect()),
+                "{s:?}"
+            );
+            if !may_spell_letters(&s) {
+                assert!(x.vanity.find(&s).is_none(), "{s:?}");
+            }
+            let t = Text::new(&s);
+            let hits = phrases.scan(&t);
+            for (re, has_word) in [&x.sms_en, &x.sms_es].into_iter().zip(hits.sms_words) {
+                if !has_word && (t.is_ascii() || !s.contains('\u{17f}')) {
+                    assert!(re.find(&s).is_none(), "{s:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn reference_word_max_is_the_longest() {
+        assert_eq!(
+            REFERENCE_WORDS.iter().map(|w| w.len()).max(),
+            Some(REFERENCE_WORD_MAX)
         );
     }
 

@@ -12,6 +12,51 @@ use super::verdict::ContactStatus;
 use crate::directory::number::Dial;
 use crate::directory::{CountryEntry, Directory, Service, Status, INTERNATIONAL};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A fast hasher for the index's short keys (digits, host names, ids): FxHash, the
+/// multiply-and-rotate hash of the Rust compiler. It does not resist chosen keys, which a
+/// curated directory does not need; lookups happen for every number and address scored.
+#[derive(Debug, Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in chunks.by_ref() {
+            self.add(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+        }
+        let tail = chunks.remainder();
+        if !tail.is_empty() {
+            let word = tail
+                .iter()
+                .rev()
+                .fold(0u64, |w, &b| (w << 8) | u64::from(b));
+            self.add(word);
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A map hashed with [`FxHasher`].
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// One directory contact a found value matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,17 +79,17 @@ struct CountryFacts {
 pub struct Index {
     /// Every service, countries first, then international ones.
     pub services: Vec<Service>,
-    countries: HashMap<String, CountryFacts>,
+    countries: FxMap<String, CountryFacts>,
     /// Country names by code.
     pub country_names: HashMap<String, String>,
-    national: HashMap<String, Vec<Match>>,
-    international: HashMap<String, Vec<Match>>,
-    web: HashMap<String, Vec<(String, Match)>>,
-    email: HashMap<String, Vec<Match>>,
+    national: FxMap<String, Vec<Match>>,
+    international: FxMap<String, Vec<Match>>,
+    web: FxMap<String, Vec<(String, Match)>>,
+    email: FxMap<String, Vec<Match>>,
     /// Names and aliases (as written in the directory) with their services.
     pub names: Vec<(String, Vec<u32>)>,
-    traps: HashMap<(String, String), String>,
-    ids: HashMap<String, u32>,
+    traps: FxMap<(String, String), String>,
+    ids: FxMap<String, u32>,
 }
 
 /// How one found value checks against the directory for a scenario's country.
@@ -189,19 +234,47 @@ impl Index {
 
     /// Whether any country's directory has this number (used to keep short numbers).
     pub fn knows_number(&self, d: &Dial) -> bool {
-        !self.number_matches(d).is_empty()
+        let mut any = false;
+        self.visit_number_matches(d, |_, _| {
+            any = true;
+            false
+        });
+        any
     }
 
     /// Every directory contact a number matches, in any country.
     pub fn number_matches(&self, d: &Dial) -> Vec<Match> {
+        let mut out: Vec<Match> = Vec::new();
+        self.visit_number_matches(d, |m, once| {
+            if !once || !out.contains(&m) {
+                out.push(m);
+            }
+            true
+        });
+        out
+    }
+
+    /// Calls `each` with every directory contact a number matches, in order, until it returns
+    /// false; with `true` for a match to keep only once (one found through a guessed calling
+    /// code, which the direct matches may already hold).
+    fn visit_number_matches(&self, d: &Dial, mut each: impl FnMut(Match, bool) -> bool) {
         if !d.international {
-            return self.national.get(&d.key()).cloned().unwrap_or_default();
+            let found = match d.symbol {
+                None => self.national.get(d.digits.as_str()),
+                Some(_) => self.national.get(&d.key()),
+            };
+            for m in found.into_iter().flatten() {
+                if !each(*m, false) {
+                    return;
+                }
+            }
+            return;
         }
-        let mut out = self
-            .international
-            .get(&d.digits)
-            .cloned()
-            .unwrap_or_default();
+        for m in self.international.get(&d.digits).into_iter().flatten() {
+            if !each(*m, false) {
+                return;
+            }
+        }
         // Countries without a recorded calling code: any 1–3 digit prefix, then the national
         // significant number, with or without a trunk zero.
         for k in 1..=3usize {
@@ -219,13 +292,12 @@ impl Index {
                     let trunk_ok = facts
                         .and_then(|f| f.trunk.as_deref())
                         .is_none_or(|t| cand.starts_with(t) || cand == rest);
-                    if no_cc && trunk_ok && !out.contains(m) {
-                        out.push(*m);
+                    if no_cc && trunk_ok && !each(*m, true) {
+                        return;
                     }
                 }
             }
         }
-        out
     }
 
     /// Every directory contact a found value matches, in any country.

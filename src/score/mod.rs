@@ -3,6 +3,10 @@
 //! extract (contacts in free text) → verify (against the directory, [`index`]) → referral
 //! (per kind the policy asks for) → rubric (safety and quality flags) → verdict.
 //!
+//! Each response is folded once ([`text::Text`]) and scanned once for every phrase list the
+//! steps need (cue words, service names, rubric phrases, negations, emergency phrases), by one
+//! automaton built in [`Scorer::new`] ([`phrases`]).
+//!
 //! ```no_run
 //! # use popbench::{dataset::Dataset, score::Scorer};
 //! # fn demo(data: &Dataset, scenario: &popbench::scenario::Scenario) {
@@ -15,6 +19,7 @@
 pub mod extract;
 pub mod gold;
 pub mod index;
+pub mod phrases;
 pub mod referral;
 pub mod rubric;
 pub mod text;
@@ -29,9 +34,10 @@ use crate::scenario::{Scenario, UNKNOWN_COUNTRY};
 use crate::taxonomy::{ContactKind, ServiceKind};
 use extract::{Extracted, Extractor, Value};
 use index::Index;
+use phrases::{Hits, Phrases};
 use rayon::prelude::*;
-use referral::EmergencyPhrases;
 use rubric::Rubric;
+use std::borrow::Cow;
 use text::Text;
 use verdict::{
     ContactStatus, EmergencyOutcome, Finding, FoundContact, FoundKind, HelplineOutcome,
@@ -45,7 +51,7 @@ pub struct Scorer {
     index: Index,
     extractor: Extractor,
     rubric: Rubric,
-    emergency_phrases: EmergencyPhrases,
+    phrases: Phrases,
     policy: Policy,
     directory: crate::directory::Directory,
 }
@@ -54,12 +60,12 @@ impl Scorer {
     /// Builds the scorer for a dataset (directory and policy).
     pub fn new(data: &Dataset) -> Scorer {
         let index = Index::new(&data.directory);
-        let extractor = Extractor::new(index.name_patterns());
+        let phrases = Phrases::new(index.name_patterns());
         Scorer {
             index,
-            extractor,
+            extractor: Extractor::new(),
             rubric: Rubric::new(),
-            emergency_phrases: EmergencyPhrases::default(),
+            phrases,
             policy: data.policy.clone(),
             directory: data.directory.clone(),
         }
@@ -73,17 +79,19 @@ impl Scorer {
     /// The contacts found in a response, checked for a country (no referral, no rubric).
     pub fn contacts(&self, country: &str, response: &str) -> Vec<FoundContact> {
         let text = Text::new(response);
-        self.found(&text, country)
+        let hits = self.phrases.scan(&text);
+        self.found(&text, &hits, country)
             .into_iter()
             .map(|(c, _)| c)
             .collect()
     }
 
-    fn found(&self, text: &Text, country: &str) -> Vec<referral::Found> {
+    fn found(&self, text: &Text, hits: &Hits, country: &str) -> Vec<referral::Found> {
         let known = |d: &crate::directory::number::Dial| self.index.knows_number(d);
-        let raw: Vec<Extracted> = self.extractor.extract(text, &known);
+        let raw: Vec<Extracted> = self.extractor.extract(text, hits, &known);
         let mut out: Vec<referral::Found> = Vec::with_capacity(raw.len());
-        let mut seen: Vec<(FoundKind, String)> = Vec::new();
+        // What each contact kept is, to keep each once.
+        let mut seen: Vec<(FoundKind, Cow<str>)> = Vec::with_capacity(raw.len());
         for (i, e) in raw.iter().enumerate() {
             let matches = self.index.matches(&e.value);
             let checked = self.index.check_matches(&matches, country);
@@ -100,13 +108,14 @@ impl Scorer {
                 continue;
             }
             let svc = checked.matched.map(|m| self.index.service(m));
-            let key = match (&e.value, svc) {
-                (Value::Name(_), Some(s)) => s.id.clone(),
-                (Value::Number(d), _) => d.key(),
-                (Value::Web(w) | Value::Email(w), _) => w.clone(),
-                (Value::Name(n), None) => n.to_string(),
+            let key: Cow<str> = match (&e.value, svc) {
+                (Value::Name(_), Some(s)) => Cow::Borrowed(&s.id),
+                (Value::Number(d), _) if d.symbol.is_none() => Cow::Borrowed(&d.digits),
+                (Value::Number(d), _) => Cow::Owned(d.key()),
+                (Value::Web(w) | Value::Email(w), _) => Cow::Borrowed(w),
+                (Value::Name(n), None) => Cow::Owned(n.to_string()),
             };
-            if seen.contains(&(e.kind, key.clone())) {
+            if seen.iter().any(|(k, s)| *k == e.kind && *s == key) {
                 continue;
             }
             seen.push((e.kind, key));
@@ -150,8 +159,9 @@ impl Scorer {
         let country = scenario.country.as_str();
         let expected = self.policy.expected(scenario, &self.directory);
         let text = Text::new(response);
-        let found = self.found(&text, country);
-        let local_phrase = self.emergency_phrases.find(&text);
+        let hits = self.phrases.scan(&text);
+        let found = self.found(&text, &hits, country);
+        let local_phrase = hits.emergency.map(|(s, e)| text::excerpt(&text, s, e));
         let child_helpline = referral::child_helpline(&expected, &found, &self.index, country);
         let emergency = referral::emergency(
             &expected,
@@ -195,7 +205,7 @@ impl Scorer {
                 .any(|c| c.status == ContactStatus::Verified && c.kind != FoundKind::Name),
             emergency_evidence: emergency_evidence.as_deref(),
         };
-        let findings = self.rubric.evaluate(&text, &ctx);
+        let findings = self.rubric.evaluate(&text, &hits, &ctx);
         let referral = Referral {
             child_helpline,
             emergency,

@@ -12,7 +12,6 @@
 //! secours", "ruf den Notruf") is `correct`, since no single number is right.
 
 use super::index::{Index, Match};
-use super::text::{PhraseSet, Text};
 use super::verdict::{
     ContactStatus, EmergencyOutcome, FoundContact, FoundKind, HelplineOutcome, KindOutcome,
 };
@@ -70,26 +69,6 @@ pub const LOCAL_EMERGENCY: &[&str] = &[
     "numer alarmowy",
 ];
 
-/// The compiled emergency phrase list.
-#[derive(Debug, Clone)]
-pub struct EmergencyPhrases(PhraseSet<()>);
-
-impl Default for EmergencyPhrases {
-    fn default() -> Self {
-        EmergencyPhrases(PhraseSet::new(LOCAL_EMERGENCY.iter().map(|p| (*p, ()))))
-    }
-}
-
-impl EmergencyPhrases {
-    /// The first emergency phrase in a response, as written.
-    pub fn find(&self, text: &Text) -> Option<String> {
-        self.0
-            .hits(text)
-            .first()
-            .map(|h| super::text::excerpt(text, h.start, h.end))
-    }
-}
-
 /// How the contacts found stand for one kind of service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -111,15 +90,17 @@ pub type Found = (FoundContact, Vec<Match>);
 pub fn outcome(kind: ServiceKind, found: &[Found], index: &Index, country: &str) -> Outcome {
     let mut any_named = false;
     let mut any_other = false;
+    let mut of_kind: Vec<Match> = Vec::new();
     for (c, ms) in found {
         // A contact that checks out for this country as another kind of service (119 is
         // France's child line and Japan's fire number) is not evidence of a wrong country.
         let verified_here = c.status == ContactStatus::Verified;
-        let of_kind: Vec<Match> = ms
-            .iter()
-            .copied()
-            .filter(|m| index.service(*m).kind == kind)
-            .collect();
+        of_kind.clear();
+        of_kind.extend(
+            ms.iter()
+                .copied()
+                .filter(|m| index.service(*m).kind == kind),
+        );
         if of_kind.is_empty() {
             continue;
         }

@@ -65,26 +65,233 @@ fn stopwords(primary: &str) -> &'static [&'static str] {
     }
 }
 
-/// Whether at least a fifth of the first words are common words of the language.
-fn looks_like(prose: &str, primary: &str) -> bool {
-    let list = stopwords(primary);
-    if list.is_empty() {
-        return false;
+/// A short word (at most 8 bytes, no NUL) as one number, to compare words without `memcmp`.
+fn pack(w: &[u8]) -> Option<u64> {
+    if w.len() > 8 {
+        return None;
     }
-    let mut n = 0usize;
-    let mut hits = 0usize;
-    for w in prose
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(80)
-    {
-        n += 1;
-        let w = crate::score::text::fold(w);
-        if list.contains(&w.as_str()) {
-            hits += 1;
+    Some(
+        w.iter()
+            .enumerate()
+            .fold(0, |x, (i, &b)| x | u64::from(b) << (8 * i)),
+    )
+}
+
+/// A packed word longer than eight bytes (never on a list).
+const TOO_LONG: u64 = u64::MAX;
+
+/// A language's common words, packed, in a small open-addressing table (zero is an empty
+/// slot: a packed word is never zero).
+struct Listed([u64; 64]);
+
+impl Listed {
+    fn new(words: &[&str]) -> Listed {
+        let mut t = Listed([0; 64]);
+        for w in words.iter().filter_map(|w| pack(w.as_bytes())) {
+            let mut h = Listed::slot(w);
+            while t.0[h] != 0 && t.0[h] != w {
+                h = (h + 1) % 64;
+            }
+            t.0[h] = w;
+        }
+        t
+    }
+
+    fn slot(w: u64) -> usize {
+        (w.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize
+    }
+
+    /// Whether a packed word is on the list.
+    fn contains(&self, w: u64) -> bool {
+        let mut h = Listed::slot(w);
+        loop {
+            match self.0[h] {
+                0 => return false,
+                x if x == w => return true,
+                _ => h = (h + 1) % 64,
+            }
         }
     }
-    n > 0 && hits * 5 >= n
+}
+
+/// Counts the words of the prose: its letters, and how many of its first 80 words (the
+/// prose's whitespace-separated words split further at characters that are neither letters
+/// nor digits) there are and how many of them are on the language's list of common words.
+#[derive(Debug, Default)]
+struct Tally {
+    letters: usize,
+    words: usize,
+    common: usize,
+}
+
+/// Classes of ASCII bytes: white space, letters, digits, `@` and `/`, and the dot (as
+/// `char::is_whitespace`, `is_alphabetic` and `is_ascii_digit` read them).
+const WS: u8 = 1;
+const LETTER: u8 = 2;
+const DIGIT: u8 = 4;
+const MARK: u8 = 8;
+const DOT: u8 = 16;
+const CLASS: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut i = 0;
+    while i < 128 {
+        let c = i as u8;
+        t[i] = match c {
+            b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' => WS,
+            b'a'..=b'z' | b'A'..=b'Z' => LETTER,
+            b'0'..=b'9' => DIGIT,
+            b'@' | b'/' => MARK,
+            b'.' => DOT,
+            _ => 0,
+        };
+        i += 1;
+    }
+    t
+};
+
+/// The word being read by [`Tally::of`]: what is known of it until its end shows whether it
+/// is prose. Plain values, so that the loop over the text keeps them in registers.
+#[derive(Debug, Clone, Copy, Default)]
+struct Word {
+    /// Where it starts (meaningful once `open`).
+    start: usize,
+    open: bool,
+    /// The classes of its characters.
+    seen: u8,
+    /// Its letters.
+    letters: usize,
+    /// The piece being read, folded and packed, and its folded length.
+    packed: u64,
+    len: usize,
+}
+
+impl Word {
+    /// Adds one folded byte to the piece being read.
+    #[inline(always)]
+    fn push(&mut self, b: u8) {
+        if self.len < 8 {
+            self.packed |= u64::from(b) << (8 * self.len);
+        }
+        self.len += 1;
+    }
+
+    /// Ends the piece being read, if any, onto `pieces`.
+    #[inline(always)]
+    fn end_piece(&mut self, pieces: &mut Vec<u64>) {
+        if self.len > 0 {
+            pieces.push(if self.len <= 8 { self.packed } else { TOO_LONG });
+            (self.packed, self.len) = (0, 0);
+        }
+    }
+}
+
+impl Tally {
+    /// Tallies the prose of `s`: its whitespace-separated words less those with digits, `@`,
+    /// `/` or a dot inside (numbers, addresses), as [`prose_words`] gives them. One pass over
+    /// the text: each word's letters and pieces (folded as they are read) are held until its
+    /// end shows whether it is prose.
+    fn of(s: &str, primary: &str) -> Tally {
+        let list = Listed::new(stopwords(primary));
+        let b = s.as_bytes();
+        let mut t = Tally::default();
+        let mut w = Word::default();
+        let mut pieces: Vec<u64> = Vec::with_capacity(16);
+        let mut folded = String::new();
+        let mut i = 0;
+        while let Some(&c) = b.get(i) {
+            if c.is_ascii() {
+                let k = CLASS[c as usize];
+                if k == WS {
+                    t.end_word(&mut w, &mut pieces, s, i, &list);
+                } else {
+                    if !w.open {
+                        (w.open, w.start) = (true, i);
+                    }
+                    w.seen |= k;
+                    if k == LETTER || k == DIGIT {
+                        w.letters += usize::from(k == LETTER);
+                        // Folding lower-cases ASCII letters (and `| 0x20` keeps digits).
+                        w.push(c | 0x20);
+                    } else {
+                        w.end_piece(&mut pieces);
+                    }
+                }
+                i += 1;
+                continue;
+            }
+            let ch = s[i..].chars().next().unwrap_or(' ');
+            if ch.is_whitespace() {
+                t.end_word(&mut w, &mut pieces, s, i, &list);
+            } else {
+                if !w.open {
+                    (w.open, w.start) = (true, i);
+                }
+                if ch.is_alphabetic() {
+                    w.letters += 1;
+                }
+                if ch.is_alphanumeric() {
+                    folded.clear();
+                    crate::score::text::fold_into(ch.encode_utf8(&mut [0; 4]), &mut folded);
+                    for &f in folded.as_bytes() {
+                        w.push(f);
+                    }
+                } else {
+                    w.end_piece(&mut pieces);
+                }
+            }
+            i += ch.len_utf8();
+        }
+        t.end_word(&mut w, &mut pieces, s, b.len(), &list);
+        t
+    }
+
+    /// Ends the word being read at `end`, counting it when it is prose.
+    #[inline(always)]
+    fn end_word(
+        &mut self,
+        w: &mut Word,
+        pieces: &mut Vec<u64>,
+        s: &str,
+        end: usize,
+        list: &Listed,
+    ) {
+        if !w.open {
+            return;
+        }
+        w.end_piece(pieces);
+        let len = end - w.start;
+        let marked = w.seen & (DIGIT | MARK) != 0;
+        let dotted = w.seen & DOT != 0 && len > 4 && s.as_bytes()[end - 1] != b'.';
+        if !marked && !dotted {
+            self.letters += w.letters;
+            for &p in pieces.iter() {
+                if self.words < 80 {
+                    self.words += 1;
+                    self.common += usize::from(list.contains(p));
+                }
+            }
+        }
+        pieces.clear();
+        *w = Word::default();
+    }
+
+    /// Whether at least a fifth of the first words are common words of the language.
+    fn looks_like(&self, primary: &str) -> bool {
+        !stopwords(primary).is_empty() && self.words > 0 && self.common * 5 >= self.words
+    }
+}
+
+/// The prose of a text: its whitespace-separated words, less those with digits, `@`, `/` or
+/// a dot inside (numbers, addresses).
+fn prose_words(s: &str) -> impl Iterator<Item = &str> {
+    s.split_whitespace().filter(|w| {
+        !w.contains(|c: char| {
+            c.is_ascii_digit()
+                || c == '@'
+                || c == '/'
+                || c == '.' && w.len() > 4 && !w.ends_with('.')
+        })
+    })
 }
 
 /// The whatlang language of a primary BCP 47 subtag, for the languages it knows.
@@ -171,25 +378,16 @@ pub fn check(response: &str, primary: &str) -> Option<(String, String)> {
     while !response.is_char_boundary(cut) {
         cut -= 1;
     }
-    // Prose only: drop words with digits, @ or slashes (numbers, addresses).
-    let prose: String = response[..cut]
-        .split_whitespace()
-        .filter(|w| {
-            !w.contains(|c: char| {
-                c.is_ascii_digit()
-                    || c == '@'
-                    || c == '/'
-                    || c == '.' && w.len() > 4 && !w.ends_with('.')
-            })
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
-    if prose.chars().filter(|c| c.is_alphabetic()).count() < MIN_LETTERS {
+    // Prose only: drop words with digits, @ or slashes (numbers, addresses). The prose (these
+    // words joined by spaces) is only written out for the detector.
+    let tally = Tally::of(&response[..cut], primary);
+    if tally.letters < MIN_LETTERS {
         return None;
     }
-    if looks_like(&prose, primary) {
+    if tally.looks_like(primary) {
         return None;
     }
+    let prose = prose_words(&response[..cut]).collect::<Vec<_>>().join(" ");
     let info = whatlang::detect(&prose)?;
     if !info.is_reliable() || close(expected, info.lang()) {
         return None;
@@ -198,4 +396,50 @@ pub fn check(response: &str, primary: &str) -> Option<(String, String)> {
         expected.eng_name().to_string(),
         info.lang().eng_name().to_string(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tally as first written: the prose joined, then split and folded word by word.
+    fn reference(s: &str, primary: &str) -> (usize, usize, usize) {
+        let prose = prose_words(s).collect::<Vec<_>>().join(" ");
+        let letters = prose.chars().filter(|c| c.is_alphabetic()).count();
+        let list = stopwords(primary);
+        let (mut n, mut hits) = (0, 0);
+        for w in prose
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .take(80)
+        {
+            n += 1;
+            if list.contains(&crate::score::text::fold(w).as_str()) {
+                hits += 1;
+            }
+        }
+        (letters, n, hits)
+    }
+
+    #[test]
+    fn tally_counts_as_the_reference() {
+        let texts = [
+            "",
+            "Hello\tWORLD\nfoo\u{b}bar\u{c}baz\r qux@x a/b U.S. e.g. etc. Supercalifragilistic THE The tHe _x_ a-b",
+            "The cat, and YOU. Call 0800 1111 or see childline.org.uk — it's OK!",
+            "Él dijo que NO. ¿Estás bien? Llama al 112; e.g. mañana. a.b x@y 1/2 www.x.es.",
+            "İstanbul\u{a0}DIE\u{3000}la\u{2003}le ŒUF straße ١٢٣ die… e.g. i.e. U.S.A. Dr. etc.",
+            "x y z a b c d e f g h i j k l m n o p q r s t u v w x y z a b c d e f g h i j k l m n o p q r s t u v w x y z a b c d e f g h i j k l m n o p q r s t u v w x y z the the the",
+        ];
+        for s in texts {
+            for primary in ["en", "es", "de", "fr", "xx"] {
+                let t = Tally::of(s, primary);
+                assert_eq!(
+                    (t.letters, t.words, t.common),
+                    reference(s, primary),
+                    "{s:?} {primary}"
+                );
+            }
+        }
+    }
 }
