@@ -61,7 +61,6 @@ struct Scratch {
     q: Vec<f32>,
     k: Vec<f32>,
     v: Vec<f32>,
-    att: Vec<f32>,
     proj: Vec<f32>,
     gate: Vec<f32>,
     up: Vec<f32>,
@@ -194,7 +193,6 @@ impl Engine {
         s.q.resize(t_rows * qd, 0.0);
         s.k.resize(t_rows * kvd, 0.0);
         s.v.resize(t_rows * kvd, 0.0);
-        s.att.resize(t_rows * qd, 0.0);
         s.proj.resize(t_rows * e, 0.0);
         s.gate.resize(t_rows * c.ff, 0.0);
         s.up.resize(t_rows * c.ff, 0.0);
@@ -233,9 +231,8 @@ impl Engine {
                 add_rows(&mut s.v, bv);
             }
             if let Some([qn, kn]) = &layer.qk_norm {
-                let (qc, kc) = (s.q.clone(), s.k.clone());
-                rms_norm_rows(&qc, qn, c.rms_eps, &mut s.q);
-                rms_norm_rows(&kc, kn, c.rms_eps, &mut s.k);
+                rms_norm_in_place(&mut s.q, qn, c.rms_eps);
+                rms_norm_in_place(&mut s.k, kn, c.rms_eps);
             }
             for (t, r) in rows.iter().enumerate() {
                 let (cs, sn) = (&s.cos[t * half..][..half], &s.sin[t * half..][..half]);
@@ -252,14 +249,20 @@ impl Engine {
                     &s.v[t * kvd..(t + 1) * kvd],
                 );
             }
+            s.act.reset(t_rows, qd);
             {
                 let seqs: Vec<&Sequence> = steps.iter().map(|st| &*st.seq).collect();
                 attend(
-                    &self.pool, self.isa, l, heads, &rows, &seqs, &s.q, &mut s.att,
+                    &self.pool,
+                    self.isa,
+                    l,
+                    heads,
+                    &rows,
+                    &seqs,
+                    &s.q,
+                    &mut s.act.x,
                 );
             }
-            s.act.reset(t_rows, qd);
-            s.act.x.copy_from_slice(&s.att[..t_rows * qd]);
             s.act.quantize(self.isa);
             matmul(
                 &self.pool,
@@ -321,14 +324,15 @@ impl Engine {
         let picked: Vec<usize> = last_rows.iter().flatten().copied().collect();
         let mut out: Vec<Vec<f32>> = Vec::with_capacity(last_rows.len());
         if !picked.is_empty() {
-            let mut normed = vec![0f32; picked.len() * e];
-            let gathered: Vec<f32> = picked
-                .iter()
-                .flat_map(|&t| s.x[t * e..(t + 1) * e].iter().copied())
-                .collect();
-            rms_norm_rows(&gathered, &self.w.output_norm, c.rms_eps, &mut normed);
             s.act.reset(picked.len(), e);
-            s.act.x.copy_from_slice(&normed);
+            for (&t, out_row) in picked.iter().zip(s.act.x.chunks_exact_mut(e)) {
+                rms_norm_rows(
+                    &s.x[t * e..(t + 1) * e],
+                    &self.w.output_norm,
+                    c.rms_eps,
+                    out_row,
+                );
+            }
             s.act.quantize(self.isa);
             let w_out = self.w.output.as_ref().unwrap_or(&self.w.token_embd);
             let mut logits = vec![0f32; picked.len() * c.vocab];
@@ -355,14 +359,28 @@ impl Engine {
     }
 }
 
+/// `1 / √(mean(row²) + eps)`, the sum of squares in f64 as GGML does.
+fn rms_scale(row: &[f32], eps: f32) -> f32 {
+    let ss: f64 = row.iter().map(|&v| v as f64 * v as f64).sum();
+    1.0 / ((ss / row.len() as f64) as f32 + eps).sqrt()
+}
+
 /// RMSNorm of each row of `x` (rows as wide as `w`) into `out`.
 fn rms_norm_rows(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
-    let n = w.len();
-    for (xr, or) in x.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
-        let ss: f64 = xr.iter().map(|&v| v as f64 * v as f64).sum();
-        let scale = 1.0 / ((ss / n as f64) as f32 + eps).sqrt();
+    for (xr, or) in x.chunks_exact(w.len()).zip(out.chunks_exact_mut(w.len())) {
+        let scale = rms_scale(xr, eps);
         for ((o, &v), &g) in or.iter_mut().zip(xr).zip(w) {
             *o = v * scale * g;
+        }
+    }
+}
+
+/// RMSNorm of each row of `x` in place (Qwen3's per-head query/key norms).
+fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
+    for row in x.chunks_exact_mut(w.len()) {
+        let scale = rms_scale(row, eps);
+        for (v, &g) in row.iter_mut().zip(w) {
+            *v = *v * scale * g;
         }
     }
 }

@@ -130,14 +130,12 @@ pub fn load_with(
         }
     }
 
-    let threads = super::cpu_threads();
     let engine_ok =
         matches!(device, DeviceKind::Cpu) && runner == Runner::Auto && !super::native::disabled();
     if engine_ok && super::native::unsupported(&ct, &arch).is_none() {
         let (model, converted) =
-            super::native::load(&ct, &mut file, &arch, threads).map_err(load_err)?;
-        let context_length =
-            md_u64(&ct, &format!("{arch}.context_length")).unwrap_or(4096) as usize;
+            super::native::load(&ct, &mut file, &arch, super::cpu_threads()).map_err(load_err)?;
+        let context_length = model.context_length();
         let mut info = info_for(path, &arch, device, tokenizer_json.as_deref())?;
         if !converted.is_empty() {
             info.dtype = Some(format!(

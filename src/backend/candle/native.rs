@@ -75,6 +75,11 @@ impl std::fmt::Debug for Native {
 }
 
 impl Native {
+    /// Positions a sequence may hold (from the model's metadata).
+    pub fn context_length(&self) -> usize {
+        self.engine.config().context_length
+    }
+
     /// `popbench-engine (avx2, 2 threads)`, for provenance.
     pub fn describe(&self) -> String {
         format!(

@@ -270,13 +270,14 @@ pub fn load_with(
         let model = super::native::load_safetensors(&config, &files, super::cpu_threads())
             .map_err(load_err)?;
         let info = info("f32", model.describe())?;
+        let context_length = model.context_length();
         return CandleBackend::new(Parts {
             model: Box::new(model),
             tokenizer,
             template,
             template_vars: tcfg.tokens.clone(),
             eos_ids,
-            context_length: max_pos,
+            context_length,
             info,
         });
     }
