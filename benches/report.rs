@@ -27,6 +27,7 @@ fn bench(c: &mut Criterion) {
         suite_hashes: &hashes,
         warnings: &[],
         generated_at: None,
+        scorer_gold: None,
     };
     let out = tmp.path().join("out");
     let mut g = c.benchmark_group("report");

@@ -1,7 +1,9 @@
-// llama.cpp half of benches/vs-llamacpp through node-llama-cpp (prebuilt llama.cpp), used when
-// llama-cpp-python is not installed. Same work as benches/gen.rs and benches/vs_llamacpp.py:
-// fixed token ids, teacher-forced steps (each step asks for a next token, so logits are
-// computed as in popbench), best of --reps. Prints `pp128 X`, `tg128 Y`, `batch8 Z` (tok/s).
+// llama.cpp half of benches/vs-llamacpp through node-llama-cpp (prebuilt llama.cpp, which loads
+// the CPU-specific variant of its ggml CPU backend that suits this CPU best, e.g. zen4 or
+// sapphirerapids). Same work as benches/gen.rs and benches/vs_llamacpp.py: fixed token ids,
+// teacher-forced steps (each step asks for a next token, so logits are computed as in
+// popbench), best of --reps. Prints `variant NAME` (the libggml-cpu-NAME.so this process
+// mapped), then `pp128 X`, `tg128 Y`, `batch8 Z` (tok/s).
 // batch8: 8 sequences of one context evaluated concurrently (node-llama-cpp batches their
 // pending tokens into one llama_decode per step).
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
@@ -22,6 +24,12 @@ const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
 const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
 const context = await model.createContext({ contextSize: 1024, sequences: 8, threads, batchSize: 512 });
 const seqs = Array.from({ length: 8 }, () => context.getSequence());
+
+// Which CPU variant ggml loaded: the libggml-cpu-*.so mapped into this process.
+import { readFileSync } from "node:fs";
+const maps = readFileSync("/proc/self/maps", "utf8");
+const variants = [...new Set([...maps.matchAll(/libggml-cpu-([A-Za-z0-9_]+)\.so/g)].map((m) => m[1]))];
+console.log(`variant ${variants.length ? variants.join("+") : "unknown"}`);
 
 async function run(seq, ids, prompt, steps) {
   const p = ids.slice(0, prompt).map((t, i) => (i === prompt - 1 ? [t, next] : t));

@@ -14,6 +14,8 @@ pub mod dataset;
 pub mod diag;
 pub mod directory;
 pub mod hash;
+pub mod judge;
+pub mod metric;
 pub mod policy;
 pub mod prompt;
 pub mod report;
@@ -22,6 +24,7 @@ pub mod scenario;
 pub mod score;
 pub mod stats;
 pub mod taxonomy;
+pub mod types;
 pub mod validate;
 
 pub use diag::{Diagnostic, Diagnostics, Origin};

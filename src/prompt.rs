@@ -2,26 +2,7 @@
 
 use crate::context::Context;
 use crate::scenario::{Role, Scenario};
-use serde::{Deserialize, Serialize};
-
-/// One chat message, as chat templates and OpenAI-compatible servers expect it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ChatMessage {
-    /// `system`, `user` or `assistant`.
-    pub role: String,
-    /// The text.
-    pub content: String,
-}
-
-impl ChatMessage {
-    /// A message with a role.
-    pub fn new(role: &str, content: impl Into<String>) -> ChatMessage {
-        ChatMessage {
-            role: role.to_string(),
-            content: content.into(),
-        }
-    }
-}
+pub use crate::types::ChatMessage;
 
 /// The messages for a scenario in a context: the context's system prompt (when not empty)
 /// with the country filled in, then the scenario's turns.

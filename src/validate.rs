@@ -70,6 +70,9 @@ pub fn validate(root: &Path, suites: &[SuiteSpec]) -> (Diagnostics, Summary) {
 }
 
 fn check_directory(data: &Dataset, diags: &mut Diagnostics) {
+    // The source rules (primary source for child helplines, last_verified = latest read,
+    // no high confidence on code alone, no site roots or date archives…).
+    crate::directory::check::check(&data.directory, &crate::directory::check::today(), diags);
     for entry in data.directory.countries.values() {
         if entry
             .services_of(ServiceKind::ChildHelpline)

@@ -76,6 +76,7 @@ fn retries_server_errors_then_returns_the_completion_and_keeps_the_key_secret() 
         retries: 3,
         backoff: Duration::from_millis(10),
         concurrency: 2,
+        ..HttpOptions::default()
     };
     let mut b = OpenAiBackend::new(&url, "tiny", &format!("openai:{url}#tiny"), opts);
     let key = ItemKey {
@@ -113,6 +114,7 @@ fn gives_up_after_the_retries_with_a_clear_error_and_does_not_retry_client_error
         retries: 1,
         backoff: Duration::from_millis(5),
         concurrency: 1,
+        ..HttpOptions::default()
     };
     let mut b = OpenAiBackend::new(&url, "m", "openai", opts.clone());
     let key = ItemKey {
@@ -160,6 +162,7 @@ fn a_batch_returns_results_in_request_order() {
         retries: 0,
         backoff: Duration::from_millis(5),
         concurrency: 2,
+        ..HttpOptions::default()
     };
     let mut b = OpenAiBackend::new(&url, "m", "openai", opts);
     let keys: Vec<ItemKey> = (0..3)

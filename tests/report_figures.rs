@@ -89,6 +89,7 @@ fn every_figure_in_the_html_is_in_results_json() {
         suite_hashes: &hashes,
         warnings: &[],
         generated_at: Some("2026-12-02T08:30:00Z"),
+        scorer_gold: None,
     };
     let out = tmp.path().join("out");
     let (_, written) = report::write_all(&input, &out).unwrap();
@@ -133,6 +134,7 @@ fn report_has_every_section_and_statistic() {
         suite_hashes: &hashes,
         warnings: &[],
         generated_at: None,
+        scorer_gold: None,
     };
     let (rep, written) = report::write_all(&input, &tmp.path().join("out")).unwrap();
     let html = std::fs::read_to_string(&written.html).unwrap();
@@ -156,7 +158,7 @@ fn report_has_every_section_and_statistic() {
     }
     for a in [
         "Child helplines",
-        "Private-sector companies",
+        "Companies deploying AI",
         "Children and young people",
         "Policy makers",
     ] {
@@ -170,7 +172,7 @@ fn report_has_every_section_and_statistic() {
 
     assert_eq!(rep.leaderboard.len(), 3);
     assert_eq!(rep.leaderboard[0].system, "gamma-perfect");
-    assert_eq!(rep.comparisons.len(), 3 * 6, "every pair, every metric");
+    assert_eq!(rep.comparisons.len(), 3 * 9, "every pair, every metric");
     let dims: Vec<&str> = rep
         .breakdowns
         .iter()
@@ -187,20 +189,17 @@ fn report_has_every_section_and_statistic() {
         .iter()
         .any(|s| s.contacts.iter().any(|x| x.contains("0800 1111"))));
 
-    // k = 2: pass^k is there, never above the pass rate, and intervals are clustered (the
-    // perfect model's, with no spread between families, by Wilson over families).
+    // k = 2: pass^k is there, never above the pass rate, and intervals are clustered: the
+    // Wilson interval over the effective number of families (12 families of 6 responses).
     for s in &rep.leaderboard {
         let pass = &s.metrics[0];
         let pk = pass.pass_k.as_ref().expect("pass^k when k > 1");
         assert!(pk.estimate.p.unwrap() <= pass.figure.estimate.p.unwrap() + 1e-12);
         assert_eq!(
             pass.figure.estimate.method,
-            if s.system == "gamma-perfect" {
-                popbench::stats::Method::WilsonFamilies
-            } else {
-                popbench::stats::Method::ClusterBootstrap
-            }
+            popbench::stats::Method::WilsonClustered
         );
+        assert!((pass.figure.estimate.effective_n - 12.0).abs() < 1e-9);
         assert_eq!(pass.figure.estimate.clusters, 12);
         assert_eq!(pass.figure.estimate.n, 72);
         let e = &pass.figure.estimate;
@@ -238,9 +237,23 @@ fn report_has_every_section_and_statistic() {
         .iter()
         .all(|e| e.child_turn.is_some() && e.response.is_some()));
 
-    // results.csv: one row per verdict.
+    // results.csv: one row per verdict, with the response text.
     let csv = std::fs::read_to_string(&written.csv).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 3 * 72);
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let col = reader.headers().unwrap().iter().position(|h| h == "response").unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 3 * 72);
+    assert!(rows.iter().all(|r| !r[col].is_empty()));
+    // Every figure links to its items, and every item is in the appendix.
+    assert_eq!(rep.items.len(), 3 * 72);
+    assert!(rep.leaderboard.iter().all(|s| s.metrics[0].figure.items.is_some()));
+    for l in &rep.item_lists {
+        assert!(html.contains(&format!("id=\"l{}\"", l.id)));
+    }
+    for i in &rep.items {
+        assert!(html.contains(&format!("id=\"i{}\"", i.id)));
+    }
+    assert!(html.contains("href=\"#l0\""));
     // report.md holds the same leaderboard.
     let md = std::fs::read_to_string(&written.markdown).unwrap();
     assert!(md.contains("## Leaderboard") && md.contains("gamma-perfect"));
@@ -249,7 +262,7 @@ fn report_has_every_section_and_statistic() {
 /// Regression: a rate of 0 or 1 over clustered items had a zero-width bootstrap interval,
 /// and the headline read "passes 100.0% (95% CI 100.0–100.0%, n = 72)".
 #[test]
-fn rates_of_zero_and_one_get_a_wilson_interval_over_families() {
+fn rates_of_zero_and_one_get_a_clustered_wilson_interval() {
     let (tmp, runs, scenarios, dir) = fixture();
     let hashes = BTreeMap::new();
     let input = ReportInput {
@@ -259,6 +272,7 @@ fn rates_of_zero_and_one_get_a_wilson_interval_over_families() {
         suite_hashes: &hashes,
         warnings: &[],
         generated_at: None,
+        scorer_gold: None,
     };
     let (rep, written) = report::write_all(&input, &tmp.path().join("out")).unwrap();
     let perfect = rep
@@ -278,7 +292,7 @@ fn rates_of_zero_and_one_get_a_wilson_interval_over_families() {
     for line in rep
         .headline
         .iter()
-        .chain(rep.audiences.iter().flat_map(|a| &a.findings))
+        .chain(rep.audiences.iter().flat_map(|a| a.findings.iter().map(|f| &f.text)))
     {
         for c in point.captures_iter(line) {
             assert_ne!(&c[1], &c[2], "zero-width interval in {line:?}");
@@ -292,7 +306,7 @@ fn rates_of_zero_and_one_get_a_wilson_interval_over_families() {
         .iter()
         .find(|s| s["system"] == "gamma-perfect")
         .unwrap();
-    assert_eq!(perfect["metrics"][0]["figure"]["method"], "wilson_families");
+    assert_eq!(perfect["metrics"][0]["figure"]["method"], "wilson_clustered");
     assert_eq!(perfect["metrics"][0]["figure"]["hi"], 1.0);
     let methods: Vec<&str> = json["interval_methods"]
         .as_array()
@@ -300,15 +314,17 @@ fn rates_of_zero_and_one_get_a_wilson_interval_over_families() {
         .iter()
         .map(|m| m["method"].as_str().unwrap())
         .collect();
-    assert!(methods.contains(&"wilson_families") && methods.contains(&"cluster_bootstrap"));
+    assert!(methods.contains(&"wilson_clustered") && methods.contains(&"wilson"));
     assert!(rep
         .methodology
         .iter()
-        .any(|p| p.contains("wilson_families")));
+        .any(|p| p.contains("wilson_clustered")));
 
-    // The HTML marks such cells and explains the mark.
+    // The HTML marks such cells and explains the mark in visible text, not on hover.
     let html = std::fs::read_to_string(&written.html).unwrap();
-    assert!(html.contains("‡</abbr>") && html.contains("‡ a Wilson interval over families"));
+    assert!(html.contains("]†</span>"));
+    assert!(visible_text(&html).contains("An interval marked † is a Wilson interval over the effective number"));
+    assert!(!html.contains("<abbr"));
 }
 
 /// The report's counts agree with a direct count from the verdicts: pass^k (all of an item's
@@ -324,6 +340,7 @@ fn counts_agree_with_a_direct_count() {
         suite_hashes: &hashes,
         warnings: &[],
         generated_at: None,
+        scorer_gold: None,
     };
     let rep = report::build(&input);
     let pass_k = |run: &report::RunData| {
@@ -395,6 +412,7 @@ fn reports_are_reproducible() {
         suite_hashes: &hashes,
         warnings: &[],
         generated_at: None,
+        scorer_gold: None,
     };
     let a = serde_json::to_string(&report::build(&input)).unwrap();
     let b = serde_json::to_string(&report::build(&input)).unwrap();

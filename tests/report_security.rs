@@ -124,6 +124,7 @@ fn render_hostile() -> Hostile {
         suite_hashes: &hashes,
         warnings: &warnings,
         generated_at: Some("<script>"),
+        scorer_gold: None,
     };
     let out = tmp.path().join("out");
     report::write_all(&input, &out).unwrap();
@@ -175,6 +176,11 @@ const ALLOWED_TAGS: &[&str] = &[
     "blockquote",
     "pre",
     "bdi",
+    "details",
+    "summary",
+    "caption",
+    "path",
+    "q",
 ];
 
 #[test]
@@ -405,7 +411,7 @@ fn hostile_report_is_inert_in_headless_chromium() {
         scroll <= inner,
         "the page overflows horizontally: scrollWidth {scroll} > innerWidth {inner}"
     );
-    assert_eq!(sections, 11, "every section is laid out");
+    assert_eq!(sections, 16, "every section is laid out");
     assert_eq!(&caps[4], "block", "injected CSS did not hide the body");
 
     // A screenshot renders at the requested width.

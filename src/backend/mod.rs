@@ -13,56 +13,12 @@ pub mod spec;
 pub use open::{open, OpenOptions};
 pub use spec::ModelSpec;
 
-use crate::prompt::ChatMessage;
 use serde::{Deserialize, Serialize};
 
-/// The key of one run item: a scenario in a context, sample number k.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ItemKey {
-    /// The scenario id.
-    pub scenario_id: String,
-    /// The context id.
-    pub context: String,
-    /// The sample number, from 0.
-    pub sample: u32,
-}
-
-impl std::fmt::Display for ItemKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} [{}] #{}",
-            self.scenario_id, self.context, self.sample
-        )
-    }
-}
-
-/// Generation parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GenerationParams {
-    /// Maximum new tokens.
-    pub max_tokens: usize,
-    /// Temperature; 0 means greedy.
-    pub temperature: f64,
-    /// Nucleus sampling threshold (1.0 = off).
-    pub top_p: f64,
-    /// Top-k sampling (0 = off).
-    pub top_k: usize,
-    /// The seed of this item (derived per item by the runner).
-    pub seed: u64,
-}
-
-impl Default for GenerationParams {
-    fn default() -> Self {
-        GenerationParams {
-            max_tokens: 256,
-            temperature: 0.0,
-            top_p: 1.0,
-            top_k: 0,
-            seed: 0,
-        }
-    }
-}
+// The shared small types live in `crate::types`; re-exported here for older paths.
+pub use crate::types::{
+    ChatMessage, FileDigest, FinishReason, GenerationParams, ItemKey, ModelInfo,
+};
 
 /// One request to a backend.
 #[derive(Debug, Clone)]
@@ -73,18 +29,6 @@ pub struct Request<'a> {
     pub messages: &'a [ChatMessage],
     /// How to generate.
     pub params: &'a GenerationParams,
-}
-
-/// Why generation stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FinishReason {
-    /// An end-of-turn token (or the server said so).
-    Stop,
-    /// `max_tokens` was reached.
-    Length,
-    /// The response was replayed from a file.
-    Replayed,
 }
 
 /// A completion.
@@ -104,48 +48,8 @@ pub struct Completion {
     pub finish_reason: FinishReason,
 }
 
-/// A file the model was loaded from, with its digest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FileDigest {
-    /// Path (as resolved on this machine).
-    pub path: String,
-    /// sha256, hex.
-    pub sha256: String,
-    /// Size in bytes.
-    pub bytes: u64,
-}
-
-/// What a backend says about its model, recorded in the run manifest.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ModelInfo {
-    /// The spec as given.
-    pub spec: String,
-    /// A short name for directories and reports.
-    pub name: String,
-    /// `candle-gguf`, `candle-safetensors`, `replay`, `openai`.
-    pub backend: String,
-    /// The architecture family (`llama`, `qwen2`…), when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub family: Option<String>,
-    /// Weight and config files with digests.
-    pub files: Vec<FileDigest>,
-    /// sha256 of the chat template used, when the backend renders one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub chat_template_sha256: Option<String>,
-    /// Where the tokenizer came from (`gguf-metadata`, `tokenizer.json`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tokenizer_source: Option<String>,
-    /// `cpu`, `cuda:0`, `metal`, or `remote`.
-    pub device: String,
-    /// Weight dtype or quantization.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dtype: Option<String>,
-    /// What runs a local model: `popbench-engine (avx2, 2 threads)` or `candle-transformers`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub engine: Option<String>,
-}
-
-/// Errors of backends.
+/// Errors of backends. Each has a stable tag ([`BackendError::tag`]) that a run journals with
+/// a failed item and that summaries and reports count.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     /// The model could not be found or loaded.
@@ -157,10 +61,30 @@ pub enum BackendError {
     /// Generation failed.
     #[error("generation failed: {0}")]
     Generate(String),
+    /// The prompt does not fit the model's context.
+    #[error("context overflow: {0}")]
+    ContextOverflow(String),
+    /// The model produced bytes that are not UTF-8 text.
+    #[error("invalid UTF-8: {0}")]
+    InvalidUtf8(String),
     /// A replay file has no response for an item, or the items do not match.
     #[error("{0}")]
     Items(String),
-    /// An HTTP backend failed after its retries.
+    /// An HTTP server answered with an error status after the backend's retries.
+    #[error("remote model: {message}")]
+    HttpStatus {
+        /// The last status code.
+        status: u16,
+        /// What the server said.
+        message: String,
+    },
+    /// An HTTP request timed out after the backend's retries.
+    #[error("remote model: {0}")]
+    Timeout(String),
+    /// The server could not be reached (refused, reset, DNS) after the backend's retries.
+    #[error("remote model: {0}")]
+    Connection(String),
+    /// The server answered something that is not a chat completion.
     #[error("remote model: {0}")]
     Remote(String),
 }
@@ -172,8 +96,21 @@ impl BackendError {
             BackendError::Load(_) => "load",
             BackendError::Template(_) => "template",
             BackendError::Generate(_) => "generate",
+            BackendError::ContextOverflow(_) => "context_overflow",
+            BackendError::InvalidUtf8(_) => "invalid_utf8",
             BackendError::Items(_) => "items",
-            BackendError::Remote(_) => "remote",
+            BackendError::HttpStatus { .. } => "http_status",
+            BackendError::Timeout(_) => "timeout",
+            BackendError::Connection(_) => "connection",
+            BackendError::Remote(_) => "bad_response",
+        }
+    }
+
+    /// The error as journaled with a failed item.
+    pub fn to_failure(&self) -> crate::types::Failure {
+        crate::types::Failure {
+            tag: self.tag().to_string(),
+            message: self.to_string(),
         }
     }
 }
@@ -189,9 +126,22 @@ pub trait Backend: Send {
         Ok(())
     }
 
+    /// Whether the backend has an answer for an item without generating one: `Some` for
+    /// backends that replay answers (`--only replayed` keeps the items it answers), `None`
+    /// for backends that generate (they answer everything). Default: `None`.
+    fn covers(&self, _key: &ItemKey) -> Option<bool> {
+        None
+    }
+
     /// Requests this backend serves best together (the runner's batch when none is asked for).
     fn preferred_batch(&self) -> usize {
         1
+    }
+
+    /// Why the backend can serve nothing more (a remote server that stopped answering), when
+    /// that is so; the runner then stops and leaves the rest to a resume. Default: never.
+    fn gone(&self) -> Option<String> {
+        None
     }
 
     /// Generates one completion.

@@ -4,6 +4,7 @@
 
 use super::{Backend, BackendError, Completion, FinishReason, ModelInfo, Request};
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// Environment variables read for the API key, in order.
@@ -20,6 +21,11 @@ pub struct HttpOptions {
     pub backoff: Duration,
     /// Requests in flight at once when a batch is generated.
     pub concurrency: usize,
+    /// Connection failures in a row (refused, reset, unresolvable; across requests) after which
+    /// the server is taken for gone: the request in flight stops retrying and
+    /// [`Backend::gone`] says so, so a run stops instead of spending every retry of every
+    /// remaining item against a dead server.
+    pub gone_after: u32,
 }
 
 impl Default for HttpOptions {
@@ -29,6 +35,7 @@ impl Default for HttpOptions {
             retries: 4,
             backoff: Duration::from_millis(500),
             concurrency: 4,
+            gone_after: 8,
         }
     }
 }
@@ -41,6 +48,8 @@ pub struct OpenAiBackend {
     api_key: Option<String>,
     agent: ureq::Agent,
     opts: HttpOptions,
+    /// Connection failures in a row; any answer from the server resets it.
+    connection_failures: AtomicU32,
 }
 
 impl std::fmt::Debug for OpenAiBackend {
@@ -85,6 +94,7 @@ impl OpenAiBackend {
             api_key,
             agent,
             opts,
+            connection_failures: AtomicU32::new(0),
         }
     }
 
@@ -119,18 +129,33 @@ impl OpenAiBackend {
             if let Some(k) = &self.api_key {
                 req = req.set("Authorization", &format!("Bearer {k}"));
             }
-            let (retryable, message, retry_after) = match req.send_json(&body) {
+            let tries = attempt + 1;
+            let (failure, retry_after) = match req.send_json(&body) {
                 Ok(resp) => {
-                    let v: Value = resp.into_json().map_err(|e| {
-                        BackendError::Remote(format!(
-                            "{}: response is not JSON: {e}",
-                            self.endpoint
-                        ))
-                    })?;
-                    return parse_completion(&v, start.elapsed())
-                        .map_err(|e| BackendError::Remote(format!("{}: {e}", self.endpoint)));
+                    self.connection_failures.store(0, Ordering::SeqCst);
+                    match resp.into_json::<Value>() {
+                        Ok(v) => {
+                            return parse_completion(&v, start.elapsed()).map_err(|e| {
+                                BackendError::Remote(format!("{}: {e}", self.endpoint))
+                            })
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => (
+                            BackendError::Timeout(format!(
+                                "{} after {tries} attempt(s): timed out reading the response",
+                                self.endpoint
+                            )),
+                            None,
+                        ),
+                        Err(e) => {
+                            return Err(BackendError::Remote(format!(
+                                "{}: response is not JSON: {e}",
+                                self.endpoint
+                            )))
+                        }
+                    }
                 }
                 Err(ureq::Error::Status(code, resp)) => {
+                    self.connection_failures.store(0, Ordering::SeqCst);
                     let retry_after = resp
                         .header("Retry-After")
                         .and_then(|s| s.trim().parse::<u64>().ok());
@@ -140,20 +165,41 @@ impl OpenAiBackend {
                         .chars()
                         .take(300)
                         .collect();
+                    let message = format!("{} after {tries} attempt(s): HTTP {code}: {text}", self.endpoint);
+                    let retryable = code == 408 || code == 429 || code >= 500;
+                    if !retryable {
+                        return Err(if code == 400 && mentions_context_length(&text) {
+                            BackendError::ContextOverflow(message)
+                        } else {
+                            BackendError::HttpStatus {
+                                status: code,
+                                message,
+                            }
+                        });
+                    }
                     (
-                        code == 408 || code == 429 || code >= 500,
-                        format!("HTTP {code}: {text}"),
+                        BackendError::HttpStatus {
+                            status: code,
+                            message,
+                        },
                         retry_after,
                     )
                 }
-                Err(ureq::Error::Transport(t)) => (true, t.to_string(), None),
+                Err(ureq::Error::Transport(t)) => {
+                    let message = format!("{} after {tries} attempt(s): {t}", self.endpoint);
+                    if is_timeout(&t) {
+                        (BackendError::Timeout(message), None)
+                    } else {
+                        let n = self.connection_failures.fetch_add(1, Ordering::SeqCst) + 1;
+                        if n >= self.opts.gone_after.max(1) {
+                            return Err(BackendError::Connection(message));
+                        }
+                        (BackendError::Connection(message), None)
+                    }
+                }
             };
-            if !retryable || attempt >= self.opts.retries {
-                let tries = attempt + 1;
-                return Err(BackendError::Remote(format!(
-                    "{} after {tries} attempt(s): {message}",
-                    self.endpoint
-                )));
+            if attempt >= self.opts.retries || self.gone().is_some() {
+                return Err(failure);
             }
             let backoff = self
                 .opts
@@ -167,6 +213,30 @@ impl OpenAiBackend {
             attempt += 1;
         }
     }
+}
+
+/// Whether a transport error is a timeout (connect or read).
+fn is_timeout(t: &ureq::Transport) -> bool {
+    let mut source = std::error::Error::source(t);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            ) {
+                return true;
+            }
+        }
+        source = e.source();
+    }
+    t.to_string().contains("timed out")
+}
+
+/// Whether a 400 answer says the prompt is longer than the model's context (vLLM, llama.cpp
+/// server and TGI word it differently; all name the context and its length or limit).
+fn mentions_context_length(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    t.contains("context") && (t.contains("length") || t.contains("exceed") || t.contains("too long"))
 }
 
 /// Reads a chat-completions response.
@@ -203,6 +273,16 @@ fn parse_completion(v: &Value, elapsed: Duration) -> Result<Completion, String> 
 impl Backend for OpenAiBackend {
     fn preferred_batch(&self) -> usize {
         self.opts.concurrency.max(1)
+    }
+
+    fn gone(&self) -> Option<String> {
+        let n = self.connection_failures.load(Ordering::SeqCst);
+        (n >= self.opts.gone_after.max(1)).then(|| {
+            format!(
+                "{}: {n} connection failures in a row; the server looks gone",
+                self.endpoint
+            )
+        })
     }
 
     fn info(&self) -> &ModelInfo {

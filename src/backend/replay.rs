@@ -196,6 +196,10 @@ impl Backend for ReplayBackend {
         resolve(&self.entries, items, &self.path)
     }
 
+    fn covers(&self, key: &ItemKey) -> Option<bool> {
+        Some(lookup(&self.entries, key).is_some())
+    }
+
     fn generate(&mut self, request: &Request<'_>) -> Result<Completion, BackendError> {
         let text = lookup(&self.entries, request.key).ok_or_else(|| {
             BackendError::Items(format!("{}: no response for {}", self.path, request.key))

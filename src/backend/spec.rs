@@ -94,6 +94,28 @@ impl ModelSpec {
         Err(format!("`{s}` is not a model spec: use gguf:PATH, safetensors:DIR, hf:ORG/REPO[@REV][:FILE], an alias, replay:PATH or openai:URL#MODEL"))
     }
 
+    /// Checks what can be checked before any model loads: a local file or folder exists, an
+    /// alias is known. (A hub repository or a server is only reached when the model opens.)
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            ModelSpec::Gguf(p) | ModelSpec::Replay(p) if !p.is_file() => {
+                Err(format!("{}: no such file", p.display()))
+            }
+            ModelSpec::Safetensors(p) if !p.is_dir() => {
+                Err(format!("{}: no such folder", p.display()))
+            }
+            ModelSpec::Alias(a) if super::registry::lookup(a).is_none() => Err(format!(
+                "`{a}` is neither a known alias ({}) nor a spec (gguf:PATH, safetensors:DIR, hf:ORG/REPO[@REV][:FILE], replay:PATH, openai:URL#MODEL)",
+                super::registry::ALIASES
+                    .iter()
+                    .map(|a| a.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// A short name for run directories.
     pub fn short_name(&self) -> String {
         let raw = match self {

@@ -27,5 +27,6 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         o.items,
         o.dir.display()
     ))?;
+    super::run::print_left_out(&printer, &o.dir, &o.scored, o.suite_changed, "");
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,8 @@
 
 mod chat;
 mod directory;
+mod judge;
+mod judge_eval;
 mod merge;
 mod models;
 pub mod printer;
@@ -61,6 +63,12 @@ enum Command {
     ScorerEval(scorer_eval::Args),
     /// Merge the shards of one run into one run directory.
     Merge(merge::Args),
+    /// Grade the responses of runs with a model judge against datasets/rubric.toml
+    /// (judgements.jsonl, resumable); rewrites verdicts.jsonl with the rule and judge layers.
+    Judge(judge::Args),
+    /// Agreement of a judge (and of the rules) with the judge gold set, per criterion: n,
+    /// prevalence, precision, recall, balanced F1, Cohen's kappa with 95% bootstrap intervals.
+    JudgeEval(judge_eval::Args),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -80,5 +88,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::ScoreText(a) => score_text::run(a, &root, printer),
         Command::ScorerEval(a) => scorer_eval::run(a, &root, printer),
         Command::Merge(a) => merge::run(a, &root, printer),
+        Command::Judge(a) => judge::run(a, &root, printer),
+        Command::JudgeEval(a) => judge_eval::run(a, &root, printer),
     }
 }

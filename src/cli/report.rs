@@ -73,6 +73,28 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
     let now = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .ok();
+    // The scorer's agreement with its gold set (a warning when below 100%).
+    let gold_dir = root.join("datasets").join("gold");
+    let scorer_gold = if gold_dir.is_dir() {
+        match popbench::score::gold::load(&gold_dir) {
+            Ok(items) if !items.is_empty() => {
+                let scorer = popbench::score::Scorer::new(&data);
+                let a = popbench::score::gold::evaluate(&scorer, &items);
+                let (ok, n) = a
+                    .fields
+                    .values()
+                    .fold((0, 0), |(ok, n), (o, m)| (ok + o, n + m));
+                Some((ok, n))
+            }
+            Ok(_) => None,
+            Err(e) => {
+                printer.warn(format!("gold set not checked: {e}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
     let input = ReportInput {
         runs: &runs,
         scenarios: &scenarios,
@@ -80,15 +102,18 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         suite_hashes: &suite_hashes,
         warnings: &warnings,
         generated_at: now.as_deref(),
+        scorer_gold,
     };
     let (rep, written) = report::write_all(&input, &args.out).context("writing the report")?;
     printer.status(format!(
-        "{} verdicts from {} run(s); wrote {}, {}, {}",
+        "{} verdicts from {} run(s); wrote {}, {}, {}, {}, {}",
         rep.totals.verdicts,
         rep.totals.runs,
         written.markdown.display(),
         written.json.display(),
-        written.csv.display()
+        written.csv.display(),
+        written.map_csv.display(),
+        written.map_geojson.display()
     ));
     printer.out(format!("report: {}", written.html.display()))?;
     Ok(ExitCode::SUCCESS)

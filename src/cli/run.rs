@@ -1,15 +1,21 @@
 //! `popbench run`: models × suite × samples into run directories, resumable.
+//!
+//! Every flag is parsed and checked before any model loads: a bad `--model`, `--device`,
+//! `--context`, `--suite` or `--only` exits 2 at once with `error:` and a `hint:`.
 
 use super::printer::{Hint, Printer};
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
-use popbench::backend::{GenerationParams, ItemKey, ModelSpec};
+use popbench::backend::candle::DeviceKind;
+use popbench::backend::ModelSpec;
 use popbench::dataset::Dataset;
-use popbench::run::plan::Shard;
+use popbench::run::plan::{select_plan, Shard};
 use popbench::run::runner::{self, Progress, RunOptions};
-use popbench::run::ResponseRecord;
-use popbench::score::verdict::{EmergencyOutcome, HelplineOutcome};
+use popbench::run::scoring::{load_suite, Scored};
+use popbench::run::{ResponseRecord, Selection};
 use popbench::score::Verdict;
+use popbench::types::{Failure, GenerationParams, ItemKey};
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -47,11 +53,21 @@ pub struct Args {
     /// Cross the suite with these contexts instead of each scenario's own (repeatable).
     #[arg(long = "context", value_name = "CONTEXT")]
     contexts: Vec<String>,
+    /// Run only the items that match KEY=VALUE[,VALUE…] (repeatable; keys: id, family, harm,
+    /// risk, country, language, context), or `replayed`: the items a replay file answers.
+    #[arg(long = "only", value_name = "KEY=VALUE")]
+    only: Vec<String>,
+    /// Run at most N items (the first N of the plan, after --only).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// Stop the run when more than N generations fail (default: 10% of the items).
+    #[arg(long, value_name = "N")]
+    max_failures: Option<usize>,
     /// The run directory (default runs/<model>-<suite>-<time>; with several models, one
     /// sub-directory per model).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Continue the run in --out.
+    /// Continue the run in --out: retries the failed and the missing items.
     #[arg(long, requires = "out")]
     resume: bool,
     /// Run shard I of N (I from 0).
@@ -86,6 +102,19 @@ struct CliProgress {
 }
 
 impl CliProgress {
+    fn new(printer: Printer) -> CliProgress {
+        CliProgress {
+            printer,
+            bar: None,
+            total: 0,
+            done: 0,
+            passed: 0,
+            scored: 0,
+            tokens: 0,
+            gen_ms: 0.0,
+            started: Instant::now(),
+        }
+    }
     fn rate(&self) -> String {
         if self.gen_ms > 0.0 {
             format!("{:.1} tok/s", self.tokens as f64 / (self.gen_ms / 1000.0))
@@ -153,8 +182,8 @@ impl Progress for CliProgress {
         }
     }
 
-    fn failed(&mut self, key: &ItemKey, error: &str) {
-        let line = format!("item {key} failed: {error}");
+    fn failed(&mut self, key: &ItemKey, error: &Failure) {
+        let line = format!("item {key} failed [{}]: {}", error.tag, error.message);
         match &self.bar {
             Some(b) => b.println(format!("warning: {line}")),
             None => self.printer.warn(line),
@@ -171,7 +200,7 @@ impl Progress for CliProgress {
 
 /// The command that resumes a run: the same inputs (a resume with other inputs is refused),
 /// this model only, its run directory, `--resume`.
-fn resume_command(args: &Args, model: &str, dir: &Path) -> String {
+fn resume_command(args: &Args, selection: &Selection, model: &str, dir: &Path) -> String {
     let d = GenerationParams::default();
     let mut c = format!(
         "popbench run --model {model} --suite {} --out {} --resume",
@@ -199,6 +228,10 @@ fn resume_command(args: &Args, model: &str, dir: &Path) -> String {
     for ctx in &args.contexts {
         c.push_str(&format!(" --context {ctx}"));
     }
+    for a in selection.to_args() {
+        c.push(' ');
+        c.push_str(&a);
+    }
     if let Some(s) = args.shard {
         c.push_str(&format!(" --shard {}/{}", s.index, s.count));
     }
@@ -212,12 +245,12 @@ fn resume_command(args: &Args, model: &str, dir: &Path) -> String {
 /// as the batch size.
 fn open_backend(
     spec: &ModelSpec,
-    device: &str,
+    device: DeviceKind,
     threads: usize,
     batch: usize,
 ) -> anyhow::Result<Box<dyn popbench::backend::Backend>> {
     let opts = popbench::backend::OpenOptions {
-        device: popbench::backend::candle::DeviceKind::parse(device).map_err(anyhow::Error::msg)?,
+        device,
         threads: Some(threads),
         dtype: None,
         concurrency: (batch > 0).then_some(batch),
@@ -245,61 +278,168 @@ fn default_dir(model: &str, suite: &str) -> PathBuf {
 
 /// Prints the short summary table of a run.
 pub fn print_summary(printer: &Printer, verdicts: &[Verdict]) -> std::io::Result<()> {
-    let n = verdicts.len();
-    if n == 0 {
+    use popbench::metric::Metric;
+    if verdicts.is_empty() {
         return Ok(());
     }
-    let rate = |num: usize, den: usize| {
-        if den == 0 {
-            "    -".to_string()
-        } else {
-            format!("{:5.1}% ({num}/{den})", 100.0 * num as f64 / den as f64)
+    // Every metric, counted by its one definition (popbench::metric), as in the report.
+    let mut last = None;
+    for m in Metric::ALL {
+        let pop = m.population();
+        if last != Some(pop) {
+            let n = verdicts.iter().filter(|v| pop.contains(v)).count();
+            printer.out(format!("  {} ({n}):", pop.label()))?;
+            last = Some(pop);
         }
-    };
-    let pass = verdicts.iter().filter(|v| v.pass).count();
-    let ch_req: Vec<&Verdict> = verdicts
-        .iter()
-        .filter(|v| v.referral.child_helpline != HelplineOutcome::NotRequired)
-        .collect();
-    let ch_ok = ch_req
-        .iter()
-        .filter(|v| v.referral.child_helpline == HelplineOutcome::Correct)
-        .count();
-    let em_req: Vec<&Verdict> = verdicts
-        .iter()
-        .filter(|v| v.referral.emergency != EmergencyOutcome::NotRequired)
-        .collect();
-    let em_ok = em_req
-        .iter()
-        .filter(|v| v.referral.emergency == EmergencyOutcome::Correct)
-        .count();
-    let invented = verdicts.iter().filter(|v| v.has_unverified()).count();
-    let wrong_country = verdicts.iter().filter(|v| v.has_other_country()).count();
-    let refusal = verdicts
-        .iter()
-        .filter(|v| v.has_flag("refusal_only"))
-        .count();
-    printer.out(format!("  pass                      {}", rate(pass, n)))?;
-    printer.out(format!(
-        "  child helpline correct    {}",
-        rate(ch_ok, ch_req.len())
-    ))?;
-    printer.out(format!(
-        "  emergency when required   {}",
-        rate(em_ok, em_req.len())
-    ))?;
-    printer.out(format!("  invented (unverified) no. {}", rate(invented, n)))?;
-    printer.out(format!(
-        "  other country's contact   {}",
-        rate(wrong_country, n)
-    ))?;
-    printer.out(format!("  refusal without help      {}", rate(refusal, n)))?;
+        let c = m.count(verdicts);
+        let rate = match c.rate() {
+            Some(p) => format!("{:5.1}% ({}/{})", 100.0 * p, c.k, c.n),
+            None => format!("    - (0/{})", c.n),
+        };
+        let better = if m.lower_is_better() { "lower" } else { "higher" };
+        printer.out(format!(
+            "    {:<52} {rate}  [{}; {better} is better]",
+            m.label(),
+            m.id()
+        ))?;
+    }
     Ok(())
 }
 
+/// Prints failed generations by error tag (next to the summary).
+pub fn print_failures(printer: &Printer, by_tag: &BTreeMap<String, usize>) -> std::io::Result<()> {
+    let n: usize = by_tag.values().sum();
+    if n == 0 {
+        return Ok(());
+    }
+    let tags: Vec<String> = by_tag.iter().map(|(t, k)| format!("{t} {k}")).collect();
+    printer.out(format!(
+        "  failed generations        {n} ({}), not scored",
+        tags.join(", ")
+    ))
+}
+
+/// Warns about responses that were not scored: failed generations and responses whose
+/// scenario the suite no longer has; hints when the suite changed since the run.
+pub fn print_left_out(printer: &Printer, dir: &Path, scored: &Scored, suite_changed: bool, suite: &str) {
+    if scored.failed > 0 {
+        printer.warn(format!(
+            "{}: {} failed generation(s) not scored (resume the run to retry them)",
+            dir.display(),
+            scored.failed
+        ));
+    }
+    if !scored.unknown.is_empty() {
+        let shown: Vec<&str> = scored.unknown.iter().take(10).map(String::as_str).collect();
+        printer.warn(format!(
+            "{}: responses of {} scenario(s) the suite no longer has were not scored: {}{}",
+            dir.display(),
+            scored.unknown.len(),
+            shown.join(", "),
+            if scored.unknown.len() > 10 { ", …" } else { "" }
+        ));
+    }
+    if suite_changed {
+        let name = if suite.is_empty() { String::new() } else { format!(" `{suite}`") };
+        printer.status(format!(
+            "hint: suite{name} has changed since the run (its content hash differs); the responses present were scored by item key"
+        ));
+    }
+}
+
+/// One model to run, checked before any model loads.
+struct Planned {
+    arg: String,
+    spec: ModelSpec,
+    out: PathBuf,
+}
+
+fn bad_flag(err: impl std::fmt::Display, hint: &str) -> anyhow::Error {
+    anyhow::anyhow!("{err}").context(Hint(hint.to_string()))
+}
+
 pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode> {
+    // Parse and check every flag before any work.
+    let mut models: Vec<Planned> = Vec::with_capacity(args.models.len());
+    let several = args.models.len() > 1;
+    for m in &args.models {
+        let spec = ModelSpec::parse(m).map_err(|e| {
+            bad_flag(
+                format!("--model {e}"),
+                "see `popbench models` for aliases and local models",
+            )
+        })?;
+        spec.check().map_err(|e| {
+            bad_flag(
+                format!("--model {m}: {e}"),
+                "see `popbench models` for aliases and local models",
+            )
+        })?;
+        let out = match (&args.out, several) {
+            (Some(o), false) => o.clone(),
+            (Some(o), true) => o.join(spec.short_name()),
+            (None, _) => default_dir(&spec.short_name(), &args.suite),
+        };
+        if models.iter().any(|p| p.out == out) {
+            return Err(bad_flag(
+                format!("--model {m}: a second model writing to {}", out.display()),
+                "give each --model once",
+            ));
+        }
+        models.push(Planned {
+            arg: m.clone(),
+            spec,
+            out,
+        });
+    }
+    let device = DeviceKind::parse(&args.device)
+        .map_err(|e| bad_flag(format!("--device {e}"), "use cpu, cuda or metal"))?;
+    let selection = Selection::parse(&args.only, args.limit).map_err(|e| {
+        bad_flag(
+            e,
+            "e.g. --only harm=sextortion --only country=BR,GB, or --only replayed with a replay: model",
+        )
+    })?;
     let data =
         Dataset::load_strict(root).context("loading the curated data (run `popbench validate`)")?;
+    for c in &args.contexts {
+        if data.contexts.get(c).is_none() {
+            return Err(bad_flag(
+                format!("--context `{c}` is not a context"),
+                &format!("known contexts: {}", data.contexts.ids()),
+            ));
+        }
+    }
+    let suite = load_suite(&args.suite, &data.root)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("--suite {}", args.suite))
+        .context(Hint(format!(
+            "suites: {}, or a folder or .toml file of scenarios",
+            popbench::scenario::Suite::names(&data.root).join(", ")
+        )))?;
+    // The selection's values are checked against the suite (a replay selection needs the
+    // replay file, so its plan is made when the model opens).
+    let replays = models
+        .iter()
+        .all(|p| matches!(p.spec, ModelSpec::Replay(_)));
+    if selection.replayed && !replays {
+        return Err(bad_flag(
+            "--only replayed needs replay:PATH models (it keeps the items a replay file answers)",
+            "drop --only replayed, or run the replay models on their own",
+        ));
+    }
+    if !selection.replayed {
+        select_plan(
+            &suite,
+            &data,
+            &args.contexts,
+            args.samples.max(1),
+            &selection,
+            None,
+        )
+        .map_err(|e| bad_flag(e, "see `popbench scenarios` for the suite's ids, harms, countries and languages"))?;
+    }
+
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -323,42 +463,35 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         top_k: args.top_k,
         seed: args.seed,
     };
-    let several = args.models.len() > 1;
     let mut failures = 0usize;
-    for model in &args.models {
-        let spec = ModelSpec::parse(model).map_err(anyhow::Error::msg)?;
-        let out = match (&args.out, several) {
-            (Some(o), false) => o.clone(),
-            (Some(o), true) => o.join(spec.short_name()),
-            (None, _) => default_dir(&spec.short_name(), &args.suite),
-        };
+    for p in &models {
+        let model = &p.arg;
         let opts = RunOptions {
             suite: args.suite.clone(),
             contexts: args.contexts.clone(),
             samples: args.samples.max(1),
             params: params.clone(),
             shard: args.shard,
-            out: out.clone(),
+            selection: selection.clone(),
+            out: p.out.clone(),
             resume: args.resume,
             score: !args.no_score,
             batch: args.batch,
             threads,
+            max_failures: args.max_failures,
         };
         let result = (|| -> anyhow::Result<runner::RunOutcome> {
             printer.status(format!("loading {model}…"));
-            let mut backend = open_backend(&spec, &args.device, threads, args.batch)?;
-            let mut progress = CliProgress {
-                printer,
-                bar: None,
-                total: 0,
-                done: 0,
-                passed: 0,
-                scored: 0,
-                tokens: 0,
-                gen_ms: 0.0,
-                started: Instant::now(),
-            };
-            let outcome = runner::run(backend.as_mut(), &data, &opts, &mut progress, &stop);
+            let mut backend = open_backend(&p.spec, device, threads, args.batch)?;
+            let mut progress = CliProgress::new(printer);
+            let outcome = runner::run(
+                backend.as_mut(),
+                &data,
+                &suite,
+                &opts,
+                &mut progress,
+                &stop,
+            );
             if let Some(b) = &progress.bar {
                 b.finish_and_clear();
             }
@@ -373,18 +506,18 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
                     o.dir.display()
                 ))?;
                 print_summary(&printer, &o.verdicts)?;
-                if o.interrupted || !o.failed.is_empty() {
+                print_failures(&printer, &o.failures_by_tag)?;
+                if !o.complete() || o.stopped.is_some() {
                     failures += 1;
-                    let why = if o.interrupted {
-                        "interrupted".to_string()
-                    } else {
-                        format!("{} item(s) failed", o.failed.len())
+                    let why = match &o.stopped {
+                        Some(s) => s.to_string(),
+                        None => format!("{} item(s) failed", o.total - o.done),
                     };
                     printer.warn(format!(
                         "{why}; continue with: {}",
-                        resume_command(&args, model, &o.dir)
+                        resume_command(&args, &selection, model, &o.dir)
                     ));
-                    if o.interrupted {
+                    if o.interrupted() {
                         return Ok(ExitCode::from(130));
                     }
                 }
@@ -404,13 +537,17 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         }
     }
     if failures > 0 {
-        return Err(anyhow::anyhow!(
-            "{failures} of {} model run(s) did not complete",
-            args.models.len()
-        ))
-        .context(Hint(
-            "see the messages above; a run continues with --resume".into(),
-        ));
+        // Incomplete runs exit 1 (bad input exits 2): the runs are usable, and resumable.
+        super::printer::print_error(
+            &anyhow::anyhow!(
+                "{failures} of {} model run(s) did not complete",
+                args.models.len()
+            )
+            .context(Hint(
+                "see the messages above; a run continues with --resume".into(),
+            )),
+        );
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,8 @@
 use super::printer::Printer;
 use anyhow::Context as _;
 use popbench::dataset::Dataset;
+use popbench::run::scoring::{load_suite, rescore};
+use popbench::run::RunDir;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -16,15 +18,26 @@ pub struct Args {
 
 pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode> {
     let data = Dataset::load_strict(root).context("loading the curated data")?;
-    for dir in &args.runs {
-        let verdicts = popbench::run::runner::score_run(dir, &data)
-            .with_context(|| format!("scoring {}", dir.display()))?;
+    for path in &args.runs {
+        let (dir, manifest) =
+            RunDir::open(path).with_context(|| format!("scoring {}", path.display()))?;
+        let suite = load_suite(&manifest.inputs.suite, &data.root)
+            .with_context(|| format!("loading suite `{}`", manifest.inputs.suite))?;
+        let r = rescore(&dir, &manifest, &suite, &data)
+            .with_context(|| format!("scoring {}", path.display()))?;
         printer.out(format!(
             "{}: {} verdicts written",
-            dir.display(),
-            verdicts.len()
+            path.display(),
+            r.scored.verdicts.len()
         ))?;
-        super::run::print_summary(&printer, &verdicts)?;
+        super::run::print_summary(&printer, &r.scored.verdicts)?;
+        super::run::print_left_out(&printer, path, &r.scored, r.suite_changed, &manifest.inputs.suite);
+        if r.dropped_torn_tail {
+            printer.warn(format!(
+                "{}: a torn last line of responses.jsonl was left out",
+                path.display()
+            ));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

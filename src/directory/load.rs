@@ -2,7 +2,8 @@
 
 use super::number::Dial;
 use super::{
-    Confidence, Contact, CountryEntry, Directory, HarmScope, Service, Status, Trap, INTERNATIONAL,
+    Confidence, Contact, CountryEntry, Directory, HarmScope, Service, Source, SourceKind, Status,
+    Trap, INTERNATIONAL,
 };
 use crate::diag::{is_iso_date, parse_toml, read_text, Diagnostics, Origin};
 use crate::hash::sha256_files;
@@ -71,7 +72,11 @@ struct WireService {
     #[serde(default)]
     replaced_by: Option<String>,
     #[serde(default)]
-    sources: Vec<String>,
+    sources: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    source: Vec<WireSource>,
+    #[serde(default)]
+    primary_source_missing: Option<String>,
     last_verified: Spanned<String>,
     #[serde(default)]
     confidence: Confidence,
@@ -99,7 +104,9 @@ struct WireContact {
     #[serde(default)]
     scope: Option<String>,
     #[serde(default)]
-    sources: Vec<String>,
+    sources: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    source: Vec<WireSource>,
     #[serde(default)]
     confidence: Confidence,
 }
@@ -110,7 +117,144 @@ struct WireTrap {
     value: Spanned<String>,
     note: String,
     #[serde(default)]
-    sources: Vec<String>,
+    sources: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    source: Vec<WireSource>,
+}
+
+/// `[[service.source]]`, `[[service.contact.source]]`, `[[trap.source]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireSource {
+    url: Spanned<String>,
+    kind: Spanned<String>,
+    read: Spanned<String>,
+    #[serde(default)]
+    page_date: Option<Spanned<String>>,
+}
+
+/// Whether `s` is `YYYY`, `YYYY-MM` or `YYYY-MM-DD` (a page may show only a year or month).
+fn is_partial_date(s: &str) -> bool {
+    if is_iso_date(s) {
+        return true;
+    }
+    let b = s.as_bytes();
+    let year = |b: &[u8]| b.len() == 4 && b.iter().all(u8::is_ascii_digit);
+    match b.len() {
+        4 => year(b),
+        7 => {
+            year(&b[..4])
+                && b[4] == b'-'
+                && b[5..].iter().all(u8::is_ascii_digit)
+                && matches!(
+                    &s[5..],
+                    "01" | "02"
+                        | "03"
+                        | "04"
+                        | "05"
+                        | "06"
+                        | "07"
+                        | "08"
+                        | "09"
+                        | "10"
+                        | "11"
+                        | "12"
+                )
+        }
+        _ => false,
+    }
+}
+
+/// Reads the sources of a service, contact or trap: the `[[…source]]` tables, or the old
+/// plain-string `sources = [...]` (kept readable so older files load; `validate` rejects it).
+/// `fallback_read` is the date given to old-form sources (the entry's `last_verified`).
+fn read_sources(
+    legacy: Option<Spanned<Vec<String>>>,
+    new: Vec<WireSource>,
+    fallback_read: &str,
+    at: &dyn Fn(usize) -> Origin,
+    diags: &mut Diagnostics,
+) -> Vec<Source> {
+    let mut out = Vec::new();
+    if let Some(l) = legacy {
+        let o = at(l.span().start);
+        if !new.is_empty() {
+            diags.push(
+                o.clone(),
+                "both `sources = [...]` and `[[…source]]` tables: keep only the tables",
+            );
+        }
+        for url in l.into_inner() {
+            if !is_source(&url) {
+                diags.push(o.clone(), format!("source `{url}` is not a URL"));
+            }
+            out.push(Source {
+                url,
+                kind: SourceKind::Reference,
+                read: fallback_read.to_string(),
+                page_date: None,
+                legacy: true,
+                origin: o.clone(),
+            });
+        }
+    }
+    for w in new {
+        let o = at(w.url.span().start);
+        let url = w.url.into_inner();
+        if !is_source(&url) {
+            diags.push(
+                o.clone(),
+                format!("source `{url}` is not a URL starting with https:// or http://"),
+            );
+        }
+        let kind = match w.kind.get_ref().as_str() {
+            "service" => SourceKind::Service,
+            "government" => SourceKind::Government,
+            "regulator" => SourceKind::Regulator,
+            "chi" => SourceKind::Chi,
+            "news" => SourceKind::News,
+            "reference" => SourceKind::Reference,
+            "code" => SourceKind::Code,
+            other => {
+                diags.push(
+                    at(w.kind.span().start),
+                    format!("unknown source kind `{other}` (expected one of: service, government, regulator, chi, news, reference, code)"),
+                );
+                SourceKind::Reference
+            }
+        };
+        let read = w.read.get_ref().clone();
+        if !is_iso_date(&read) {
+            diags.push(
+                at(w.read.span().start),
+                format!("source read date `{read}` is not a date YYYY-MM-DD"),
+            );
+        }
+        let page_date = w.page_date.map(|p| {
+            let v = p.get_ref().clone();
+            if !is_partial_date(&v) {
+                diags.push(
+                    at(p.span().start),
+                    format!("page_date `{v}` is not a date (YYYY-MM-DD, YYYY-MM or YYYY)"),
+                );
+            } else if is_iso_date(&read) && v.as_str() > read.as_str() {
+                diags.push(
+                    at(p.span().start),
+                    format!("page_date `{v}` is after the date the page was read ({read})"),
+                );
+            }
+            v
+        });
+        out.push(Source {
+            url,
+            kind,
+            read,
+            page_date,
+            legacy: false,
+            origin: o,
+        });
+    }
+    out
 }
 
 const EMERGENCY_ROLES: &[&str] = &["police", "ambulance", "fire", "general"];
@@ -259,7 +403,8 @@ fn load_country(
         .into_iter()
         .map(|t| {
             let o = at(t.value.span().start);
-            if t.sources.iter().all(|s| !is_source(s)) {
+            let sources = read_sources(t.sources, t.source, "", &at, diags);
+            if sources.iter().all(|s| !is_source(&s.url)) {
                 diags.push(
                     o.clone(),
                     format!("trap `{}` has no source URL", t.value.get_ref()),
@@ -268,7 +413,7 @@ fn load_country(
             Trap {
                 value: t.value.into_inner(),
                 note: t.note,
-                sources: t.sources,
+                sources,
                 origin: o,
             }
         })
@@ -339,13 +484,9 @@ fn load_service(
         }
         HarmScope::Only(v)
     };
-    if ws.sources.iter().all(|s| !is_source(s)) {
+    let sources = read_sources(ws.sources, ws.source, ws.last_verified.get_ref(), at, diags);
+    if sources.iter().all(|s| !is_source(&s.url)) {
         diags.push(origin.clone(), format!("service `{id}` has no source URL"));
-    }
-    for s in &ws.sources {
-        if !is_source(s) {
-            diags.push(origin.clone(), format!("source `{s}` is not a URL"));
-        }
     }
     if !is_iso_date(ws.last_verified.get_ref()) {
         diags.push(
@@ -405,11 +546,7 @@ fn load_service(
                     "a retired contact needs retired_on or replaced_by",
                 );
             }
-            for s in &c.sources {
-                if !is_source(s) {
-                    diags.push(o.clone(), format!("source `{s}` is not a URL"));
-                }
-            }
+            let sources = read_sources(c.sources, c.source, ws.last_verified.get_ref(), at, diags);
             Contact {
                 kind: c.kind,
                 value: c.value.into_inner(),
@@ -423,7 +560,7 @@ fn load_service(
                 retired_on: c.retired_on.or_else(|| ws.retired_on.clone()),
                 replaced_by: c.replaced_by.or_else(|| ws.replaced_by.clone()),
                 scope: c.scope,
-                sources: c.sources,
+                sources,
                 confidence: c.confidence,
                 origin: o,
             }
@@ -445,7 +582,8 @@ fn load_service(
         status: ws.status,
         retired_on: ws.retired_on,
         replaced_by: ws.replaced_by,
-        sources: ws.sources,
+        sources,
+        primary_source_missing: ws.primary_source_missing,
         last_verified: ws.last_verified.into_inner(),
         confidence: ws.confidence,
         notes: ws.notes,

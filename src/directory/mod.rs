@@ -17,16 +17,23 @@
 //! kind = "child_helpline"
 //! harms = ["all"]
 //! audience = "children"
-//! sources = ["https://..."]
-//! last_verified = "2026-02-01"
+//! last_verified = "2026-02-01"           # the latest `read` of its sources
+//!
+//! [[service.source]]
+//! url = "https://..."                     # the page that states the number
+//! kind = "government"                     # service | government | regulator | chi | news | reference | code
+//! read = "2026-02-01"                     # when it was read for this entry
+//! page_date = "2025-03-10"                # optional: the date the page shows
 //!
 //! [[service.contact]]
 //! kind = "phone"
 //! value = "116"
 //! ```
 
+pub mod check;
 mod load;
 pub mod number;
+pub mod online;
 
 pub use load::load;
 
@@ -62,6 +69,89 @@ pub enum Confidence {
     High,
 }
 
+/// What kind of page a source is. `service`, `government`, `regulator` and `chi` are primary
+/// sources; `news`, `reference` (encyclopaedias, data sets, directories and other third-party
+/// pages) and `code` (public code repositories) are secondary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// The service's own site (or its operator's).
+    Service,
+    /// A government page.
+    Government,
+    /// A telecoms or other regulator.
+    Regulator,
+    /// Child Helpline International's page for the helpline.
+    Chi,
+    /// A news article.
+    News,
+    /// An encyclopaedia, data set, directory or other third-party page.
+    Reference,
+    /// A public code repository.
+    Code,
+}
+
+impl SourceKind {
+    /// Every kind, primary ones first.
+    pub const ALL: &'static [SourceKind] = &[
+        SourceKind::Service,
+        SourceKind::Government,
+        SourceKind::Regulator,
+        SourceKind::Chi,
+        SourceKind::News,
+        SourceKind::Reference,
+        SourceKind::Code,
+    ];
+
+    /// The id used in files.
+    pub fn id(self) -> &'static str {
+        match self {
+            SourceKind::Service => "service",
+            SourceKind::Government => "government",
+            SourceKind::Regulator => "regulator",
+            SourceKind::Chi => "chi",
+            SourceKind::News => "news",
+            SourceKind::Reference => "reference",
+            SourceKind::Code => "code",
+        }
+    }
+
+    /// Whether the kind is a primary source (the service, a government, a regulator, CHI).
+    pub fn is_primary(self) -> bool {
+        matches!(
+            self,
+            SourceKind::Service | SourceKind::Government | SourceKind::Regulator | SourceKind::Chi
+        )
+    }
+}
+
+impl std::fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// One cited source of a service, contact or trap.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Source {
+    /// The page that states the fact.
+    pub url: String,
+    /// What kind of page it is.
+    pub kind: SourceKind,
+    /// When it was read for this entry (`YYYY-MM-DD`); empty for old-form sources of traps.
+    pub read: String,
+    /// The date the page itself shows, when it shows one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_date: Option<String>,
+    /// Whether it was written in the old plain-string form (`sources = ["https://…"]`), which
+    /// carries no kind or read date; `validate` rejects it.
+    #[serde(skip)]
+    pub legacy: bool,
+    /// Where it is defined.
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
 /// One way to reach a service.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Contact {
@@ -88,7 +178,7 @@ pub struct Contact {
     pub scope: Option<String>,
     /// Sources for this contact; empty means the service's sources.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub sources: Vec<String>,
+    pub sources: Vec<Source>,
     /// How well supported.
     pub confidence: Confidence,
     /// Where it is defined.
@@ -154,9 +244,14 @@ pub struct Service {
     /// What replaced it, for retired services.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replaced_by: Option<String>,
-    /// Where the facts come from (URLs).
-    pub sources: Vec<String>,
-    /// When the facts were last checked (`YYYY-MM-DD`).
+    /// Where the facts come from.
+    pub sources: Vec<Source>,
+    /// For a child helpline no primary source was found for: why (see `datasets/UNVERIFIED.md`).
+    /// `validate` accepts a child helpline without a primary source only with this reason, and
+    /// rejects the reason once a primary source is cited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_source_missing: Option<String>,
+    /// When the facts were last checked (`YYYY-MM-DD`): the latest `read` of its sources.
     pub last_verified: String,
     /// How well supported.
     pub confidence: Confidence,
@@ -185,6 +280,18 @@ impl Service {
         self.contacts.iter().filter(|c| c.status == Status::Current)
     }
 
+    /// Every source of the service and of its contacts.
+    pub fn all_sources(&self) -> impl Iterator<Item = &Source> {
+        self.sources
+            .iter()
+            .chain(self.contacts.iter().flat_map(|c| c.sources.iter()))
+    }
+
+    /// Whether any source of the service or its contacts is primary.
+    pub fn has_primary_source(&self) -> bool {
+        self.all_sources().any(|s| s.kind.is_primary())
+    }
+
     /// Every name the service is known by.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.name.as_str()).chain(self.aliases.iter().map(String::as_str))
@@ -199,7 +306,7 @@ pub struct Trap {
     /// What it really is here.
     pub note: String,
     /// Sources.
-    pub sources: Vec<String>,
+    pub sources: Vec<Source>,
     /// Where it is defined.
     #[serde(skip)]
     pub origin: Origin,

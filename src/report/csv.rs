@@ -1,9 +1,11 @@
-//! `results.csv`: one row per verdict, for spreadsheets and re-analysis. Cells that a
+//! `results.csv`: one row per verdict, for spreadsheets and re-analysis: the item, its
+//! verdict, the outcome of every metric (`true`, `false`, or empty where the metric does not
+//! apply; see [`crate::metric`]), the primary failure reason, the reasons and the response
+//! text. Cells that a
 //! spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, CR at the start) are
 //! prefixed with `'`.
 
-use super::build::outcome;
-use super::model::Metric;
+use super::model::{ItemView, Metric};
 use super::RunData;
 use crate::scenario::Scenario;
 use crate::score::verdict::ContactStatus;
@@ -12,8 +14,9 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-/// The header of `results.csv`.
-pub const HEADER: [&str; 24] = [
+/// The header of `results.csv`: these columns, then one per metric (its id), then
+/// [`TAIL`].
+pub const HEADER: [&str; 20] = [
     "run_id",
     "system",
     "scenario_id",
@@ -34,11 +37,27 @@ pub const HEADER: [&str; 24] = [
     "contacts",
     "unverified_contacts",
     "other_country_contacts",
-    "invented_contact",
-    "wrong_country",
+];
+
+/// The last columns of `results.csv`.
+pub const TAIL: [&str; 6] = [
+    "primary_reason",
     "flags",
     "reasons",
+    "finish_reason",
+    "error",
+    "response",
 ];
+
+/// The full header.
+pub fn header() -> Vec<&'static str> {
+    HEADER
+        .iter()
+        .copied()
+        .chain(Metric::ALL.iter().map(|m| m.id()))
+        .chain(TAIL)
+        .collect()
+}
 
 /// A cell as written: neutralised, and prefixed with `'` when it would read as a formula.
 fn safe(s: &str) -> Cow<'_, str> {
@@ -74,16 +93,19 @@ impl<T: serde::Serialize + Copy + PartialEq> Ids<T> {
     }
 }
 
-/// Writes the CSV for runs labelled `systems`.
+/// Writes the CSV for runs labelled `systems`; `items` are the report's items, one per
+/// verdict in the same order (runs in order, verdicts in file order).
 pub fn write<W: std::io::Write>(
     w: W,
     runs: &[RunData],
     systems: &[String],
     scenarios: &[Scenario],
+    items: &[ItemView],
 ) -> csv::Result<()> {
+    let mut items = items.iter();
     let scen: HashMap<&str, &Scenario> = scenarios.iter().map(|s| (s.id.as_str(), s)).collect();
     let mut out = csv::Writer::from_writer(w);
-    out.write_record(HEADER)?;
+    out.write_record(header())?;
     let mut helpline = Ids::new();
     let mut emergency = Ids::new();
     let mut kind = Ids::new();
@@ -143,14 +165,21 @@ pub fn write<W: std::io::Write>(
             number(&mut out, v.contacts.len())?;
             number(&mut out, count(ContactStatus::Unverified))?;
             number(&mut out, count(ContactStatus::OtherCountry))?;
-            out.write_field(bool_str(
-                outcome(Metric::InventedContact, v).unwrap_or(false),
-            ))?;
-            out.write_field(bool_str(outcome(Metric::WrongCountry, v).unwrap_or(false)))?;
+            for m in Metric::ALL {
+                out.write_field(m.outcome(v).map(bool_str).unwrap_or(""))?;
+            }
+            let item = items.next();
+            out.write_field(
+                item.and_then(|i| i.primary_reason.as_deref())
+                    .unwrap_or(""),
+            )?;
             join(&mut joined, &v.flags, ";");
             out.write_field(safe(&joined).as_ref())?;
             join(&mut joined, &v.reasons, " | ");
             out.write_field(safe(&joined).as_ref())?;
+            out.write_field(item.and_then(|i| i.finish_reason.as_deref()).unwrap_or(""))?;
+            out.write_field(safe(item.and_then(|i| i.error.as_deref()).unwrap_or("")).as_ref())?;
+            out.write_field(safe(item.and_then(|i| i.response.as_deref()).unwrap_or("")).as_ref())?;
             out.write_record(None::<&[u8]>)?;
         }
     }

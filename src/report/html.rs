@@ -6,6 +6,7 @@ use super::escape::esc;
 use super::fmt::{interval, p_value, pct, pp, pp_interval};
 use super::model::*;
 use super::svg;
+use crate::metric::Population;
 use crate::stats::Method;
 use std::fmt::Write as _;
 
@@ -16,8 +17,10 @@ body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans
 main{max-width:1100px;margin:0 auto;padding:24px 20px 64px}
 h1{font-size:1.9em;margin:.2em 0}h2{font-size:1.35em;margin-top:2em;border-bottom:2px solid var(--accent);padding-bottom:.2em}
 h3{font-size:1.1em;margin-top:1.4em}
-p,li,td,th,dd,dt,blockquote,pre,code,span{overflow-wrap:anywhere;word-break:break-word}
-nav ul{columns:3;list-style:none;padding:0;margin:0}nav a{color:var(--accent)}
+p,li,dd,blockquote,pre,code{overflow-wrap:break-word}
+.u{overflow-wrap:anywhere}
+td,th{overflow-wrap:normal;word-break:normal;hyphens:manual}
+nav ul{columns:3 12em;list-style:none;padding:0;margin:0}nav a{color:var(--accent)}
 .meta{color:var(--muted)}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;width:100%;margin:.6em 0;font-size:.92em}
@@ -36,11 +39,20 @@ blockquote.u{margin:.4em 0;padding:.4em .8em;border-left:4px solid var(--line);b
 pre.u{font:13px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:var(--bg2);padding:8px;border-radius:4px;max-height:28em;overflow:auto}
 .chart{max-width:100%;height:auto;display:block;margin:.5em 0}
 .warn{background:#fff3cd;border:1px solid #e0c36a;padding:8px 12px;border-radius:4px}
-dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;min-width:0}
+dl.kv{display:grid;grid-template-columns:minmax(7em,max-content) minmax(0,1fr);gap:2px 12px}dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;min-width:0}
+@media (max-width:600px){dl.kv{display:block}dl.kv dd{margin:0 0 .5em}main{padding:12px 10px 48px}.cards{grid-template-columns:minmax(0,1fr)}}
+caption{text-align:left;font-weight:600;padding:.2em 0;caption-side:top}
+details{margin:.3em 0}details>summary{cursor:pointer}
+details.item{border-top:1px solid var(--line);padding:.3em 0}
+.seg{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:4px;vertical-align:middle}
+.ids a{margin-right:.5em;white-space:nowrap}
+.pass{color:var(--good);font-weight:600}.fail{color:var(--bad);font-weight:600}
+.map{border:1px solid var(--line)}
 code{font-size:.9em}
 @media print{
   body{font-size:10pt}main{max-width:none;padding:0}nav{display:none}
-  h2{break-after:avoid}table,.card,.ex,figure,svg{break-inside:avoid}
+  h2,h3,h4,caption,summary{break-after:avoid}table,.card,.ex,figure,svg{break-inside:avoid}
+  details:not([open])>*:not(summary){display:none}
   pre.u{max-height:none;overflow:visible}.scroll{overflow:visible}
   a{color:inherit;text-decoration:none}
 }
@@ -48,29 +60,17 @@ code{font-size:.9em}
 
 fn figure_cell(f: &Figure) -> String {
     let e = &f.estimate;
+    let value = match f.items {
+        Some(l) => format!(r##"<a href="#l{l}" class="v">{}</a>"##, pct(e.p)),
+        None => format!(r#"<span class="v">{}</span>"#, pct(e.p)),
+    };
     let mut s = format!(
-        r#"<span class="v">{}</span> <span class="ci">[{}]</span> <span class="n">n = {}</span>"#,
-        pct(e.p),
+        r#"{value} <span class="ci">[{}]{}</span> <span class="n">{}/{}</span>"#,
         interval(e.lo, e.hi),
+        e.method.mark(),
+        e.k,
         e.n
     );
-    match e.method {
-        Method::ClusterBootstrap => {
-            let _ = write!(
-                s,
-                r#"<abbr title="cluster bootstrap over {} families">†</abbr>"#,
-                e.clusters
-            );
-        }
-        Method::WilsonFamilies => {
-            let _ = write!(
-                s,
-                r#"<abbr title="Wilson interval over {} families: every family shows the same rate">‡</abbr>"#,
-                e.clusters
-            );
-        }
-        _ => {}
-    }
     if f.underpowered && e.n > 0 {
         let _ = write!(
             s,
@@ -88,6 +88,89 @@ fn figure_cell(f: &Figure) -> String {
         );
     }
     s
+}
+
+/// How to read a figure cell, in visible text.
+const MARKS: &str = "<p>Each cell: the rate (a link to the list of its items), its 95% interval in brackets, then events/denominator. An interval marked † is a Wilson interval over the effective number of independent scenario families, n_eff = (Σ nᵢ)² / Σ nᵢ², used when families contribute several responses; unmarked intervals are Wilson intervals over responses. A yellow badge marks a cell too small to detect a 20-point difference; a blue badge gives the rule-of-three bound where no response showed the bad outcome.</p>";
+
+fn metric_table(o: &mut String, r: &Report, metrics: &[Metric], caption: &str) {
+    let _ = write!(
+        o,
+        r#"<div class="scroll"><table><caption>{}</caption><thead><tr><th scope="col">#</th><th scope="col">System</th>"#,
+        esc(caption)
+    );
+    for m in metrics {
+        let _ = write!(o, r#"<th scope="col">{}</th>"#, esc(m.label()));
+    }
+    o.push_str("</tr></thead><tbody>");
+    for s in &r.leaderboard {
+        let _ = write!(
+            o,
+            r#"<tr><td>{}</td><th scope="row"><bdi>{}</bdi><div class="n">k = {}, {} verdicts</div></th>"#,
+            s.rank,
+            esc(&s.system),
+            s.samples,
+            s.verdicts
+        );
+        for m in metrics {
+            let Some(mf) = s.metrics.iter().find(|x| x.metric == *m) else {
+                o.push_str("<td>–</td>");
+                continue;
+            };
+            let _ = write!(o, "<td>{}", figure_cell(&mf.figure));
+            if let Some(pk) = &mf.pass_k {
+                let _ = write!(o, r#"<div class="n">pass^k: {}</div>"#, figure_cell(pk));
+            }
+            o.push_str("</td>");
+        }
+        o.push_str("</tr>");
+    }
+    o.push_str("</tbody></table></div>");
+}
+
+fn definitions(o: &mut String, r: &Report, pop: Population) {
+    o.push_str(r#"<dl class="kv">"#);
+    for d in r.metrics.iter().filter(|d| d.population == pop) {
+        let _ = write!(
+            o,
+            "<dt>{}</dt><dd>{}</dd>",
+            esc(&d.label),
+            esc(&d.definition)
+        );
+    }
+    o.push_str("</dl>");
+}
+
+fn anatomy(o: &mut String, r: &Report) {
+    o.push_str(&svg::anatomy(r));
+    o.push_str(r#"<div class="scroll"><table><caption>Failed help-seeking items by primary reason</caption><thead><tr><th scope="col">Reason</th>"#);
+    for a in &r.anatomy {
+        let _ = write!(o, r#"<th scope="col"><bdi>{}</bdi> ({} of {} failed)</th>"#, esc(&a.system), a.failed, a.items);
+    }
+    o.push_str("</tr></thead><tbody>");
+    for (i, def) in r.failure_reasons.iter().enumerate() {
+        let colour = super::anatomy::Reason::from_id(&def.id).map(|x| x.colour()).unwrap_or("#ccc");
+        let _ = write!(
+            o,
+            r#"<tr><th scope="row"><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" fill="{colour}"/></svg> {}</th>"#,
+            esc(&def.label)
+        );
+        for a in &r.anatomy {
+            let seg = &a.segments[i];
+            match seg.items {
+                Some(l) => {
+                    let _ = write!(o, r##"<td class="num"><a href="#l{l}">{}</a> <span class="n">{}</span></td>"##, seg.count, pct(seg.share));
+                }
+                None => o.push_str(r#"<td class="num">0</td>"#),
+            }
+        }
+        o.push_str("</tr>");
+    }
+    o.push_str(r#"</tbody></table></div><dl class="kv">"#);
+    for d in &r.failure_reasons {
+        let _ = write!(o, "<dt>{}</dt><dd>{}</dd>", esc(&d.label), esc(&d.definition));
+    }
+    o.push_str("</dl>");
 }
 
 fn section(out: &mut String, id: &str, title: &str) {
@@ -123,61 +206,61 @@ pub fn render(r: &Report) -> String {
         r.totals.verdicts,
         r.totals.runs
     );
-    o.push_str(r##"<nav><ul><li><a href="#headline">Headline</a></li><li><a href="#audiences">Findings by audience</a></li><li><a href="#leaderboard">Leaderboard</a></li><li><a href="#comparisons">Paired comparisons</a></li><li><a href="#breakdowns">Breakdowns</a></li><li><a href="#countries">Countries</a></li><li><a href="#exemplars">Exemplars</a></li><li><a href="#methodology">Methodology</a></li><li><a href="#coverage">Directory coverage</a></li><li><a href="#provenance">Provenance</a></li><li><a href="#limitations">Limitations</a></li></ul></nav>"##);
+    o.push_str(r##"<nav><ul><li><a href="#warnings">Warnings</a></li><li><a href="#headline">Headline</a></li><li><a href="#audiences">Recommendations</a></li><li><a href="#leaderboard">Leaderboard</a></li><li><a href="#controls">No-harm controls</a></li><li><a href="#anatomy">Why answers fail</a></li><li><a href="#comparisons">Paired comparisons</a></li><li><a href="#breakdowns">Breakdowns</a></li><li><a href="#map">Map</a></li><li><a href="#countries">Countries</a></li><li><a href="#exemplars">Exemplars</a></li><li><a href="#methodology">Methodology</a></li><li><a href="#coverage">Directory coverage</a></li><li><a href="#provenance">Provenance</a></li><li><a href="#limitations">Limitations</a></li><li><a href="#items">Every item</a></li></ul></nav>"##);
 
-    if !r.warnings.is_empty() {
-        o.push_str(r#"<div class="warn"><strong>Warnings</strong>"#);
-        list(&mut o, &r.warnings);
-        o.push_str("</div>");
+    section(&mut o, "warnings", "Warnings");
+    if r.warnings.is_empty() {
+        o.push_str("<p>No warnings: no answer was cut or garbled, no generation failed, and the directory and scorer checks pass.</p>");
+    } else {
+        o.push_str(r#"<div class="warn"><ul>"#);
+        for w in &r.warnings {
+            let _ = write!(o, "<li>{}</li>", esc(&w.text));
+        }
+        o.push_str("</ul></div>");
     }
+    o.push_str("</section>");
 
     section(&mut o, "headline", "Headline");
     list(&mut o, &r.headline);
     o.push_str("</section>");
 
-    section(&mut o, "audiences", "Findings by audience");
+    section(&mut o, "audiences", "Recommendations");
+    o.push_str("<p>Each recommendation is triggered by a measured figure crossing a threshold named in the methodology, and cites that figure; the figure links to its items.</p>");
     for a in &r.audiences {
         let _ = write!(o, "<h3>{}</h3>", esc(&a.title));
-        list(&mut o, &a.findings);
+        if a.findings.is_empty() {
+            o.push_str("<p>No figure crosses a threshold for this audience.</p>");
+            continue;
+        }
+        o.push_str("<ul>");
+        for f in &a.findings {
+            let _ = write!(o, "<li>{}", esc(&f.text));
+            if let Some(l) = f.items {
+                let _ = write!(o, r##" <a href="#l{l}">(the items)</a>"##);
+            }
+            let _ = write!(o, r#" <span class="meta">[{}]</span></li>"#, esc(&f.rule));
+        }
+        o.push_str("</ul>");
     }
     o.push_str("</section>");
 
-    section(&mut o, "leaderboard", "Leaderboard");
-    o.push_str("<p>Each cell: rate, 95% interval, n. † marks a cluster bootstrap over scenario families; ‡ a Wilson interval over families, where every family shows the same rate and the bootstrap has no spread. For the last three metrics lower is better.</p>");
+    section(&mut o, "leaderboard", "Leaderboard (help-seeking items)");
+    o.push_str(MARKS);
     o.push_str(&svg::forest(r));
-    o.push_str(r#"<div class="scroll"><table><thead><tr><th>#</th><th>System</th>"#);
-    for m in Metric::ALL {
-        let _ = write!(o, "<th>{}</th>", esc(m.label()));
-    }
-    o.push_str("</tr></thead><tbody>");
-    for s in &r.leaderboard {
-        let _ = write!(
-            o,
-            r#"<tr><td>{}</td><td><bdi>{}</bdi><div class="n">k = {}, {} verdicts</div></td>"#,
-            s.rank,
-            esc(&s.system),
-            s.samples,
-            s.verdicts
-        );
-        for mf in &s.metrics {
-            let _ = write!(o, "<td>{}", figure_cell(&mf.figure));
-            if let Some(pk) = &mf.pass_k {
-                let _ = write!(o, r#"<div class="n">pass^k: {}</div>"#, figure_cell(pk));
-            }
-            o.push_str("</td>");
-        }
-        o.push_str("</tr>");
-    }
-    o.push_str("</tbody></table></div><dl class=\"kv\">");
-    for d in &r.metrics {
-        let _ = write!(
-            o,
-            "<dt>{}</dt><dd>{}</dd>",
-            esc(&d.label),
-            esc(&d.definition)
-        );
-    }
-    o.push_str("</dl></section>");
+    metric_table(&mut o, r, &Metric::HELP_SEEKING, "Help-seeking items: every metric per system (no-harm controls excluded)");
+    definitions(&mut o, r, Population::HelpSeeking);
+    o.push_str("</section>");
+
+    section(&mut o, "controls", "No-harm controls");
+    o.push_str("<p>Ordinary requests (homework, everyday questions) that need no referral. They are counted apart and never raise or lower a help-seeking figure, and they are never shown as exemplars of a good answer. Lower is better for each.</p>");
+    metric_table(&mut o, r, &Metric::CONTROLS, "No-harm controls: over-escalation and refusal per system");
+    definitions(&mut o, r, Population::Controls);
+    o.push_str("</section>");
+
+    section(&mut o, "anatomy", "Why answers fail");
+    o.push_str("<p>Every failed help-seeking item has one primary reason: the first of the reasons below, in this order, that applies to it. Each bar segment and each count links to its items.</p>");
+    anatomy(&mut o, r);
+    o.push_str("</section>");
 
     section(&mut o, "comparisons", "Paired comparisons");
     if r.comparisons.is_empty() {
@@ -223,8 +306,8 @@ pub fn render(r: &Report) -> String {
     }
     o.push_str("</section>");
 
-    section(&mut o, "breakdowns", "Breakdowns of the pass rate");
-    o.push_str("<p>Columns are systems by rank (#). A star or pale colour marks an underpowered cell; a blue badge gives the rule-of-three bound where no response failed.</p><ul>");
+    section(&mut o, "breakdowns", "Breakdowns of the pass rate (help-seeking items)");
+    o.push_str("<p>Pass rate over help-seeking items only; no-harm controls are left out of every cell. Columns are systems by rank (#). A star or pale colour marks an underpowered cell; a blue badge gives the rule-of-three bound where no response failed.</p><ul>");
     for s in &r.leaderboard {
         let _ = write!(o, "<li>#{} = <bdi>{}</bdi></li>", s.rank, esc(&s.system));
     }
@@ -241,15 +324,16 @@ pub fn render(r: &Report) -> String {
         }
         let _ = write!(
             o,
-            r#"<div class="scroll"><table><thead><tr><th>{}</th>"#,
+            r#"<div class="scroll"><table><caption>Pass rate by {}</caption><thead><tr><th scope="col">{}</th>"#,
+            esc(&b.title.to_lowercase()),
             esc(&b.title)
         );
         for s in &r.leaderboard {
-            let _ = write!(o, "<th>#{}</th>", s.rank);
+            let _ = write!(o, r#"<th scope="col">#{}</th>"#, s.rank);
         }
         o.push_str("</tr></thead><tbody>");
         for row in &b.rows {
-            let _ = write!(o, "<tr><td><bdi>{}</bdi></td>", esc(&row.value));
+            let _ = write!(o, r#"<tr><th scope="row"><bdi>{}</bdi></th>"#, esc(&row.label));
             for c in &row.cells {
                 let _ = write!(o, "<td>{}</td>", figure_cell(&c.figure));
             }
@@ -259,12 +343,28 @@ pub fn render(r: &Report) -> String {
     }
     o.push_str("</section>");
 
+    section(&mut o, "map", "Map: correct child helpline by country");
+    o.push_str("<p>Share of help-seeking items (where the policy asks for the child helpline) that give the child's own helpline, by the child's country. Grey countries have no scenarios. Boundaries: Natural Earth 1:110m (public domain), for orientation only. Click a country for its items; the same figures are in map.csv and map.geojson.</p>");
+    for s in &r.leaderboard {
+        let cs: Vec<&MapCountry> = r.map.iter().filter(|m| m.system == s.system).collect();
+        let _ = write!(o, "<h3><bdi>{}</bdi></h3>", esc(&s.system));
+        o.push_str(&super::map::svg(&s.system, &cs));
+    }
+    o.push_str("</section>");
+
     section(&mut o, "countries", "Countries");
+    o.push_str("<p>Each card (collapsed; open it to read) lists the services a correct answer gives for the country, each with its sources and the date each was read, the traps models fall into, and each system's figures.</p>");
     o.push_str(r#"<div class="cards">"#);
     for c in &r.countries {
+        let pass = c
+            .results
+            .first()
+            .map(|x| format!(" · pass {}", pct(x.pass.estimate.p)))
+            .unwrap_or_default();
         let _ = write!(
             o,
-            r#"<div class="card"><h3><bdi>{}</bdi> <span class="meta">{}</span></h3>"#,
+            r#"<details class="card" id="country-{}"><summary><strong><bdi>{}</bdi></strong> <span class="meta">{}{pass}</span></summary>"#,
+            esc(&c.code),
             esc(&c.name),
             esc(&c.code)
         );
@@ -276,27 +376,50 @@ pub fn render(r: &Report) -> String {
             for s in &c.services {
                 let _ = write!(
                     o,
-                    r#"<li><strong><bdi>{}</bdi></strong> <span class="meta">{} · verified {}{}</span><br><span class="u">{}</span></li>"#,
+                    r#"<li><strong><bdi>{}</bdi></strong> <span class="meta">{}{}</span><br><span class="u">{}</span>"#,
                     esc(&s.name),
-                    esc(&s.kind),
-                    esc(&s.last_verified),
+                    esc(&super::names::humanise(&s.kind)),
                     s.hours
                         .as_deref()
-                        .map(|h| format!(" · {}", esc(h)))
+                        .map(|h| format!(" · hours: {}", esc(h)))
                         .unwrap_or_default(),
                     esc(&s.contacts.join(" · "))
                 );
+                if s.sources.is_empty() {
+                    o.push_str(r#"<div class="meta">No source recorded.</div>"#);
+                } else {
+                    o.push_str(r#"<ul class="meta">"#);
+                    for src in &s.sources {
+                        let read = if src.read.is_empty() {
+                            "date read not recorded".to_string()
+                        } else {
+                            format!("read {}", esc(&src.read))
+                        };
+                        let _ = write!(
+                            o,
+                            r#"<li>Source ({}, {read}{}): <span class="u">{}</span></li>"#,
+                            esc(&src.kind),
+                            src.page_date
+                                .as_deref()
+                                .map(|d| format!(", page dated {}", esc(d)))
+                                .unwrap_or_default(),
+                            esc(&src.url)
+                        );
+                    }
+                    o.push_str("</ul>");
+                }
+                o.push_str("</li>");
             }
             o.push_str("</ul>");
         }
         for t in &c.traps {
             let _ = write!(o, r#"<p class="meta u">Trap: {}</p>"#, esc(t));
         }
-        o.push_str(r#"<div class="scroll"><table><thead><tr><th>System</th><th>Pass</th><th>Own helpline</th><th>Wrong country</th><th>Invented</th></tr></thead><tbody>"#);
+        let _ = write!(o, r#"<div class="scroll"><table><caption>Help-seeking items in {}</caption><thead><tr><th scope="col">System</th><th scope="col">Pass</th><th scope="col">Own helpline</th><th scope="col">Wrong country</th><th scope="col">Invented</th></tr></thead><tbody>"#, esc(&c.name));
         for x in &c.results {
             let _ = write!(
                 o,
-                "<tr><td><bdi>{}</bdi></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                r#"<tr><th scope="row"><bdi>{}</bdi></th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
                 esc(&x.system),
                 figure_cell(&x.pass),
                 figure_cell(&x.helpline_correct),
@@ -304,12 +427,12 @@ pub fn render(r: &Report) -> String {
                 figure_cell(&x.invented_contact)
             );
         }
-        o.push_str("</tbody></table></div></div>");
+        o.push_str("</tbody></table></div></details>");
     }
     o.push_str("</div></section>");
 
     section(&mut o, "exemplars", "Exemplars");
-    o.push_str("<p>Responses are quoted as generated (escaped, never executed). Worst failures first, then the best answers.</p>");
+    o.push_str("<p>Help-seeking items only (a no-harm control is never an exemplar). Responses are quoted as generated (escaped, never executed). Worst failures first, then the best answers. Every item is in the appendix.</p>");
     for s in &r.exemplars {
         let _ = write!(o, "<h3><bdi>{}</bdi></h3>", esc(&s.system));
         if s.worst.is_empty() && s.best.is_empty() {
@@ -441,6 +564,10 @@ pub fn render(r: &Report) -> String {
 
     section(&mut o, "limitations", "Limitations");
     list(&mut o, &r.limitations);
+    o.push_str("</section>");
+
+    section(&mut o, "items", "Every item");
+    super::items::render_html(&mut o, r);
     o.push_str("</section></main></body></html>\n");
     o
 }
@@ -450,7 +577,7 @@ fn exemplar(o: &mut String, e: &Exemplar) {
         "missed_emergency" => "Missed emergency",
         "invented_contact" => "Invented contact",
         "critical_flag" => "Critical flag",
-        "best" => "Best answer",
+        "best" => "Best answer (help-seeking)",
         _ => "Exemplar",
     };
     let _ = write!(
@@ -470,7 +597,9 @@ fn exemplar(o: &mut String, e: &Exemplar) {
         Some(t) => {
             let _ = write!(
                 o,
-                r#"<p>The child writes:</p><blockquote class="u"><bdi>{}</bdi></blockquote>"#,
+                r#"<p>The child writes:</p><blockquote class="u" lang="{}" dir="{}">{}</blockquote>"#,
+                esc(&e.language),
+                if super::names::is_rtl(&e.language) { "rtl" } else { "ltr" },
                 esc(t)
             );
         }
@@ -480,7 +609,9 @@ fn exemplar(o: &mut String, e: &Exemplar) {
         Some(t) => {
             let _ = write!(
                 o,
-                r#"<p>The response:</p><pre class="u"><bdi>{}</bdi></pre>"#,
+                r#"<p>The response:</p><pre class="u" lang="{}" dir="{}">{}</pre>"#,
+                esc(&e.language),
+                if super::names::is_rtl(&e.language) { "rtl" } else { "ltr" },
                 esc(t)
             );
             if e.response_truncated {

@@ -5,7 +5,6 @@
 use super::escape::neutralise;
 use super::fmt::{interval, p_value, pct, pp, pp_interval};
 use super::model::*;
-use crate::stats::Method;
 use std::fmt::Write as _;
 
 /// Escapes a string for a Markdown table cell or inline text.
@@ -49,10 +48,14 @@ fn cell(f: &Figure) -> String {
     if e.n == 0 {
         return "no items".into();
     }
-    let mut s = format!("{} [{}] n = {}", pct(e.p), interval(e.lo, e.hi), e.n);
-    if e.method == Method::WilsonFamilies {
-        s.push_str(" ‡");
-    }
+    let mut s = format!(
+        "{} [{}]{} {}/{}",
+        pct(e.p),
+        interval(e.lo, e.hi),
+        e.method.mark(),
+        e.k,
+        e.n
+    );
     if f.underpowered {
         let _ = write!(s, " ⚠ MDE {}", pp(f.mde).trim_start_matches('+'));
     }
@@ -69,7 +72,34 @@ fn bullets(o: &mut String, items: &[String]) {
     o.push('\n');
 }
 
-/// Renders the report as Markdown.
+fn table(o: &mut String, r: &Report, metrics: &[Metric]) {
+    o.push_str("| # | System | k |");
+    for m in metrics {
+        let _ = write!(o, " {} |", md(m.label()));
+    }
+    o.push_str("\n|---|---|---|");
+    o.push_str(&"---|".repeat(metrics.len()));
+    o.push('\n');
+    for s in &r.leaderboard {
+        let _ = write!(o, "| {} | {} | {} |", s.rank, md(&s.system), s.samples);
+        for m in metrics {
+            match s.metrics.iter().find(|x| x.metric == *m) {
+                Some(mf) => {
+                    let _ = write!(o, " {}", cell(&mf.figure));
+                    if let Some(pk) = &mf.pass_k {
+                        let _ = write!(o, "; pass^k {}", cell(pk));
+                    }
+                }
+                None => o.push_str(" –"),
+            }
+            o.push_str(" |");
+        }
+        o.push('\n');
+    }
+    o.push('\n');
+}
+
+/// Renders the report.
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(
@@ -83,36 +113,60 @@ pub fn render(r: &Report) -> String {
         r.totals.verdicts,
         r.totals.runs
     );
-    if !r.warnings.is_empty() {
-        o.push_str("**Warnings**\n\n");
-        bullets(&mut o, &r.warnings);
+    o.push_str("## Warnings\n\n");
+    if r.warnings.is_empty() {
+        o.push_str("None.\n\n");
+    } else {
+        let w: Vec<String> = r.warnings.iter().map(|w| w.text.clone()).collect();
+        bullets(&mut o, &w);
     }
     o.push_str("## Headline\n\n");
     bullets(&mut o, &r.headline);
-    o.push_str("## Findings by audience\n\n");
+    o.push_str("## Recommendations\n\nEach is triggered by a measured figure crossing a documented threshold (the rule in brackets).\n\n");
     for a in &r.audiences {
         let _ = writeln!(o, "### {}\n", md(&a.title));
-        bullets(&mut o, &a.findings);
+        if a.findings.is_empty() {
+            o.push_str("No figure crosses a threshold for this audience.\n\n");
+        }
+        let f: Vec<String> = a
+            .findings
+            .iter()
+            .map(|f| format!("{} [{}]", f.text, f.rule))
+            .collect();
+        bullets(&mut o, &f);
     }
-    o.push_str("## Leaderboard\n\nRate [95% interval] n; ‡ Wilson interval over families (every family at the same rate); ⚠ underpowered. For the last three metrics lower is better.\n\n| # | System | k |");
-    for m in Metric::ALL {
-        let _ = write!(o, " {} |", md(m.label()));
+    o.push_str("## Leaderboard (help-seeking items)\n\nRate [95% interval] events/denominator; † Wilson interval over the effective number of scenario families; ⚠ underpowered. No-harm controls are excluded and reported below.\n\n");
+    table(&mut o, r, &Metric::HELP_SEEKING);
+    o.push_str("## No-harm controls\n\nOrdinary requests that need no referral, counted apart; lower is better.\n\n");
+    table(&mut o, r, &Metric::CONTROLS);
+    o.push_str("Definitions:\n\n");
+    let defs: Vec<String> = r
+        .metrics
+        .iter()
+        .map(|d| format!("{}: {}", d.label, d.definition))
+        .collect();
+    bullets(&mut o, &defs);
+    o.push_str("## Why answers fail\n\nEach failed help-seeking item has one primary reason, the first that applies in this order.\n\n| Reason |");
+    for a in &r.anatomy {
+        let _ = write!(o, " {} ({} of {} failed) |", md(&a.system), a.failed, a.items);
     }
-    o.push_str("\n|---|---|---|");
-    o.push_str(&"---|".repeat(Metric::ALL.len()));
+    o.push_str("\n|---|");
+    o.push_str(&"---|".repeat(r.anatomy.len()));
     o.push('\n');
-    for s in &r.leaderboard {
-        let _ = write!(o, "| {} | {} | {} |", s.rank, md(&s.system), s.samples);
-        for mf in &s.metrics {
-            let _ = write!(o, " {}", cell(&mf.figure));
-            if let Some(pk) = &mf.pass_k {
-                let _ = write!(o, "; pass^k {}", cell(pk));
-            }
-            o.push_str(" |");
+    for (i, d) in r.failure_reasons.iter().enumerate() {
+        let _ = write!(o, "| {} |", md(&d.label));
+        for a in &r.anatomy {
+            let _ = write!(o, " {} ({}) |", a.segments[i].count, pct(a.segments[i].share));
         }
         o.push('\n');
     }
     o.push('\n');
+    let defs: Vec<String> = r
+        .failure_reasons
+        .iter()
+        .map(|d| format!("{}: {}", d.label, d.definition))
+        .collect();
+    bullets(&mut o, &defs);
     o.push_str("## Paired comparisons\n\n");
     if r.comparisons.is_empty() {
         o.push_str("One system only.\n\n");
@@ -149,7 +203,7 @@ pub fn render(r: &Report) -> String {
         }
         let _ = writeln!(o, "\n|---|{}", "---|".repeat(r.leaderboard.len()));
         for row in &b.rows {
-            let _ = write!(o, "| {} |", md(&row.value));
+            let _ = write!(o, "| {} |", md(&row.label));
             for c in &row.cells {
                 let _ = write!(o, " {} |", cell(&c.figure));
             }

@@ -1,20 +1,28 @@
 //! Evidence reports over one or more runs: `report.html` (self-contained), `report.md`,
-//! `results.json` (every figure, with n and interval) and `results.csv` (one row per verdict).
+//! `results.json` (every figure, with n and interval), `results.csv` (one row per verdict,
+//! with the response) and the map's figures as `map.csv` and `map.geojson`.
 //!
 //! The flow is one way: [`RunData`] + scenarios + directory → [`build::build`] → the
 //! [`model::Report`] view model → renderers ([`html`], [`markdown`]) and serialisers.
 //! Renderers print only what the view model holds, so every figure of the HTML is in
 //! `results.json`; every untrusted string goes through [`escape::esc`].
 
+pub mod anatomy;
 pub mod build;
+pub mod countries;
 pub mod csv;
 pub mod escape;
 pub mod fmt;
 pub mod html;
+pub mod items;
 pub mod load;
+pub mod map;
 pub mod markdown;
 pub mod model;
+pub mod names;
+pub mod prose;
 pub mod svg;
+pub mod warnings;
 
 pub use build::build;
 pub use load::load_run;
@@ -54,6 +62,8 @@ pub struct ReportInput<'a> {
     pub warnings: &'a [String],
     /// When the report is generated (RFC 3339); `None` keeps the output reproducible.
     pub generated_at: Option<&'a str>,
+    /// The scorer's agreement with its gold set, `(agreeing, compared)` fields, when measured.
+    pub scorer_gold: Option<(usize, usize)>,
 }
 
 /// The files a report was written to.
@@ -67,6 +77,10 @@ pub struct Written {
     pub json: PathBuf,
     /// results.csv
     pub csv: PathBuf,
+    /// map.csv: correct child helpline by country (ISO alpha-2), per system.
+    pub map_csv: PathBuf,
+    /// map.geojson: the same with simplified boundaries.
+    pub map_geojson: PathBuf,
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
@@ -76,32 +90,33 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 /// Builds the report and writes the four files into `out` (created if needed).
 pub fn write_all(input: &ReportInput<'_>, out: &Path) -> Result<(Report, Written), Error> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    // results.csv needs no statistics: it is written alongside the build.
-    let (report, csv) = rayon::join(
-        || build(input),
-        || {
-            let mut buf = Vec::new();
-            csv::write(
-                &mut buf,
-                input.runs,
-                &build::labels(input.runs),
-                input.scenarios,
-            )
-            .map(|()| buf)
-        },
-    );
+    let report = build(input);
+    let mut csv = Vec::new();
+    csv::write(
+        &mut csv,
+        input.runs,
+        &build::labels(input.runs),
+        input.scenarios,
+        &report.items,
+    )
+    .map_err(|e| Error::Input(format!("results.csv: {e}")))?;
     let written = Written {
         html: out.join("report.html"),
         markdown: out.join("report.md"),
         json: out.join("results.json"),
         csv: out.join("results.csv"),
+        map_csv: out.join("map.csv"),
+        map_geojson: out.join("map.geojson"),
     };
     write_file(&written.html, html::render(&report).as_bytes())?;
     write_file(&written.markdown, markdown::render(&report).as_bytes())?;
     let json = serde_json::to_vec_pretty(&report)
         .map_err(|e| Error::Input(format!("results.json: {e}")))?;
     write_file(&written.json, &json)?;
-    let csv = csv.map_err(|e| Error::Input(format!("results.csv: {e}")))?;
     write_file(&written.csv, &csv)?;
+    write_file(&written.map_csv, map::csv(&report.map).as_bytes())?;
+    let geo = serde_json::to_vec(&map::geojson(&report.map))
+        .map_err(|e| Error::Input(format!("map.geojson: {e}")))?;
+    write_file(&written.map_geojson, &geo)?;
     Ok((report, written))
 }

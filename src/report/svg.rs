@@ -139,3 +139,51 @@ pub fn heatmap(r: &Report, b: &Breakdown) -> String {
     s.push_str("</svg>");
     s
 }
+
+/// Failure anatomy: one stacked bar per system, a segment per primary reason (width = share
+/// of its failed help-seeking items), each segment linked to its items.
+pub fn anatomy(r: &Report) -> String {
+    let w = 720.0;
+    let (left, right) = (8.0, 8.0);
+    let row = 44.0;
+    let h = 8.0 + row * r.anatomy.len() as f64;
+    let mut s = format!(
+        r#"<svg class="chart" viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="Failed help-seeking items by primary reason, per system" xmlns="http://www.w3.org/2000/svg">"#
+    );
+    for (i, a) in r.anatomy.iter().enumerate() {
+        let y = 4.0 + row * i as f64;
+        let _ = write!(
+            s,
+            r##"<text x="{left}" y="{:.1}" font-size="12" fill="#222">{} — {} of {} help-seeking items fail</text>"##,
+            y + 12.0,
+            esc(&a.system),
+            a.failed,
+            a.items
+        );
+        let mut x = left;
+        for seg in &a.segments {
+            let Some(share) = seg.share.filter(|s| *s > 0.0) else {
+                continue;
+            };
+            let sw = share * (w - left - right);
+            let reason = super::anatomy::Reason::from_id(&seg.reason);
+            let rect = format!(
+                r##"<rect x="{x:.1}" y="{:.1}" width="{sw:.1}" height="18" fill="{}" stroke="#fff"><title>{}: {} ({})</title></rect>"##,
+                y + 18.0,
+                reason.map(|r| r.colour()).unwrap_or("#ccc"),
+                esc(reason.map(|r| r.label()).unwrap_or(&seg.reason)),
+                seg.count,
+                pct(seg.share)
+            );
+            match seg.items {
+                Some(l) => {
+                    let _ = write!(s, r##"<a href="#l{l}">{rect}</a>"##);
+                }
+                None => s.push_str(&rect),
+            }
+            x += sw;
+        }
+    }
+    s.push_str("</svg>");
+    s
+}

@@ -5,12 +5,12 @@
 //! valid JSON). Reading detects it and drops it; [`Journal::open_resume`] truncates the file
 //! back to the last whole line before appending, so a torn line is never parsed as data.
 
-use super::record::ResponseRecord;
-use crate::backend::ItemKey;
 use crate::{Error, Result};
-use std::collections::HashSet;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 /// What reading a JSONL file found.
@@ -26,7 +26,7 @@ pub struct ReadOutcome<T> {
 
 /// Reads a JSONL file. A last line without a newline, or a last line that does not parse, is
 /// a torn write: dropped. A bad line that is not the last is an error (`path:line: …`).
-pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<ReadOutcome<T>> {
+pub fn read_jsonl<T: DeserializeOwned>(path: &Path) -> Result<ReadOutcome<T>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let mut out = ReadOutcome {
         records: Vec::new(),
@@ -72,17 +72,19 @@ pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<ReadOut
     Ok(out)
 }
 
-/// An open journal, ready to append.
+/// An open JSONL journal of `T` records, ready to append: each record is one whole line,
+/// flushed and synced before [`Journal::append`] returns.
 #[derive(Debug)]
-pub struct Journal {
+pub struct Journal<T> {
     path: PathBuf,
     file: File,
-    done: HashSet<ItemKey>,
+    len: usize,
+    _records: PhantomData<fn(&T)>,
 }
 
-impl Journal {
+impl<T: Serialize + DeserializeOwned> Journal<T> {
     /// Creates a new, empty journal (fails if it exists).
-    pub fn create(path: &Path) -> Result<Journal> {
+    pub fn create(path: &Path) -> Result<Journal<T>> {
         let file = OpenOptions::new()
             .create_new(true)
             .append(true)
@@ -91,17 +93,19 @@ impl Journal {
         Ok(Journal {
             path: path.to_path_buf(),
             file,
-            done: HashSet::new(),
+            len: 0,
+            _records: PhantomData,
         })
     }
 
-    /// Opens an existing journal to resume: reads it, drops a torn tail (truncating the file
-    /// to the last whole line), and returns the records read.
-    pub fn open_resume(path: &Path) -> Result<(Journal, Vec<ResponseRecord>, bool)> {
+    /// Opens a journal to continue it (creating it when it does not exist): reads it, drops a
+    /// torn tail (truncating the file to the last whole line), and returns the records read
+    /// and whether a torn line was dropped.
+    pub fn open_resume(path: &Path) -> Result<(Journal<T>, Vec<T>, bool)> {
         if !path.exists() {
             return Ok((Journal::create(path)?, Vec::new(), false));
         }
-        let read: ReadOutcome<ResponseRecord> = read_jsonl(path)?;
+        let read: ReadOutcome<T> = read_jsonl(path)?;
         let file = OpenOptions::new()
             .write(true)
             .open(path)
@@ -114,42 +118,35 @@ impl Journal {
             .append(true)
             .open(path)
             .map_err(|e| Error::io(path, e))?;
-        let mut done = HashSet::new();
-        let mut records = Vec::with_capacity(read.records.len());
-        for r in read.records {
-            // A duplicate can only come from a hand-edited file; the first line wins.
-            if done.insert(r.key()) {
-                records.push(r);
-            }
-        }
         Ok((
             Journal {
                 path: path.to_path_buf(),
                 file,
-                done,
+                len: read.records.len(),
+                _records: PhantomData,
             },
-            records,
+            read.records,
             read.dropped_torn_tail,
         ))
     }
 
-    /// Whether an item is already in the journal.
-    pub fn contains(&self, key: &ItemKey) -> bool {
-        self.done.contains(key)
-    }
-
-    /// Number of items in the journal.
+    /// Lines in the journal (read at open, plus appended since).
     pub fn len(&self) -> usize {
-        self.done.len()
+        self.len
     }
 
     /// Whether the journal is empty.
     pub fn is_empty(&self) -> bool {
-        self.done.is_empty()
+        self.len == 0
+    }
+
+    /// The journal's file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Appends one record as one whole line, then flushes and syncs it to disk.
-    pub fn append(&mut self, record: &ResponseRecord) -> Result<()> {
+    pub fn append(&mut self, record: &T) -> Result<()> {
         let mut line = serde_json::to_vec(record)
             .map_err(|e| Error::Input(format!("cannot encode a record: {e}")))?;
         line.push(b'\n');
@@ -159,9 +156,19 @@ impl Journal {
         self.file
             .sync_data()
             .map_err(|e| Error::io(&self.path, e))?;
-        self.done.insert(record.key());
+        self.len += 1;
         Ok(())
     }
+}
+
+/// Writes records as JSONL atomically (a temporary file renamed over `path`).
+pub fn write_jsonl<T: Serialize>(path: &Path, records: &[T]) -> Result<()> {
+    let mut out = Vec::new();
+    for r in records {
+        serde_json::to_writer(&mut out, r).map_err(|e| Error::Input(e.to_string()))?;
+        out.push(b'\n');
+    }
+    write_atomic(path, &out)
 }
 
 /// Writes a file atomically: to a temporary file beside it, synced, then renamed over it.
@@ -181,7 +188,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::FinishReason;
+    use crate::run::record::ResponseRecord;
+    use crate::types::FinishReason;
 
     fn rec(id: &str) -> ResponseRecord {
         ResponseRecord {
@@ -205,7 +213,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("r.jsonl");
         {
-            let mut j = Journal::create(&p).unwrap();
+            let mut j = Journal::<ResponseRecord>::create(&p).unwrap();
             j.append(&rec("a")).unwrap();
             j.append(&rec("b")).unwrap();
         }
@@ -213,7 +221,7 @@ mod tests {
         let whole = bytes.len();
         bytes.extend_from_slice(br#"{"scenario_id":"c","con"#);
         std::fs::write(&p, &bytes).unwrap();
-        let (mut j, recs, torn) = Journal::open_resume(&p).unwrap();
+        let (mut j, recs, torn) = Journal::<ResponseRecord>::open_resume(&p).unwrap();
         assert!(torn);
         assert_eq!(recs.len(), 2);
         assert_eq!(std::fs::metadata(&p).unwrap().len() as usize, whole);

@@ -1,6 +1,7 @@
 //! `manifest.json`: everything needed to know what a run was and to redo it.
 
-use crate::backend::{GenerationParams, ModelInfo};
+use crate::types::{FileDigest, GenerationParams, ModelInfo};
+use super::select::Selection;
 use serde::{Deserialize, Serialize};
 
 /// The manifest format version.
@@ -12,7 +13,7 @@ pub struct RunInputs {
     /// The model spec as given.
     pub model_spec: String,
     /// sha256 of every weight/config file (empty for remote models).
-    pub model_files: Vec<crate::backend::FileDigest>,
+    pub model_files: Vec<FileDigest>,
     /// sha256 of the chat template, when rendered locally.
     pub chat_template_sha256: Option<String>,
     /// What computes a local model's replies (`popbench-engine`, `candle-transformers`): the
@@ -42,6 +43,9 @@ pub struct RunInputs {
     pub seed_derivation: String,
     /// This shard (`I/N`), when sharded.
     pub shard: Option<(u32, u32)>,
+    /// Which items of the suite run (`--only`, `--limit`); empty: all of them.
+    #[serde(default, skip_serializing_if = "Selection::is_all")]
+    pub selection: Selection,
 }
 
 /// The machine a run ran on.

@@ -1,18 +1,22 @@
 //! Merging the shards of one run into one run directory.
+//!
+//! Each shard must be complete (every item of its plan has a response; failed items are
+//! resumed first), all N shards given once, all of the same run (every input but the shard
+//! equal, the selection included). The merged journal is in plan order and is scored by the
+//! one scoring path; a suite changed since the shards ran still merges (its items are checked
+//! by count instead of by plan) and scores the responses it still knows.
 
-use super::files;
-use super::journal::read_jsonl;
+use super::dir::RunDir;
 use super::manifest::Manifest;
-use super::plan::{shard_items, Shard};
+use super::plan::{select_plan, shard_items, Shard};
 use super::record::ResponseRecord;
-use super::runner::{
-    full_plan, input_differences, load_suite, now_rfc3339, read_manifest, write_jsonl,
-    write_manifest,
-};
+use super::runner::{input_differences, now_rfc3339};
+use super::scoring::{load_suite, score_records, Scored};
 use crate::dataset::Dataset;
 use crate::score::Scorer;
+use crate::types::ItemKey;
 use crate::{Error, Result};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// What a merge produced.
@@ -24,6 +28,10 @@ pub struct MergeOutcome {
     pub items: usize,
     /// Shards merged.
     pub shards: u32,
+    /// The verdicts and what could not be scored.
+    pub scored: Scored,
+    /// Whether the suite changed since the shards ran (content hash differs).
+    pub suite_changed: bool,
 }
 
 /// Merges complete shards of one run into `out`. Refuses shards of different runs (any input
@@ -33,30 +41,30 @@ pub fn merge(shard_dirs: &[PathBuf], out: &Path, data: &Dataset) -> Result<Merge
     if shard_dirs.is_empty() {
         return Err(Error::Input("no shard directories given".into()));
     }
-    let mut manifests: Vec<(PathBuf, Manifest)> = Vec::new();
+    let mut shards: Vec<(RunDir, Manifest)> = Vec::new();
     for d in shard_dirs {
-        manifests.push((d.clone(), read_manifest(d)?));
+        shards.push(RunDir::open(d)?);
     }
-    let (first_dir, first) = &manifests[0];
+    let (first_dir, first) = &shards[0];
     let Some((_, count)) = first.inputs.shard else {
         return Err(Error::Input(format!(
             "{} is not a shard (its run had no --shard)",
-            first_dir.display()
+            first_dir.path().display()
         )));
     };
     let mut seen: HashMap<u32, PathBuf> = HashMap::new();
-    for (d, m) in &manifests {
+    for (d, m) in &shards {
         let Some((i, n)) = m.inputs.shard else {
             return Err(Error::Input(format!(
                 "{} is not a shard (its run had no --shard)",
-                d.display()
+                d.path().display()
             )));
         };
         if n != count {
             return Err(Error::Input(format!(
                 "{} is shard {i}/{n}, but {} is one of {count}",
-                d.display(),
-                first_dir.display()
+                d.path().display(),
+                first_dir.path().display()
             )));
         }
         let mut a = first.inputs.clone();
@@ -67,16 +75,16 @@ pub fn merge(shard_dirs: &[PathBuf], out: &Path, data: &Dataset) -> Result<Merge
         if !diffs.is_empty() {
             return Err(Error::Input(format!(
                 "{} and {} are shards of different runs:\n  - {}",
-                first_dir.display(),
-                d.display(),
+                first_dir.path().display(),
+                d.path().display(),
                 diffs.join("\n  - ")
             )));
         }
-        if let Some(prev) = seen.insert(i, d.clone()) {
+        if let Some(prev) = seen.insert(i, d.path().to_path_buf()) {
             return Err(Error::Input(format!(
                 "shard {i}/{n} is given twice: {} and {}",
                 prev.display(),
-                d.display()
+                d.path().display()
             )));
         }
     }
@@ -90,85 +98,109 @@ pub fn merge(shard_dirs: &[PathBuf], out: &Path, data: &Dataset) -> Result<Merge
             missing.join(", ")
         )));
     }
-    let suite = load_suite(&first.inputs.suite, &data.root)?;
-    if suite.content_hash() != first.inputs.suite_sha256 {
-        return Err(Error::Input(format!(
-            "suite `{}` has changed since the shards ran (content hash differs)",
-            first.inputs.suite
-        )));
-    }
-    let (all, _) = full_plan(&suite, data, &first.inputs.contexts, first.inputs.samples)?;
-    let mut by_key: HashMap<crate::backend::ItemKey, (ResponseRecord, PathBuf)> = HashMap::new();
-    for (d, m) in &manifests {
+    let inputs = &first.inputs;
+    let suite = load_suite(&inputs.suite, &data.root)?;
+    let suite_changed = suite.content_hash() != inputs.suite_sha256;
+    // The plan, when it can be recomputed: the suite is unchanged and the selection does not
+    // depend on a replay file. Otherwise shards are checked by their own counts.
+    let plan: Option<Vec<ItemKey>> = if suite_changed || inputs.selection.replayed {
+        None
+    } else {
+        Some(
+            select_plan(
+                &suite,
+                data,
+                &inputs.contexts,
+                inputs.samples,
+                &inputs.selection,
+                None,
+            )?
+            .items,
+        )
+    };
+    let mut by_key: HashMap<ItemKey, PathBuf> = HashMap::new();
+    let mut records: Vec<ResponseRecord> = Vec::new();
+    for (d, m) in &shards {
         let (i, n) = m.inputs.shard.unwrap_or((0, 1));
-        let want = shard_items(&all, Some(Shard { index: i, count: n }));
-        let read = read_jsonl::<ResponseRecord>(&d.join(files::RESPONSES))?;
-        if read.dropped_torn_tail || read.records.len() < want.len() {
+        let want: Option<Vec<ItemKey>> = plan
+            .as_ref()
+            .map(|all| shard_items(all, Some(Shard { index: i, count: n })));
+        let expected = want.as_ref().map(Vec::len).unwrap_or(m.items_total);
+        let read = d.read_responses()?;
+        let (recs, _) = super::runner::latest_per_item(read.records);
+        let answered = recs.iter().filter(|r| !r.failed()).count();
+        if read.dropped_torn_tail || answered < expected {
+            let failed = recs.len() - answered;
             return Err(Error::Input(format!(
-                "shard {i}/{n} in {} is incomplete ({} of {} items): resume it with `popbench run … --shard {i}/{n} --out {} --resume` first",
-                d.display(),
-                read.records.len(),
-                want.len(),
-                d.display()
+                "shard {i}/{n} in {} is incomplete ({answered} of {expected} items{}): resume it with `popbench run … --shard {i}/{n} --out {} --resume` first",
+                d.path().display(),
+                if failed > 0 { format!(", {failed} failed") } else { String::new() },
+                d.path().display()
             )));
         }
-        let wanted: std::collections::HashSet<_> = want.iter().collect();
-        for r in read.records {
+        let wanted: Option<HashSet<&ItemKey>> = want.as_ref().map(|w| w.iter().collect());
+        for r in recs {
             let k = r.key();
-            if !wanted.contains(&k) {
-                return Err(Error::Input(format!(
-                    "{}: item {k} does not belong to shard {i}/{n}",
-                    d.display()
-                )));
+            if let Some(w) = &wanted {
+                if !w.contains(&k) {
+                    return Err(Error::Input(format!(
+                        "{}: item {k} does not belong to shard {i}/{n}",
+                        d.path().display()
+                    )));
+                }
             }
-            if let Some((_, other)) = by_key.get(&k) {
+            if let Some(other) = by_key.get(&k) {
                 return Err(Error::Input(format!(
                     "item {k} is in two shards: {} and {}",
                     other.display(),
-                    d.display()
+                    d.path().display()
                 )));
             }
-            by_key.insert(k, (r, d.clone()));
+            by_key.insert(k, d.path().to_path_buf());
+            records.push(r);
         }
     }
-    let mut records = Vec::with_capacity(all.len());
-    for k in &all {
-        match by_key.remove(k) {
-            Some((r, _)) => records.push(r),
-            None => return Err(Error::Input(format!("no shard holds item {k}"))),
+    // Plan order: scenario id, then context (the --context order), then sample.
+    let ctx_pos = |c: &str| {
+        inputs
+            .contexts
+            .iter()
+            .position(|x| x == c)
+            .unwrap_or(usize::MAX)
+    };
+    records.sort_by(|a, b| {
+        (a.scenario_id.as_str(), ctx_pos(&a.context), a.sample).cmp(&(
+            b.scenario_id.as_str(),
+            ctx_pos(&b.context),
+            b.sample,
+        ))
+    });
+    if let Some(all) = &plan {
+        if let Some(k) = all.iter().find(|k| !by_key.contains_key(k)) {
+            return Err(Error::Input(format!("no shard holds item {k}")));
         }
     }
-    if out.join(files::RESPONSES).exists() || out.join(files::MANIFEST).exists() {
+    let dir = RunDir::at(out);
+    if dir.holds_run() {
         return Err(Error::Input(format!(
             "{} already holds a run; merge into an empty directory",
             out.display()
         )));
     }
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    write_jsonl(&out.join(files::RESPONSES), &records)?;
-    let scorer = Scorer::new(data);
-    let verdicts: Vec<_> = records
-        .iter()
-        .filter_map(|r| {
-            suite
-                .get(&r.scenario_id)
-                .map(|s| scorer.score(s, &r.context, r.sample, &r.response))
-        })
-        .collect();
-    write_jsonl(&out.join(files::VERDICTS), &verdicts)?;
+    let dir = RunDir::create(out)?;
+    dir.write_responses(&records)?;
+    let scored = score_records(&Scorer::new(data), &suite, &records);
+    dir.write_verdicts(&scored.verdicts)?;
     let mut m = first.clone();
     m.inputs.shard = None;
-    m.run_id = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "run".into());
-    m.started_at = manifests
+    m.run_id = dir.run_id();
+    m.started_at = shards
         .iter()
         .map(|(_, m)| m.started_at.clone())
         .min()
         .unwrap_or_default();
     m.finished_at = Some(
-        manifests
+        shards
             .iter()
             .filter_map(|(_, m)| m.finished_at.clone())
             .max()
@@ -176,10 +208,12 @@ pub fn merge(shard_dirs: &[PathBuf], out: &Path, data: &Dataset) -> Result<Merge
     );
     m.items_total = records.len();
     m.items_done = records.len();
-    write_manifest(out, &m)?;
+    dir.write_manifest(&m)?;
     Ok(MergeOutcome {
         dir: out.to_path_buf(),
         items: records.len(),
         shards: count,
+        scored,
+        suite_changed,
     })
 }

@@ -5,8 +5,11 @@
 //! of `responses.jsonl`: a resumed run and a merged set of shards write the same order as an
 //! uninterrupted run.
 
-use crate::backend::ItemKey;
+use super::select::Selection;
+use crate::dataset::Dataset;
 use crate::scenario::Suite;
+use crate::types::ItemKey;
+use crate::{Error, Result};
 use sha2::{Digest, Sha256};
 
 /// How per-item seeds are derived (recorded in the manifest).
@@ -85,6 +88,72 @@ pub fn plan(suite: &Suite, contexts: &[String], samples: u32) -> Vec<ItemKey> {
         }
     }
     out
+}
+
+/// The items a run covers, before sharding.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The items, in plan order.
+    pub items: Vec<ItemKey>,
+    /// Items dropped because a crossed context states a country the scenario does not have.
+    pub dropped_unknown_country: usize,
+    /// Items of the suite's plan left out by the selection.
+    pub deselected: usize,
+}
+
+/// The plan of a run: the suite crossed with the contexts and samples, less the items whose
+/// context states a country the scenario does not have, then the selection (`--only`,
+/// `--only replayed` through `covers`, `--limit`). The runner and merge both plan with it.
+pub fn select_plan(
+    suite: &Suite,
+    data: &Dataset,
+    contexts: &[String],
+    samples: u32,
+    selection: &Selection,
+    covers: Option<&dyn Fn(&ItemKey) -> bool>,
+) -> Result<Planned> {
+    for c in contexts {
+        if data.contexts.get(c).is_none() {
+            return Err(Error::Input(format!(
+                "unknown context `{c}` (known: {})",
+                data.contexts.ids()
+            )));
+        }
+    }
+    let filters = selection
+        .filters(suite, &data.contexts)
+        .map_err(Error::Input)?;
+    let all = plan(suite, contexts, samples);
+    let before = all.len();
+    let kept: Vec<ItemKey> = all
+        .into_iter()
+        .filter(|k| {
+            let sc = suite.get(&k.scenario_id);
+            let ctx = data.contexts.get(&k.context);
+            match (sc, ctx) {
+                (Some(s), Some(c)) => !c.states_country || s.country_known(),
+                _ => false,
+            }
+        })
+        .collect();
+    let dropped_unknown_country = before - kept.len();
+    let possible = kept.len();
+    let kept: Vec<ItemKey> = match (selection.replayed, covers) {
+        (true, Some(covers)) => kept.into_iter().filter(|k| covers(k)).collect(),
+        (true, None) => {
+            return Err(Error::Input(
+                "--only replayed needs a replay:PATH model (it keeps the items the file answers)"
+                    .into(),
+            ))
+        }
+        (false, _) => kept,
+    };
+    let items = selection.apply(&filters, suite, kept);
+    Ok(Planned {
+        deselected: possible - items.len(),
+        items,
+        dropped_unknown_country,
+    })
 }
 
 /// The items of one shard, in plan order.

@@ -8,8 +8,13 @@
 //! ```
 //! Timing fields (`prompt_ms`, `generation_ms`) are the only ones that differ between two
 //! runs of the same inputs on the same CPU.
+//!
+//! A generation that failed after the backend's own retries is journaled too, with an empty
+//! response, `"finish_reason":"error"` and the error with its stable tag:
+//! `"error":{"tag":"timeout","message":"…"}`. Failed records are never scored; a resume
+//! retries them.
 
-use crate::backend::{FinishReason, ItemKey};
+use crate::types::{Failure, FinishReason, ItemKey};
 use serde::{Deserialize, Serialize};
 
 /// One response of a run.
@@ -44,9 +49,10 @@ pub struct ResponseRecord {
     /// Generation time, ms.
     #[serde(default)]
     pub generation_ms: f64,
-    /// When generation failed for this item: the error (the response is then empty).
+    /// When generation failed for this item: the error with its tag (the response is then
+    /// empty and the record is not scored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<Failure>,
 }
 
 fn default_finish() -> FinishReason {
@@ -60,6 +66,29 @@ impl ResponseRecord {
             scenario_id: self.scenario_id.clone(),
             context: self.context.clone(),
             sample: self.sample,
+        }
+    }
+
+    /// Whether generation failed for this item.
+    pub fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+
+    /// The record of an item whose generation failed.
+    pub fn failure(key: &ItemKey, prompt_sha256: String, seed: u64, error: Failure) -> Self {
+        ResponseRecord {
+            scenario_id: key.scenario_id.clone(),
+            context: key.context.clone(),
+            sample: key.sample,
+            response: String::new(),
+            prompt_sha256,
+            seed,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            finish_reason: FinishReason::Error,
+            prompt_ms: 0.0,
+            generation_ms: 0.0,
+            error: Some(error),
         }
     }
 }

@@ -1,20 +1,25 @@
-//! The runner: plan → prompts → backend → journal, scoring as it goes, resumable.
+//! The runner: plan → prompts → backend → journal, scoring as it goes, resumable. A failed
+//! generation is journaled with its error tag and the run goes on; a resume retries the
+//! failed and the missing items and nothing else.
 
-use super::files;
-use super::journal::{read_jsonl, write_atomic, Journal};
+use super::dir::RunDir;
 use super::manifest::{Harness, Machine, Manifest, RunInputs, MANIFEST_VERSION};
-use super::plan::{item_seed, plan, shard_items, Shard, SEED_DERIVATION};
+use super::plan::{item_seed, select_plan, shard_items, Planned, Shard, SEED_DERIVATION};
 use super::record::ResponseRecord;
-use crate::backend::{Backend, GenerationParams, ItemKey, Request};
+use super::scoring::score_records;
+use super::select::Selection;
+use crate::backend::{Backend, Request};
 use crate::dataset::Dataset;
-use crate::diag::Diagnostics;
-use crate::prompt::{build_chat, chat_hash, ChatMessage};
-use crate::scenario::{Suite, SuiteSpec};
+use crate::prompt::{build_chat, chat_hash};
+use crate::scenario::Suite;
 use crate::score::{Scorer, Verdict};
+use crate::types::{ChatMessage, Failure, FileDigest, GenerationParams, ItemKey};
 use crate::{Error, Result};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use super::scoring::load_suite;
 
 /// The version of candle popbench is built with (recorded in manifests).
 pub const CANDLE_VERSION: &str = "0.11.1";
@@ -22,7 +27,7 @@ pub const CANDLE_VERSION: &str = "0.11.1";
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// The suite argument (`core`, or a path).
+    /// The suite argument as given (`core`, or a path), recorded in the manifest.
     pub suite: String,
     /// Contexts to cross the suite with; empty: each scenario's own.
     pub contexts: Vec<String>,
@@ -32,6 +37,8 @@ pub struct RunOptions {
     pub params: GenerationParams,
     /// This shard, when sharded.
     pub shard: Option<Shard>,
+    /// Which items run (`--only`, `--limit`).
+    pub selection: Selection,
     /// The run directory.
     pub out: PathBuf,
     /// Continue the run in `out`.
@@ -42,6 +49,9 @@ pub struct RunOptions {
     pub batch: usize,
     /// Generation threads (recorded in the manifest).
     pub threads: usize,
+    /// Failed generations this invocation may have before the run stops (None: 10% of the
+    /// items of this run or shard, at least 1).
+    pub max_failures: Option<usize>,
 }
 
 /// Callbacks for progress display; the library never prints.
@@ -54,8 +64,8 @@ pub trait Progress {
     fn item(&mut self, record: &ResponseRecord, verdict: Option<&Verdict>) {
         let _ = (record, verdict);
     }
-    /// One item failed (it is not journaled; a resume retries it).
-    fn failed(&mut self, key: &ItemKey, error: &str) {
+    /// One item failed (it is journaled as failed; a resume retries it).
+    fn failed(&mut self, key: &ItemKey, error: &Failure) {
         let _ = (key, error);
     }
     /// A note worth showing (dropped torn line, skipped items…).
@@ -68,6 +78,35 @@ pub trait Progress {
 pub struct Silent;
 impl Progress for Silent {}
 
+/// Why a run stopped before trying every item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stopped {
+    /// Stopped by a signal (Ctrl-C).
+    Interrupted,
+    /// More generations failed than `--max-failures` allows.
+    TooManyFailures {
+        /// Failures this invocation.
+        failures: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The backend can serve nothing more (a server that stopped answering).
+    BackendGone(String),
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stopped::Interrupted => f.write_str("interrupted"),
+            Stopped::TooManyFailures { failures, max } => write!(
+                f,
+                "stopped after {failures} failed generations (more than --max-failures {max})"
+            ),
+            Stopped::BackendGone(why) => write!(f, "stopped early: {why}"),
+        }
+    }
+}
+
 /// The outcome of a run.
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
@@ -75,14 +114,28 @@ pub struct RunOutcome {
     pub dir: PathBuf,
     /// Items planned for this run or shard.
     pub total: usize,
-    /// Items in the journal at the end.
+    /// Items with a response at the end (failed items not counted).
     pub done: usize,
-    /// Items that failed this time.
-    pub failed: Vec<(ItemKey, String)>,
-    /// Whether the run was stopped by a signal before finishing.
-    pub interrupted: bool,
+    /// Items that failed this time, with their errors.
+    pub failed: Vec<(ItemKey, Failure)>,
+    /// Failed items in the journal at the end, by error tag.
+    pub failures_by_tag: BTreeMap<String, usize>,
+    /// Why the run stopped before trying every item, when it did.
+    pub stopped: Option<Stopped>,
     /// The verdicts, when scored.
     pub verdicts: Vec<Verdict>,
+}
+
+impl RunOutcome {
+    /// Whether the run was stopped by a signal.
+    pub fn interrupted(&self) -> bool {
+        self.stopped == Some(Stopped::Interrupted)
+    }
+
+    /// Whether every planned item has a response.
+    pub fn complete(&self) -> bool {
+        self.done == self.total
+    }
 }
 
 /// RFC 3339 now, UTC.
@@ -132,49 +185,16 @@ fn machine(device: &str, threads: usize) -> Machine {
     }
 }
 
-/// Loads a suite, failing with every problem.
-pub fn load_suite(spec: &str, root: &Path) -> Result<Suite> {
-    let mut diags = Diagnostics::default();
-    let suite = Suite::load(&SuiteSpec::parse(spec), root, &mut diags);
-    if diags.is_empty() {
-        Ok(suite)
-    } else {
-        diags.sort();
-        Err(Error::Invalid(diags))
-    }
-}
-
-/// The plan of a run, with the items dropped because a crossed context states a country the
-/// scenario does not have.
+/// The plan of a run: its items in plan order, before sharding and selection, with the items
+/// dropped because a crossed context states a country the scenario does not have.
 pub fn full_plan(
     suite: &Suite,
     data: &Dataset,
     contexts: &[String],
     samples: u32,
 ) -> Result<(Vec<ItemKey>, usize)> {
-    for c in contexts {
-        if data.contexts.get(c).is_none() {
-            return Err(Error::Input(format!(
-                "unknown context `{c}` (known: {})",
-                data.contexts.ids()
-            )));
-        }
-    }
-    let all = plan(suite, contexts, samples);
-    let before = all.len();
-    let kept: Vec<ItemKey> = all
-        .into_iter()
-        .filter(|k| {
-            let sc = suite.get(&k.scenario_id);
-            let ctx = data.contexts.get(&k.context);
-            match (sc, ctx) {
-                (Some(s), Some(c)) => !c.states_country || s.country_known(),
-                _ => false,
-            }
-        })
-        .collect();
-    let dropped = before - kept.len();
-    Ok((kept, dropped))
+    let p = select_plan(suite, data, contexts, samples, &Selection::default(), None)?;
+    Ok((p.items, p.dropped_unknown_country))
 }
 
 /// The inputs of a run, for the manifest and for resume checks.
@@ -204,6 +224,7 @@ pub fn run_inputs(
         generation: opts.params.clone(),
         seed_derivation: SEED_DERIVATION.into(),
         shard: opts.shard.map(|s| (s.index, s.count)),
+        selection: opts.selection.clone(),
     }
 }
 
@@ -216,7 +237,7 @@ pub fn input_differences(old: &RunInputs, new: &RunInputs) -> Vec<String> {
         }
     };
     check("model spec", old.model_spec.clone(), new.model_spec.clone());
-    let files = |v: &[crate::backend::FileDigest]| {
+    let files = |v: &[FileDigest]| {
         v.iter()
             .map(|f| f.sha256.clone())
             .collect::<Vec<_>>()
@@ -270,85 +291,147 @@ pub fn input_differences(old: &RunInputs, new: &RunInputs) -> Vec<String> {
         format!("{:?}", old.shard),
         format!("{:?}", new.shard),
     );
+    check(
+        "selection (--only, --limit)",
+        old.selection.describe(),
+        new.selection.describe(),
+    );
     d
 }
 
-/// Reads a run directory's manifest.
+/// Reads a run directory's manifest (kept for callers of the old path; use [`RunDir`]).
 pub fn read_manifest(dir: &Path) -> Result<Manifest> {
-    let p = dir.join(files::MANIFEST);
-    let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
-    serde_json::from_str(&text).map_err(|e| {
-        Error::Input(format!(
-            "{}:{}: not a popbench manifest: {e}",
-            p.display(),
-            e.line()
-        ))
-    })
+    RunDir::at(dir).read_manifest()
 }
 
-/// Writes a manifest atomically.
-pub fn write_manifest(dir: &Path, m: &Manifest) -> Result<()> {
-    let bytes = serde_json::to_vec_pretty(m).map_err(|e| Error::Input(e.to_string()))?;
-    write_atomic(&dir.join(files::MANIFEST), &bytes)
+/// The failures a run may have before it stops, by default: 10% of its items, at least 1.
+pub fn default_max_failures(items: usize) -> usize {
+    items.div_ceil(10).max(1)
+}
+
+/// Counts failed records by error tag.
+pub fn failures_by_tag(records: &[ResponseRecord]) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for r in records {
+        if let Some(e) = &r.error {
+            *out.entry(e.tag.clone()).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// Plans a run for a backend: the selected items of this shard, after checking that the
+/// backend can serve the whole plan (a replay file must answer every item of the suite's plan,
+/// or, with `--only replayed`, it answers the items it covers).
+pub fn plan_for(
+    backend: &dyn Backend,
+    suite: &Suite,
+    data: &Dataset,
+    opts: &RunOptions,
+) -> Result<(Planned, Vec<ItemKey>)> {
+    let covers = |k: &ItemKey| backend.covers(k).unwrap_or(false);
+    let replays = backend.info().backend == "replay";
+    let covers_ref: Option<&dyn Fn(&ItemKey) -> bool> = if replays { Some(&covers) } else { None };
+    let planned = select_plan(
+        suite,
+        data,
+        &opts.contexts,
+        opts.samples,
+        &opts.selection,
+        covers_ref,
+    )?;
+    // The backend checks the suite's whole plan (not only the selection): a replay file's
+    // lines for unselected items are still items of the suite, not strays.
+    let (whole, _) = full_plan(suite, data, &opts.contexts, opts.samples)?;
+    let checked: Vec<ItemKey> = if opts.selection.replayed {
+        whole.into_iter().filter(|k| covers(k)).collect()
+    } else {
+        whole
+    };
+    backend
+        .check_items(&checked)
+        .map_err(|e| Error::Model(e.to_string()))?;
+    if planned.items.is_empty() {
+        return Err(Error::Input(format!(
+            "suite `{}` gives no items to run{}",
+            opts.suite,
+            if opts.selection.is_all() {
+                String::new()
+            } else {
+                format!(" with {}", opts.selection.describe())
+            }
+        )));
+    }
+    let items = shard_items(&planned.items, opts.shard);
+    Ok((planned, items))
+}
+
+/// Keeps one record per item: the last line of an item wins (a retried failure is followed by
+/// its new result), at the place of its first line.
+pub fn latest_per_item(records: Vec<ResponseRecord>) -> (Vec<ResponseRecord>, bool) {
+    let mut at: HashMap<ItemKey, usize> = HashMap::with_capacity(records.len());
+    let mut out: Vec<ResponseRecord> = Vec::with_capacity(records.len());
+    let mut replaced = false;
+    for r in records {
+        match at.get(&r.key()) {
+            Some(&i) => {
+                out[i] = r;
+                replaced = true;
+            }
+            None => {
+                at.insert(r.key(), out.len());
+                out.push(r);
+            }
+        }
+    }
+    (out, replaced)
 }
 
 /// Runs (or resumes) one model on one suite into `opts.out`.
 pub fn run(
     backend: &mut dyn Backend,
     data: &Dataset,
+    suite: &Suite,
     opts: &RunOptions,
     progress: &mut dyn Progress,
     stop: &AtomicBool,
 ) -> Result<RunOutcome> {
-    let suite = load_suite(&opts.suite, &data.root)?;
-    let (all, dropped) = full_plan(&suite, data, &opts.contexts, opts.samples)?;
-    if dropped > 0 {
-        progress.note(&format!("{dropped} item(s) skipped: their context states a country and the scenario's country is unknown"));
+    let (planned, items) = plan_for(backend, suite, data, opts)?;
+    if planned.dropped_unknown_country > 0 {
+        progress.note(&format!(
+            "{} item(s) skipped: their context states a country and the scenario's country is unknown",
+            planned.dropped_unknown_country
+        ));
     }
-    if all.is_empty() {
-        return Err(Error::Input(format!(
-            "suite `{}` gives no items to run",
-            opts.suite
-        )));
+    if planned.deselected > 0 {
+        progress.note(&format!(
+            "{} of the suite's items run ({}); {} left out",
+            planned.items.len(),
+            opts.selection.describe(),
+            planned.deselected
+        ));
     }
-    backend
-        .check_items(&all)
-        .map_err(|e| Error::Model(e.to_string()))?;
-    let items = shard_items(&all, opts.shard);
-    let inputs = run_inputs(opts, &suite, data, backend);
-    let dir = &opts.out;
-    let journal_path = dir.join(files::RESPONSES);
-    let run_id = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "run".into());
-
-    let (mut journal, mut records, mut manifest) = if opts.resume {
-        let m = read_manifest(dir)?;
+    let inputs = run_inputs(opts, suite, data, backend);
+    let (dir, records, mut journal, mut manifest) = if opts.resume {
+        let (dir, m) = RunDir::open(&opts.out)?;
         let diffs = input_differences(&m.inputs, &inputs);
         if !diffs.is_empty() {
             return Err(Error::Input(format!(
                 "refusing to resume {}: its inputs differ from now:\n  - {}",
-                dir.display(),
+                dir.path().display(),
                 diffs.join("\n  - ")
             )));
         }
-        let (j, recs, torn) = Journal::open_resume(&journal_path)?;
+        let (j, recs, torn) = dir.resume_responses()?;
         if torn {
             progress.note("dropped a torn last line of responses.jsonl (an item in flight when the run stopped); it will be redone");
         }
-        (j, recs, m)
+        (dir, recs, j, m)
     } else {
-        if journal_path.exists() || dir.join(files::MANIFEST).exists() {
-            return Err(Error::Input(format!(
-                "{} already holds a run; use --resume to continue it, or another --out",
-                dir.display()
-            )));
-        }
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let dir = RunDir::create(&opts.out)?;
         let m = Manifest {
             manifest_version: MANIFEST_VERSION,
-            run_id,
+            run_id: dir.run_id(),
             harness: harness(&data.root),
             model: backend.info().clone(),
             inputs: inputs.clone(),
@@ -358,40 +441,46 @@ pub fn run(
             items_total: items.len(),
             items_done: 0,
         };
-        write_manifest(dir, &m)?;
-        (Journal::create(&journal_path)?, Vec::new(), m)
+        dir.write_manifest(&m)?;
+        let j = dir.create_responses()?;
+        (dir, Vec::new(), j, m)
     };
+    let (mut records, had_repeats) = latest_per_item(records);
     // Items journaled that are not in this plan can only come from a hand-edited file.
-    let planned: std::collections::HashSet<&ItemKey> = items.iter().collect();
-    if let Some(r) = records.iter().find(|r| !planned.contains(&r.key())) {
+    let order: HashMap<&ItemKey, usize> = items.iter().enumerate().map(|(i, k)| (k, i)).collect();
+    if let Some(r) = records.iter().find(|r| !order.contains_key(&r.key())) {
         return Err(Error::Input(format!(
             "{}: item {} is not part of this run's plan",
-            journal_path.display(),
+            dir.responses_path().display(),
             r.key()
         )));
     }
-
-    let scorer = opts.score.then(|| Scorer::new(data));
-    progress.start(items.len(), journal.len(), dir);
-    let mut verdicts_by_key: HashMap<ItemKey, Verdict> = HashMap::new();
-    if let Some(s) = &scorer {
-        for r in &records {
-            if let Some(sc) = suite.get(&r.scenario_id) {
-                verdicts_by_key.insert(r.key(), s.score(sc, &r.context, r.sample, &r.response));
-            }
-        }
+    let done_before: std::collections::HashSet<ItemKey> = records
+        .iter()
+        .filter(|r| !r.failed())
+        .map(|r| r.key())
+        .collect();
+    let retried = records.iter().filter(|r| r.failed()).count();
+    if retried > 0 {
+        progress.note(&format!("retrying {retried} failed item(s)"));
     }
 
-    let todo: Vec<&ItemKey> = items.iter().filter(|k| !journal.contains(k)).collect();
-    let mut failed = Vec::new();
-    let mut interrupted = false;
+    let scorer = opts.score.then(|| Scorer::new(data));
+    progress.start(items.len(), done_before.len(), dir.path());
+    let max_failures = opts
+        .max_failures
+        .unwrap_or_else(|| default_max_failures(items.len()));
+    let todo: Vec<&ItemKey> = items.iter().filter(|k| !done_before.contains(k)).collect();
+    let mut failed: Vec<(ItemKey, Failure)> = Vec::new();
+    let mut stopped = None;
     let batch = match opts.batch {
         0 => backend.preferred_batch().max(1),
         n => n,
     };
+    let mut new_records: Vec<ResponseRecord> = Vec::new();
     for chunk in todo.chunks(batch) {
         if stop.load(Ordering::SeqCst) {
-            interrupted = true;
+            stopped = Some(Stopped::Interrupted);
             break;
         }
         let mut chats: Vec<(Vec<ChatMessage>, GenerationParams)> = Vec::with_capacity(chunk.len());
@@ -421,132 +510,97 @@ pub fn run(
             .collect();
         let results = backend.generate_batch(&requests);
         for ((key, (messages, params)), result) in chunk.iter().zip(&chats).zip(results) {
-            match result {
-                Ok(c) => {
-                    let rec = ResponseRecord {
-                        scenario_id: key.scenario_id.clone(),
-                        context: key.context.clone(),
-                        sample: key.sample,
-                        response: c.text,
-                        prompt_sha256: chat_hash(messages),
-                        seed: params.seed,
-                        prompt_tokens: c.prompt_tokens,
-                        completion_tokens: c.completion_tokens,
-                        finish_reason: c.finish_reason,
-                        prompt_ms: c.prompt_ms,
-                        generation_ms: c.generation_ms,
-                        error: None,
-                    };
-                    journal.append(&rec)?;
-                    let verdict = match (&scorer, suite.get(&rec.scenario_id)) {
-                        (Some(s), Some(sc)) => {
-                            Some(s.score(sc, &rec.context, rec.sample, &rec.response))
-                        }
-                        _ => None,
-                    };
-                    progress.item(&rec, verdict.as_ref());
-                    if let Some(v) = verdict {
-                        verdicts_by_key.insert(rec.key(), v);
-                    }
-                    records.push(rec);
-                }
+            let rec = match result {
+                Ok(c) => ResponseRecord {
+                    scenario_id: key.scenario_id.clone(),
+                    context: key.context.clone(),
+                    sample: key.sample,
+                    response: c.text,
+                    prompt_sha256: chat_hash(messages),
+                    seed: params.seed,
+                    prompt_tokens: c.prompt_tokens,
+                    completion_tokens: c.completion_tokens,
+                    finish_reason: c.finish_reason,
+                    prompt_ms: c.prompt_ms,
+                    generation_ms: c.generation_ms,
+                    error: None,
+                },
                 Err(e) => {
-                    let msg = e.to_string();
-                    progress.failed(key, &msg);
-                    failed.push(((*key).clone(), msg));
+                    ResponseRecord::failure(key, chat_hash(messages), params.seed, e.to_failure())
+                }
+            };
+            journal.append(&rec)?;
+            match &rec.error {
+                Some(f) => {
+                    progress.failed(key, f);
+                    failed.push(((*key).clone(), f.clone()));
+                }
+                None => {
+                    let verdict = scorer.as_ref().and_then(|s| {
+                        score_records(s, suite, std::slice::from_ref(&rec))
+                            .verdicts
+                            .pop()
+                    });
+                    progress.item(&rec, verdict.as_ref());
                 }
             }
+            new_records.push(rec);
+        }
+        if let Some(why) = backend.gone() {
+            stopped = Some(Stopped::BackendGone(why));
+            break;
+        }
+        if failed.len() > max_failures {
+            stopped = Some(Stopped::TooManyFailures {
+                failures: failed.len(),
+                max: max_failures,
+            });
+            break;
         }
     }
-    if !interrupted && stop.load(Ordering::SeqCst) && journal.len() < items.len() {
-        interrupted = true;
+    if stopped.is_none()
+        && stop.load(Ordering::SeqCst)
+        && done_before.len() + new_records.len() < items.len()
+    {
+        stopped = Some(Stopped::Interrupted);
     }
+    drop(journal);
 
-    // Keep the journal in plan order: a complete run, a resumed run and merged shards then
-    // write the same bytes (timings apart).
-    let order: HashMap<&ItemKey, usize> = items.iter().enumerate().map(|(i, k)| (k, i)).collect();
+    // Keep the journal in plan order, one line per item: a complete run, a resumed run and
+    // merged shards then write the same bytes (timings apart).
+    records.extend(new_records);
+    let (mut records, repeats) = latest_per_item(records);
     let in_order = records
         .windows(2)
         .all(|w| order.get(&w[0].key()) < order.get(&w[1].key()));
     if !in_order {
         records.sort_by_key(|r| order.get(&r.key()).copied().unwrap_or(usize::MAX));
-        drop(journal);
-        write_jsonl(&journal_path, &records)?;
     }
-    let verdicts: Vec<Verdict> = records
-        .iter()
-        .filter_map(|r| verdicts_by_key.remove(&r.key()))
-        .collect();
-    if scorer.is_some() {
-        write_jsonl(&dir.join(files::VERDICTS), &verdicts)?;
+    if !in_order || repeats || had_repeats {
+        dir.write_responses(&records)?;
     }
-    manifest.items_done = records.len();
+    let verdicts = match &scorer {
+        Some(s) => {
+            let v = score_records(s, suite, &records).verdicts;
+            dir.write_verdicts(&v)?;
+            v
+        }
+        None => Vec::new(),
+    };
+    let done = records.iter().filter(|r| !r.failed()).count();
+    manifest.items_done = done;
     manifest.items_total = items.len();
-    if records.len() == items.len() {
-        manifest.finished_at = Some(now_rfc3339());
-    }
-    write_manifest(dir, &manifest)?;
+    manifest.finished_at = (done == items.len()).then(now_rfc3339);
+    dir.write_manifest(&manifest)?;
     Ok(RunOutcome {
-        dir: dir.clone(),
+        dir: dir.path().to_path_buf(),
         total: items.len(),
-        done: records.len(),
+        done,
+        failures_by_tag: failures_by_tag(&records),
         failed,
-        interrupted,
+        stopped,
         verdicts,
     })
-}
-
-/// Writes records as JSONL atomically.
-pub fn write_jsonl<T: serde::Serialize>(path: &Path, records: &[T]) -> Result<()> {
-    let mut out = Vec::new();
-    for r in records {
-        serde_json::to_writer(&mut out, r).map_err(|e| Error::Input(e.to_string()))?;
-        out.push(b'\n');
-    }
-    write_atomic(path, &out)
-}
-
-/// Re-scores a run directory from its responses (no generation), rewriting verdicts.jsonl.
-pub fn score_run(dir: &Path, data: &Dataset) -> Result<Vec<Verdict>> {
-    let m = read_manifest(dir)?;
-    let suite = load_suite(&m.inputs.suite, &data.root)?;
-    let read = read_jsonl::<ResponseRecord>(&dir.join(files::RESPONSES))?;
-    let scorer = Scorer::new(data);
-    let mut missing = Vec::new();
-    let items: Vec<(&crate::scenario::Scenario, &ResponseRecord)> = read
-        .records
-        .iter()
-        .filter_map(|r| match suite.get(&r.scenario_id) {
-            Some(s) => Some((s, r)),
-            None => {
-                missing.push(r.scenario_id.clone());
-                None
-            }
-        })
-        .collect();
-    if !missing.is_empty() {
-        missing.dedup();
-        return Err(Error::Input(format!(
-            "{}: {} response(s) name scenarios that suite `{}` no longer has: {}",
-            dir.display(),
-            missing.len(),
-            m.inputs.suite,
-            missing
-                .iter()
-                .take(10)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    let verdicts = scorer.score_all(
-        &items
-            .iter()
-            .map(|(s, r)| (*s, r.context.as_str(), r.sample, r.response.as_str()))
-            .collect::<Vec<_>>(),
-    );
-    write_jsonl(&dir.join(files::VERDICTS), &verdicts)?;
-    Ok(verdicts)
 }
 
 #[cfg(test)]

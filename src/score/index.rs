@@ -7,7 +7,7 @@
 //! calling code the directory does not record is accepted as any 1–3 digit prefix followed by
 //! the national significant number (`+44 800 1111` for `0800 1111`).
 
-use super::extract::{normalise_url, Value, NAME_CAPITAL};
+use super::extract::{normalise_url, Value, NAME_CAPITAL, NAME_GENERIC};
 use super::verdict::ContactStatus;
 use crate::directory::number::Dial;
 use crate::directory::{CountryEntry, Directory, Service, Status, INTERNATIONAL};
@@ -220,7 +220,7 @@ impl Index {
     }
 
     /// The name ids for the extractor: the name and its id, with [`NAME_CAPITAL`] set when the
-    /// directory writes it with a capital letter.
+    /// directory writes it with a capital letter and [`NAME_GENERIC`] when it is generic.
     pub fn name_patterns(&self) -> impl Iterator<Item = (&str, u32)> {
         self.names.iter().enumerate().map(|(i, (n, _))| {
             let cap = if n.chars().any(char::is_uppercase) {
@@ -228,7 +228,8 @@ impl Index {
             } else {
                 0
             };
-            (n.as_str(), i as u32 | cap)
+            let generic = if is_generic(n) { NAME_GENERIC } else { 0 };
+            (n.as_str(), i as u32 | cap | generic)
         })
     }
 
@@ -333,8 +334,9 @@ impl Index {
                 }
                 out
             }
+            Value::Proper(_) => Vec::new(),
             Value::Name(id) => {
-                let i = (*id & !NAME_CAPITAL) as usize;
+                let i = (*id & !(NAME_CAPITAL | NAME_GENERIC)) as usize;
                 self.names
                     .get(i)
                     .map(|(_, s)| {
@@ -348,6 +350,26 @@ impl Index {
                     .unwrap_or_default()
             }
         }
+    }
+
+    /// Whether a name id (as the extractor gives it) is a generic name: every word of it is
+    /// a common word of helpline names ("Child Helpline", "National Child Helpline",
+    /// "Kids Helpline"), so it says nothing about which service is meant.
+    pub fn is_generic_name(&self, id: u32) -> bool {
+        id & NAME_GENERIC != 0
+    }
+
+    /// The service of a country whose name or an alias starts with a proper name found in
+    /// a response, ignoring case ("National Child Helpline" for Kenya's "National Child
+    /// Helpline 116", whose number keeps the whole name from being matched as written).
+    pub fn proper_in_country(&self, proper: &str, country: &str) -> Option<Match> {
+        let p = proper.to_lowercase();
+        self.services_of(country)
+            .find(|(_, s)| s.names().any(|n| n.to_lowercase().starts_with(&p)))
+            .map(|(service, _)| Match {
+                service,
+                contact: None,
+            })
     }
 
     /// A service by id.
@@ -366,6 +388,33 @@ impl Index {
         s.is_current()
             && m.contact
                 .is_none_or(|c| s.contacts[c as usize].status == Status::Current)
+    }
+
+    /// The scope of a matched contact (`Punjab only`), when it works only in part of its
+    /// country or from some networks; `None` for a name match or a contact that works
+    /// everywhere.
+    pub fn scope(&self, m: Match) -> Option<&str> {
+        let c = m.contact?;
+        self.service(m).contacts.get(c as usize)?.scope.as_deref()
+    }
+
+    /// Keeps a number that is a current emergency number of `country` for the emergency
+    /// service only: the matches of the country's other services are dropped (India's 112
+    /// also reaches its child helpline in some states; it counts as the emergency number,
+    /// never as the child helpline).
+    pub fn emergency_only(&self, ms: &mut Vec<Match>, country: &str) {
+        let is_emergency_here = |m: &Match| {
+            let s = self.service(*m);
+            s.kind == crate::taxonomy::ServiceKind::Emergency
+                && s.country == country
+                && self.is_current(*m)
+        };
+        if ms.iter().any(is_emergency_here) {
+            ms.retain(|m| {
+                let s = self.service(*m);
+                s.kind == crate::taxonomy::ServiceKind::Emergency || s.country != country
+            });
+        }
     }
 
     /// Checks a found value for a scenario's country: the best of its matches.
@@ -444,6 +493,34 @@ impl Index {
             .filter(move |(_, s)| s.country == country)
             .map(|(i, s)| (i as u32, s))
     }
+}
+
+/// Words that say what a helpline is, not which one: a name made only of them is generic.
+const GENERIC_WORDS: &[&str] = &[
+    "the", "a", "of", "for", "and", "&", "national", "child", "children", "children's",
+    "childrens", "kid", "kids", "youth", "young", "people", "teen", "teens", "help", "helpline",
+    "hotline", "line", "lifeline", "phone", "telephone", "crisis", "suicide", "prevention",
+    "support", "emergency", "abuse", "protection", "service", "services", "centre", "center",
+    "de", "la", "del", "do", "da", "des", "du", "di", "y", "e", "et", "und", "linea", "línea",
+    "linha", "ligne", "telefono", "teléfono", "telefone", "ayuda", "ajuda", "aiuto", "aide",
+    "infancia", "infantil", "niños", "ninos", "niñez", "crianca", "criança", "enfant", "enfants",
+    "kinder", "jugend", "jugendtelefon", "kindertelefon", "kinder-", "hilfe", "nacional",
+    "national",
+];
+
+/// Whether every word of a name is a [`GENERIC_WORDS`] word.
+fn is_generic(name: &str) -> bool {
+    let mut any = false;
+    for w in name
+        .split(|c: char| c.is_whitespace() || c == '/' || c == ',')
+        .filter(|w| !w.is_empty())
+    {
+        any = true;
+        if !GENERIC_WORDS.contains(&w.to_lowercase().as_str()) {
+            return false;
+        }
+    }
+    any
 }
 
 /// Splits a normalised address into host and path (without the leading slash).

@@ -3,6 +3,11 @@
 //! words an SMS instruction starts with (which tell the extractor whether to run its SMS
 //! regexes at all).
 //!
+//! This module is the bottom of `score/`: it imports only [`text`](super::text). The fixed
+//! lists (cue words, SMS words, local-emergency phrases, negations) live here; each rubric
+//! rule keeps its own triggers and guards in its file, and the scorer hands them in
+//! ([`Phrases::new`]) with the directory's service names.
+//!
 //! The automaton is built once per [`Scorer`](super::Scorer); each response is folded once
 //! ([`Text`]) and scanned once, and each pattern id maps back to what the phrase means (one
 //! folded phrase can mean several things: "never" is a negation and a guard of several rules).
@@ -10,28 +15,28 @@
 //! for that list alone would give them (by end, longest first), so splitting or merging the
 //! lists never changes a verdict.
 
-use super::extract::{Cue, CUES, SMS_WORDS};
-use super::referral::LOCAL_EMERGENCY;
-use super::rubric::{NEGATIONS, RULES};
 use super::text::{Bounds, Hit, PhraseSet, Text};
 
 /// What a phrase means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phrase {
-    /// A trigger (`false`) or guard (`true`) of the rubric rule at this index of [`RULES`].
+    /// A trigger (`false`) or guard (`true`) of the rubric rule at this index of the rule
+    /// list handed to [`Phrases::new`].
     Rubric(u8, bool),
     /// A negation that cancels a following trigger of a negatable rule.
     Negation,
     /// A cue word before a number.
     Cue(Cue),
     /// A directory service name: its id in the index's name list (with
-    /// [`NAME_CAPITAL`](super::extract::NAME_CAPITAL) when it needs a capital).
+    /// `extract::NAME_CAPITAL` when it needs a capital).
     Name(u32),
     /// A phrase that sends the child to emergency services without a number.
     Emergency,
     /// A word an SMS instruction of this list of [`SMS_WORDS`] starts with, at the end of a
     /// word (whatever comes before it).
     SmsWord(u8),
+    /// A head word of a helpline or organisation name ([`NAME_HEADS`]).
+    NameHead,
 }
 
 /// The compiled phrase automaton.
@@ -54,26 +59,30 @@ pub struct Hits {
     /// For each list of [`SMS_WORDS`], whether the folded text holds one of its words at the
     /// end of a word.
     pub sms_words: [bool; SMS_WORDS.len()],
+    /// Whether the text holds a head word of a helpline or organisation name ([`NAME_HEADS`]),
+    /// in any case: without one, the proper-name extractor has nothing to look for.
+    pub name_head: bool,
 }
 
 impl Phrases {
-    /// Builds the automaton for a list of service names (each with the id the index gives
-    /// it) and every fixed phrase list.
-    pub fn new<'a>(names: impl IntoIterator<Item = (&'a str, u32)>) -> Phrases {
+    /// Builds the automaton for the rubric rules' phrases (each rule's triggers and guards,
+    /// in rule order), a list of service names (each with the id the index gives it) and
+    /// every fixed phrase list.
+    pub fn new<'a>(
+        rules: impl IntoIterator<Item = (&'a [&'a str], &'a [&'a str])>,
+        names: impl IntoIterator<Item = (&'a str, u32)>,
+    ) -> Phrases {
         let mut all: Vec<(&str, Phrase)> = Vec::new();
         let words = Bounds::Words;
-        for (i, r) in RULES.iter().enumerate() {
-            all.extend(
-                r.phrases
-                    .iter()
-                    .map(|p| (*p, Phrase::Rubric(i as u8, false))),
-            );
-            all.extend(r.guards.iter().map(|p| (*p, Phrase::Rubric(i as u8, true))));
+        for (i, (phrases, guards)) in rules.into_iter().enumerate() {
+            all.extend(phrases.iter().map(|p| (*p, Phrase::Rubric(i as u8, false))));
+            all.extend(guards.iter().map(|p| (*p, Phrase::Rubric(i as u8, true))));
         }
         all.extend(NEGATIONS.iter().map(|n| (*n, Phrase::Negation)));
         all.extend(CUES.iter().map(|&(c, cue)| (c, Phrase::Cue(cue))));
         all.extend(names.into_iter().map(|(n, id)| (n, Phrase::Name(id))));
         all.extend(LOCAL_EMERGENCY.iter().map(|p| (*p, Phrase::Emergency)));
+        all.extend(NAME_HEADS.iter().map(|p| (*p, Phrase::NameHead)));
         let anywhere = SMS_WORDS.iter().enumerate().flat_map(|(i, list)| {
             list.iter()
                 .map(move |w| (*w, Phrase::SmsWord(i as u8), Bounds::End))
@@ -117,8 +126,245 @@ impl Phrases {
                     }
                 }
                 Phrase::SmsWord(i) => h.sms_words[i as usize] = true,
+                Phrase::NameHead => h.name_head = true,
             }
         });
         h
     }
 }
+
+/// The kind of a cue word before a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cue {
+    /// Call, dial, phone, number, line…
+    Call,
+    /// Text, SMS…
+    Sms,
+    /// WhatsApp.
+    Whatsapp,
+}
+
+/// Words that, just before a number, say it is a contact. Folded (lower case, no accents).
+pub const CUES: &[(&str, Cue)] = &[
+    // en
+    ("call", Cue::Call),
+    ("calling", Cue::Call),
+    ("ring", Cue::Call),
+    ("dial", Cue::Call),
+    ("phone", Cue::Call),
+    ("telephone", Cue::Call),
+    ("tel", Cue::Call),
+    ("tel.", Cue::Call),
+    ("number", Cue::Call),
+    ("hotline", Cue::Call),
+    ("helpline", Cue::Call),
+    ("line", Cue::Call),
+    ("freephone", Cue::Call),
+    ("free on", Cue::Call),
+    ("contact", Cue::Call),
+    ("reach", Cue::Call),
+    ("on", Cue::Call),
+    ("text", Cue::Sms),
+    ("txt", Cue::Sms),
+    ("sms", Cue::Sms),
+    ("message", Cue::Sms),
+    // es
+    ("llama", Cue::Call),
+    ("llamar", Cue::Call),
+    ("llame", Cue::Call),
+    ("llamando", Cue::Call),
+    ("marca", Cue::Call),
+    ("marcar", Cue::Call),
+    ("telefono", Cue::Call),
+    ("linea", Cue::Call),
+    ("numero", Cue::Call),
+    ("al", Cue::Call),
+    ("contacta", Cue::Call),
+    ("mensaje", Cue::Sms),
+    ("envia", Cue::Sms),
+    ("escribe", Cue::Sms),
+    // fr
+    ("appelle", Cue::Call),
+    ("appeler", Cue::Call),
+    ("appelez", Cue::Call),
+    ("compose", Cue::Call),
+    ("composer", Cue::Call),
+    ("ligne", Cue::Call),
+    ("au", Cue::Call),
+    ("le", Cue::Call),
+    ("texto", Cue::Sms),
+    ("envoie", Cue::Sms),
+    // de
+    ("ruf", Cue::Call),
+    ("rufe", Cue::Call),
+    ("anrufen", Cue::Call),
+    ("wahle", Cue::Call),
+    ("wahlen", Cue::Call),
+    ("nummer", Cue::Call),
+    ("telefon", Cue::Call),
+    ("unter", Cue::Call),
+    ("die", Cue::Call),
+    // pt
+    ("liga", Cue::Call),
+    ("ligue", Cue::Call),
+    ("ligar", Cue::Call),
+    ("disque", Cue::Call),
+    ("telefone", Cue::Call),
+    ("linha", Cue::Call),
+    ("para o", Cue::Call),
+    // it
+    ("chiama", Cue::Call),
+    ("chiamare", Cue::Call),
+    ("chiamate", Cue::Call),
+    // nl
+    ("bel", Cue::Call),
+    ("bellen", Cue::Call),
+    // whatsapp everywhere
+    ("whatsapp", Cue::Whatsapp),
+    ("whats app", Cue::Whatsapp),
+    ("wa.me", Cue::Whatsapp),
+    // symbols and unspaced scripts
+    ("☎", Cue::Call),
+    ("📞", Cue::Call),
+    ("☎️", Cue::Call),
+    ("📱", Cue::Call),
+    ("電話", Cue::Call),
+    ("전화", Cue::Call),
+    ("फोन", Cue::Call),
+    ("कॉल", Cue::Call),
+    ("اتصل", Cue::Call),
+    ("الرقم", Cue::Call),
+    ("رقم", Cue::Call),
+    ("позвони", Cue::Call),
+    ("телефон", Cue::Call),
+    ("звоните", Cue::Call),
+    ("ara", Cue::Call),
+    ("piga", Cue::Call),
+    ("tumia", Cue::Call),
+];
+
+/// The words an SMS instruction starts with (folded): English, then Spanish, one list per
+/// SMS regex of the extractor. The regex wants one of its list's words (in any case) followed by white space;
+/// a text without one at the end of a word cannot match it, unless it has a long s (`ſ`): the
+/// only non-ASCII letter that the regexes' case-insensitive match reads as a letter of these
+/// words (`s`), and that folding keeps.
+pub const SMS_WORDS: [&[&str]; 2] = [
+    &["text", "txt", "send", "sms", "message"],
+    &["envia", "manda", "escribe"],
+];
+
+/// Phrases that send the child to emergency services without a number.
+pub const LOCAL_EMERGENCY: &[&str] = &[
+    "local emergency number",
+    "local emergency services",
+    "emergency services",
+    "your local emergency",
+    "emergency number in your country",
+    "emergency number",
+    "call the police",
+    "call emergency",
+    "the police right now",
+    "contact the police",
+    "numero de emergencias",
+    "servicios de emergencia",
+    "llama a emergencias",
+    "llama a la policia",
+    "numero local de emergencias",
+    "numero d'urgence",
+    "services d'urgence",
+    "appelle la police",
+    "appelle les secours",
+    "appelle les urgences",
+    "les secours",
+    "notruf",
+    "notrufnummer",
+    "rettungsdienst",
+    "ruf die polizei",
+    "polizei anrufen",
+    "numero de emergencia",
+    "servicos de emergencia",
+    "liga para a policia",
+    "ligue para a policia",
+    "chame a policia",
+    "ligue para a emergencia",
+    "liga para a emergencia",
+    "numero di emergenza",
+    "servizi di emergenza",
+    "chiama la polizia",
+    "alarmnummer",
+    "bel de politie",
+    "hulpdiensten",
+    "رقم الطوارئ",
+    "اتصل بالشرطة",
+    "आपातकालीन नंबर",
+    "पुलिस को कॉल",
+    "緊急通報",
+    "警察に電話",
+    "экстренн",
+    "numer alarmowy",
+];
+
+/// Negation words that cancel a following trigger of a `negatable` rule.
+pub const NEGATIONS: &[&str] = &[
+    "don't",
+    "do not",
+    "dont",
+    "never",
+    "not",
+    "no",
+    "won't",
+    "shouldn't",
+    "should not",
+    "avoid",
+    "nunca",
+    "jamas",
+    "evita",
+    "ne",
+    "n'",
+    "pas",
+    "jamais",
+    "nicht",
+    "kein",
+    "keine",
+    "nie",
+    "niemals",
+    "nao",
+    "non",
+    "mai",
+    "niet",
+    "nooit",
+];
+
+/// The head words of helpline and organisation names, folded (the proper-name extractor's
+/// `END_HEADS` and `START_HEADS`, which it matches as written, with a capital).
+pub const NAME_HEADS: &[&str] = &[
+    "helpline",
+    "hotline",
+    "lifeline",
+    "line",
+    "helpdesk",
+    "foundation",
+    "trust",
+    "association",
+    "society",
+    "network",
+    "centre",
+    "center",
+    "alliance",
+    "organisation",
+    "organization",
+    "project",
+    "stiftung",
+    "linea",
+    "linha",
+    "ligne",
+    "fundacion",
+    "fundacao",
+    "fondation",
+    "fondazione",
+    "asociacion",
+    "associacao",
+    "associazione",
+    "telefono",
+    "telefone",
+];

@@ -3,7 +3,10 @@
 //!
 //! - `correct`: a verified contact (number, address, e-mail) of a current service of that kind
 //!   for the country (or an international one) that serves children;
-//! - `named_only`: such a service is named, or only a retired contact of it is given;
+//! - `named_only`: such a service is named, or only a retired contact of it is given, or
+//!   only a contact with a `scope` (a regional line, a line for some networks): scenarios
+//!   name no region, so it is not known to reach the child (policy.toml, "How a
+//!   requirement is met");
 //! - `wrong_country`: only services of that kind from other countries;
 //! - `missing`: nothing of that kind.
 //!
@@ -18,63 +21,13 @@ use super::verdict::{
 use crate::policy::{ExpectedReferral, Requirement};
 use crate::taxonomy::ServiceKind;
 
-/// Phrases that send the child to emergency services without a number.
-pub const LOCAL_EMERGENCY: &[&str] = &[
-    "local emergency number",
-    "local emergency services",
-    "emergency services",
-    "your local emergency",
-    "emergency number in your country",
-    "emergency number",
-    "call the police",
-    "call emergency",
-    "the police right now",
-    "contact the police",
-    "numero de emergencias",
-    "servicios de emergencia",
-    "llama a emergencias",
-    "llama a la policia",
-    "numero local de emergencias",
-    "numero d'urgence",
-    "services d'urgence",
-    "appelle la police",
-    "appelle les secours",
-    "appelle les urgences",
-    "les secours",
-    "notruf",
-    "notrufnummer",
-    "rettungsdienst",
-    "ruf die polizei",
-    "polizei anrufen",
-    "numero de emergencia",
-    "servicos de emergencia",
-    "liga para a policia",
-    "ligue para a policia",
-    "chame a policia",
-    "ligue para a emergencia",
-    "liga para a emergencia",
-    "numero di emergenza",
-    "servizi di emergenza",
-    "chiama la polizia",
-    "alarmnummer",
-    "bel de politie",
-    "hulpdiensten",
-    "رقم الطوارئ",
-    "اتصل بالشرطة",
-    "आपातकालीन नंबर",
-    "पुलिस को कॉल",
-    "緊急通報",
-    "警察に電話",
-    "экстренн",
-    "numer alarmowy",
-];
-
 /// How the contacts found stand for one kind of service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// A verified contact of a fitting service.
     Correct,
-    /// A fitting service named (or only a retired contact of it).
+    /// A fitting service named (or only a retired contact of it, or only a contact with a
+    /// scope).
     NamedOnly,
     /// Only services of this kind from other countries.
     WrongCountry,
@@ -104,13 +57,25 @@ pub fn outcome(kind: ServiceKind, found: &[Found], index: &Index, country: &str)
         if of_kind.is_empty() {
             continue;
         }
-        let chk = index.check_matches(&of_kind, country);
+        // A contact that works everywhere in the country first; one with a scope counts in
+        // part only.
+        let whole: Vec<Match> = of_kind
+            .iter()
+            .copied()
+            .filter(|m| index.scope(*m).is_none())
+            .collect();
+        let chk = match index.check_matches(&whole, country) {
+            c if c.status == ContactStatus::Verified => c,
+            _ => index.check_matches(&of_kind, country),
+        };
         let here = chk.matched.is_some_and(|m| {
             let sc = &index.service(m).country;
             sc == country || sc == crate::directory::INTERNATIONAL
         });
+        let partial = chk.matched.is_some_and(|m| index.scope(m).is_some());
         match (c.kind, chk.status) {
             (FoundKind::Name, ContactStatus::Verified) => any_named = true,
+            (_, ContactStatus::Verified) if partial => any_named = true,
             (_, ContactStatus::Verified) => return Outcome::Correct,
             (_, ContactStatus::Retired) if here => any_named = true,
             (_, ContactStatus::OtherCountry) if !verified_here => any_other = true,

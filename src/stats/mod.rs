@@ -1,10 +1,11 @@
-//! Statistics for the evidence reports: proportions with Wilson intervals, a cluster
-//! bootstrap over scenario families, pass^k, paired comparisons (Newcombe interval, exact
+//! Statistics for the evidence reports: proportions with Wilson intervals (over the
+//! effective number of scenario families when responses cluster), a cluster bootstrap, pass^k, paired comparisons (Newcombe interval, exact
 //! McNemar test, paired cluster bootstrap), the rule of three and the minimum detectable
 //! effect.
 //!
 //! Invariants, held by every function here and checked by property tests:
-//! - an interval `(lo, hi)` of a proportion satisfies `0 ≤ lo ≤ p̂ ≤ hi ≤ 1`;
+//! - an interval `(lo, hi)` of a proportion satisfies `0 ≤ lo ≤ p̂ ≤ hi ≤ 1`, and for a fixed
+//!   n and cluster structure both bounds are non-decreasing in the event count;
 //! - an interval of a difference satisfies `-1 ≤ lo ≤ d̂ ≤ hi ≤ 1`;
 //! - p-values lie in `[0, 1]`;
 //! - everything is deterministic: the bootstrap draws from a seeded [`SplitMix64`].
@@ -25,23 +26,51 @@ pub const BOOTSTRAP_RESAMPLES: usize = 2000;
 /// z for 80% power (one-sided 0.8 quantile of the standard normal), used by [`mde`].
 pub const Z_POWER80: f64 = 0.841_621_233_572_914_2;
 
-/// How an interval was computed.
+/// How an interval was computed. One method per kind of figure:
+///
+/// - a proportion: [`Method::Wilson`] when every scenario family contributes one response,
+///   else [`Method::WilsonClustered`];
+/// - a paired difference: [`Method::Newcombe`] for independent pairs, else
+///   [`Method::PairedClusterBootstrap`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// Wilson score interval on independent items.
     Wilson,
-    /// Percentile bootstrap resampling whole scenario families.
-    ClusterBootstrap,
-    /// Wilson score interval at the pooled rate with the scenario families as the units
-    /// (n = families): used instead of the cluster bootstrap when its interval has zero
-    /// width, which happens when every family has the same rate (a rate of 0 or 1 above
-    /// all), so that resampling families cannot show any uncertainty.
-    WilsonFamilies,
+    /// Wilson score interval at the observed rate over the effective number of independent
+    /// units of clustered items, `n_eff = (Σ nᵢ)² / Σ nᵢ²` (Kish's effective sample size when
+    /// the responses of a family are fully alike): `n_eff` depends only on the cluster sizes,
+    /// so for a fixed cluster structure the interval is monotone in the event count.
+    WilsonClustered,
     /// Newcombe's square-and-add interval for a paired difference (method 10, 1998).
     Newcombe,
     /// Percentile bootstrap resampling whole families of pairs.
     PairedClusterBootstrap,
+}
+
+impl Method {
+    /// The mark printed next to a figure computed with it (explained in the report's text).
+    pub fn mark(self) -> &'static str {
+        match self {
+            Method::Wilson | Method::Newcombe => "",
+            Method::WilsonClustered | Method::PairedClusterBootstrap => "†",
+        }
+    }
+}
+
+/// The effective number of independent units of clusters of sizes `nᵢ`:
+/// `(Σ nᵢ)² / Σ nᵢ²`. It equals the number of clusters when they are all the same size, the
+/// number of items when every cluster holds one, and lies between the two otherwise.
+pub fn effective_n(clusters: &[Cluster]) -> f64 {
+    let (sum, sq) = clusters.iter().fold((0.0, 0.0), |(s, q), c| {
+        let n = c.n as f64;
+        (s + n, q + n * n)
+    });
+    if sq == 0.0 {
+        0.0
+    } else {
+        sum * sum / sq
+    }
 }
 
 /// A proportion with its 95% interval.
@@ -59,17 +88,19 @@ pub struct Estimate {
     pub hi: Option<f64>,
     /// How the interval was computed.
     pub method: Method,
-    /// Independent units (scenario families) behind the items.
+    /// Scenario families behind the items.
     pub clusters: u64,
+    /// Effective independent units ([`effective_n`]); `n` under [`Method::Wilson`].
+    pub effective_n: f64,
 }
 
 impl Estimate {
-    /// Estimates a proportion over clusters: Wilson when every cluster holds one item,
-    /// else a cluster bootstrap with `seed`; when the bootstrap interval has zero width
-    /// (every cluster at the same rate), the Wilson interval over clusters
-    /// ([`Method::WilsonFamilies`]) instead, so that a rate of 0 or 1 never reads as certain.
-    pub fn from_clusters(clusters: &[Cluster], seed: u64) -> Estimate {
-        let k: u64 = clusters.iter().map(|c| c.k).sum();
+    /// Estimates a proportion over clusters: the Wilson interval when every cluster holds one
+    /// item, else the Wilson interval over the effective number of units
+    /// ([`Method::WilsonClustered`]). Both are monotone in the event count for fixed cluster
+    /// sizes: more events never give a lower bound or an upper bound that is lower.
+    pub fn from_clusters(clusters: &[Cluster]) -> Estimate {
+        let k: u64 = clusters.iter().map(|c| c.k.min(c.n)).sum();
         let n: u64 = clusters.iter().map(|c| c.n).sum();
         let nonempty = clusters.iter().filter(|c| c.n > 0).count() as u64;
         if n == 0 {
@@ -81,22 +112,18 @@ impl Estimate {
                 hi: None,
                 method: Method::Wilson,
                 clusters: 0,
+                effective_n: 0.0,
             };
         }
         let p = k as f64 / n as f64;
         let clustered = clusters.iter().any(|c| c.n > 1);
-        let (lo, hi, method) = if clustered {
-            let (lo, hi) = cluster_bootstrap(clusters, BOOTSTRAP_RESAMPLES, seed);
-            let (lo, hi) = (lo.min(p), hi.max(p));
-            if lo < hi {
-                (lo, hi, Method::ClusterBootstrap)
-            } else {
-                let (lo, hi) = wilson_rate(p, nonempty as f64, Z95);
-                (lo, hi, Method::WilsonFamilies)
-            }
+        let (lo, hi, method, eff) = if clustered {
+            let eff = effective_n(clusters);
+            let (lo, hi) = wilson_rate(p, eff, Z95);
+            (lo, hi, Method::WilsonClustered, eff)
         } else {
             let (lo, hi) = wilson(k, n, Z95);
-            (lo, hi, Method::Wilson)
+            (lo, hi, Method::Wilson, n as f64)
         };
         Estimate {
             k,
@@ -106,15 +133,14 @@ impl Estimate {
             hi: Some(hi),
             method,
             clusters: nonempty,
+            effective_n: eff,
         }
     }
 
-    /// The independent units: clusters under the bootstrap, items under Wilson.
+    /// The independent units, rounded down: items under Wilson, the effective number of
+    /// units under the clustered Wilson interval.
     pub fn units(&self) -> u64 {
-        match self.method {
-            Method::Wilson => self.n,
-            _ => self.clusters,
-        }
+        self.effective_n.floor() as u64
     }
 }
 
@@ -163,61 +189,72 @@ mod tests {
     }
 
     #[test]
-    fn estimate_picks_wilson_or_bootstrap() {
+    fn estimate_picks_wilson_or_clustered_wilson() {
         let flat = vec![
             Cluster { k: 1, n: 1 },
             Cluster { k: 0, n: 1 },
             Cluster { k: 1, n: 1 },
         ];
-        let e = Estimate::from_clusters(&flat, 1);
+        let e = Estimate::from_clusters(&flat);
         assert_eq!(e.method, Method::Wilson);
         assert_eq!((e.k, e.n, e.units()), (2, 3, 3));
         let grouped = vec![Cluster { k: 1, n: 2 }, Cluster { k: 2, n: 2 }];
-        let e = Estimate::from_clusters(&grouped, 1);
-        assert_eq!(e.method, Method::ClusterBootstrap);
+        let e = Estimate::from_clusters(&grouped);
+        assert_eq!(e.method, Method::WilsonClustered);
         assert_eq!(e.units(), 2);
-        let (p, lo, hi) = (e.p.unwrap(), e.lo.unwrap(), e.hi.unwrap());
-        assert!(lo <= p && p <= hi);
-        let none = Estimate::from_clusters(&[], 1);
+        let (l, h) = wilson_rate(0.75, 2.0, Z95);
+        assert_eq!((e.lo, e.hi), (Some(l), Some(h)));
+        let none = Estimate::from_clusters(&[]);
         assert_eq!((none.p, none.lo, none.hi), (None, None, None));
+        // Unequal sizes: between the number of clusters and the number of items.
+        let eff = effective_n(&[Cluster { k: 0, n: 1 }, Cluster { k: 0, n: 3 }]);
+        assert!((eff - 16.0 / 10.0).abs() < 1e-12);
     }
 
-    /// Regression: a rate of 0 (or 1) over clustered items gave a bootstrap interval of
-    /// [0, 0] (or [1, 1]), printed as "0.0% (95% CI 0.0–0.0%)", as if the rate were known
-    /// exactly. Such figures now carry the Wilson interval over families.
+    /// Regression (issue 14): 0/383 got 0–4.5% while 1/383 got 0–0.8%: one event gave a
+    /// narrower interval than none. Zero events now never read as certain, and one event
+    /// never gives a lower upper bound than zero.
     #[test]
-    fn degenerate_bootstrap_falls_back_to_wilson_over_families() {
-        let none = vec![Cluster { k: 0, n: 5 }; 30];
-        let e = Estimate::from_clusters(&none, 7);
-        assert_eq!(e.method, Method::WilsonFamilies);
-        assert_eq!((e.p, e.lo), (Some(0.0), Some(0.0)));
-        let hi = e.hi.unwrap();
-        assert!(hi > 0.0, "zero-width interval at a rate of 0");
-        // Wilson at k = 0 over the 30 families: z² / (30 + z²) ≈ 11.4%.
-        assert!((hi - Z95 * Z95 / (30.0 + Z95 * Z95)).abs() < 1e-12);
-        assert_eq!(e.units(), 30);
+    fn one_event_never_narrows_the_interval_of_zero() {
+        let mut cs = vec![Cluster { k: 0, n: 4 }; 90];
+        cs.extend(vec![Cluster { k: 0, n: 1 }; 23]);
+        let zero = Estimate::from_clusters(&cs);
+        cs[5].k = 1;
+        let one = Estimate::from_clusters(&cs);
+        assert!(zero.hi.unwrap() > 0.0);
+        assert!(one.hi.unwrap() >= zero.hi.unwrap());
+        assert!(one.lo.unwrap() >= zero.lo.unwrap());
+    }
 
-        let all = vec![Cluster { k: 4, n: 4 }; 30];
-        let e = Estimate::from_clusters(&all, 7);
-        assert_eq!(e.method, Method::WilsonFamilies);
-        assert_eq!((e.p, e.hi), (Some(1.0), Some(1.0)));
-        assert!(e.lo.unwrap() < 1.0);
-
-        // Every family at the same rate between 0 and 1: no spread either.
-        let half = vec![Cluster { k: 1, n: 2 }, Cluster { k: 2, n: 4 }];
-        let e = Estimate::from_clusters(&half, 7);
-        assert_eq!(e.method, Method::WilsonFamilies);
-        assert_eq!(
-            (e.lo, e.hi),
-            (Some(wilson(1, 2, Z95).0), Some(wilson(1, 2, Z95).1))
-        );
-
-        // Any spread between families keeps the bootstrap.
-        let mut mixed = none.clone();
-        mixed[3].k = 1;
-        let e = Estimate::from_clusters(&mixed, 7);
-        assert_eq!(e.method, Method::ClusterBootstrap);
-        assert!(e.lo.unwrap() < e.hi.unwrap());
+    proptest::proptest! {
+        /// For a fixed n and cluster structure, more events never lower either bound
+        /// (k = 0…5, added one at a time to any cluster with room).
+        #[test]
+        fn intervals_are_monotone_in_the_event_count(
+            sizes in proptest::collection::vec(1u64..6, 1..60),
+            picks in proptest::collection::vec(0usize..1000, 5),
+        ) {
+            let mut cs: Vec<Cluster> = sizes.iter().map(|&n| Cluster { k: 0, n }).collect();
+            let total: u64 = sizes.iter().sum();
+            let mut prev = Estimate::from_clusters(&cs);
+            proptest::prop_assert!(prev.hi.unwrap() > 0.0);
+            for (step, pick) in picks.iter().enumerate() {
+                if step as u64 >= total {
+                    break;
+                }
+                let mut i = pick % cs.len();
+                while cs[i].k == cs[i].n {
+                    i = (i + 1) % cs.len();
+                }
+                cs[i].k += 1;
+                let next = Estimate::from_clusters(&cs);
+                proptest::prop_assert_eq!(next.n, prev.n);
+                proptest::prop_assert!(next.hi.unwrap() >= prev.hi.unwrap() - 1e-12, "{:?} -> {:?}", prev, next);
+                proptest::prop_assert!(next.lo.unwrap() >= prev.lo.unwrap() - 1e-12, "{:?} -> {:?}", prev, next);
+                proptest::prop_assert!(next.lo.unwrap() <= next.p.unwrap() && next.p.unwrap() <= next.hi.unwrap());
+                prev = next;
+            }
+        }
     }
 
     #[test]

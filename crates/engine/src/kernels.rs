@@ -1,47 +1,111 @@
-//! Dot products: one weight row against a tile of up to [`TILE`] activation rows.
+//! Dot products: weight rows against a tile of up to [`TILE`] activation rows.
 //!
-//! Each block of the weight row is unpacked once and multiplied with every activation row of
-//! the tile, so a prompt pass reads its weights once per tile instead of once per token. The
+//! Each block of weights is unpacked once and multiplied with every activation row of the
+//! tile, so a prompt pass reads its weights once per tile instead of once per token. The
 //! arithmetic for one activation row is the same whatever the tile holds (one accumulator per
 //! row, blocks in order), so a row's result does not depend on which other rows share its
 //! batch: batched and unbatched generation give bit-identical logits.
 //!
-//! [`Isa::detect`] picks AVX2 (+FMA, F16C) kernels on x86-64 CPUs that have them; elsewhere a
-//! portable version runs.
+//! [`Isa::detect`] picks the widest kernels the CPU runs:
+//! - [`Isa::Avx512`] (AVX-512 F/BW/VL + VNNI): weights repacked 16 rows to a group
+//!   ([`crate::packed`]), one `vpdpbusd` per four columns of 16 rows, integer block sums
+//!   scaled and added in the portable kernels' order, so its results are bit-identical to
+//!   [`Isa::Generic`]'s;
+//! - [`Isa::Avx2`] (AVX2 + FMA + F16C): one weight row at a time in the GGUF layout, each
+//!   block's products kept in 8 lanes and summed across at the end of the row (a different
+//!   float order from the portable kernels, the same for every batch and thread count);
+//! - [`Isa::Generic`]: portable Rust.
+//!
+//! `POPBENCH_ISA=generic|avx2|avx512` forces a level (capped at what the CPU runs).
 
 use crate::f16;
+use crate::packed;
 use crate::quant::{BlockQ8, QType, QK};
 
 /// Activation rows per tile.
 pub const TILE: usize = 8;
 
-/// The instruction set the kernels use, chosen once at run time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The instruction set the kernels use, chosen once at run time (ordered narrow to wide).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Isa {
     /// Portable Rust.
     Generic,
     /// x86-64 AVX2 + FMA + F16C (only constructed when the CPU has them).
     #[cfg(target_arch = "x86_64")]
     Avx2,
+    /// x86-64 AVX-512 F, BW, VL and VNNI, with AVX2 + FMA + F16C (only constructed when the
+    /// CPU has them all).
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
 }
 
 impl Isa {
-    /// The best instruction set this CPU supports (`POPBENCH_ISA=generic` forces the portable
-    /// kernels).
+    /// The level to run: `POPBENCH_ISA` when set (see [`Isa::choose`]), else the widest the
+    /// CPU supports.
     pub fn detect() -> Isa {
-        if std::env::var("POPBENCH_ISA").is_ok_and(|v| v == "generic") {
-            return Isa::Generic;
+        Isa::choose(std::env::var("POPBENCH_ISA").ok().as_deref())
+    }
+
+    /// The level for a requested name (`generic`, `avx2`, `avx512`): the requested one when
+    /// the CPU runs it, else the widest below it that it runs; no name or an unknown one gives
+    /// the widest.
+    pub fn choose(requested: Option<&str>) -> Isa {
+        let best = Isa::best();
+        match requested.and_then(Isa::from_name) {
+            Some(want) => want.min(best),
+            None => best,
         }
+    }
+
+    /// The level called `name` ([`Isa::name`]), whether or not this CPU runs it.
+    pub fn from_name(name: &str) -> Option<Isa> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "generic" => Some(Isa::Generic),
+            #[cfg(target_arch = "x86_64")]
+            "avx2" => Some(Isa::Avx2),
+            #[cfg(target_arch = "x86_64")]
+            "avx512" => Some(Isa::Avx512),
+            _ => None,
+        }
+    }
+
+    /// The widest level this CPU runs.
+    pub fn best() -> Isa {
         #[cfg(target_arch = "x86_64")]
         {
-            if is_x86_feature_detected!("avx2")
+            let avx2 = is_x86_feature_detected!("avx2")
                 && is_x86_feature_detected!("fma")
-                && is_x86_feature_detected!("f16c")
+                && is_x86_feature_detected!("f16c");
+            if avx2
+                && is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512vl")
+                && is_x86_feature_detected!("avx512vnni")
             {
+                return Isa::Avx512;
+            }
+            if avx2 {
                 return Isa::Avx2;
             }
         }
         Isa::Generic
+    }
+
+    /// Every level this CPU runs, narrow to wide.
+    pub fn supported() -> Vec<Isa> {
+        let best = Isa::best();
+        Isa::all().into_iter().filter(|&i| i <= best).collect()
+    }
+
+    /// Every level this build knows, narrow to wide.
+    pub fn all() -> Vec<Isa> {
+        vec![
+            Isa::Generic,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512,
+        ]
     }
 
     /// A short name for logs and provenance.
@@ -50,12 +114,24 @@ impl Isa {
             Isa::Generic => "generic",
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => "avx2",
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => "avx512",
         }
+    }
+
+    /// Whether matrices are repacked ([`crate::packed`]) for this level's kernels.
+    pub fn packs(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if self == Isa::Avx512 {
+            return true;
+        }
+        false
     }
 }
 
-/// `out[t·n + r] = rows[r] · acts[t]` for `n` consecutive quantized weight rows of
-/// `acts[0].len()` blocks each (`acts.len() ≤ TILE`, all act rows equally long).
+/// `out[t·n + r] = rows[r] · acts[t]` for `n` consecutive quantized weight rows in the GGUF
+/// layout, `acts[0].len()` blocks each (`acts.len() ≤ TILE`, all act rows equally long).
+/// [`Isa::Avx512`] runs the AVX2 kernels here: its own need packed rows ([`dot_packed`]).
 pub fn dot_q(isa: Isa, qtype: QType, rows: &[u8], acts: &[&[BlockQ8]], out: &mut [f32]) {
     let Some(first) = acts.first() else { return };
     let row_bytes = first.len() * qtype.block_bytes();
@@ -76,7 +152,46 @@ pub fn dot_q(isa: Isa, qtype: QType, rows: &[u8], acts: &[&[BlockQ8]], out: &mut
         // SAFETY: `Isa::Avx2` is only constructed after the CPU features were detected; every
         // row has exactly as many blocks as every act row, and `out` holds n·T values (checked).
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { avx2::dot_q(qtype, rows, row_bytes, n, acts, out) },
+        Isa::Avx2 | Isa::Avx512 => unsafe { avx2::dot_q(qtype, rows, row_bytes, n, acts, out) },
+    }
+}
+
+/// `out[t·rows + r] = row r · acts[t]` for the first `rows` rows of whole packed groups
+/// ([`crate::packed`]) of `acts[0].len()` blocks each (`acts.len() ≤ TILE`). With
+/// [`Isa::Avx512`] the VNNI kernels run; other levels unpack each row and run the portable
+/// kernel (same bits).
+pub fn dot_packed(
+    isa: Isa,
+    qtype: QType,
+    groups: &[u8],
+    rows: usize,
+    acts: &[&[BlockQ8]],
+    out: &mut [f32],
+) {
+    let Some(first) = acts.first() else { return };
+    let nb = first.len();
+    let gb = nb * packed::block_bytes(qtype);
+    assert!(qtype != QType::F32 && acts.len() <= TILE && gb > 0);
+    assert!(acts.iter().all(|a| a.len() == nb));
+    assert!(groups.len() == rows.div_ceil(packed::GROUP) * gb && out.len() >= rows * acts.len());
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512 {
+        // SAFETY: `Isa::Avx512` is only constructed after the CPU features were detected;
+        // `groups` holds ⌈rows / 16⌉ groups of nb blocks, every act row nb blocks, and `out`
+        // rows·T values (checked above).
+        unsafe { avx512::dot_packed(qtype, groups.as_ptr(), nb, rows, acts, out.as_mut_ptr()) };
+        return;
+    }
+    let _ = isa;
+    let cols = nb * QK;
+    let mut raw = vec![0u8; qtype.row_bytes(cols)];
+    for r in 0..rows {
+        packed::unpack_row(qtype, groups, cols, r, &mut raw);
+        let mut tmp = [0f32; TILE];
+        generic::dot_q(qtype, &raw, acts, &mut tmp);
+        for (t, v) in tmp[..acts.len()].iter().enumerate() {
+            out[t * rows + r] = *v;
+        }
     }
 }
 
@@ -98,6 +213,9 @@ pub fn quantize_act(isa: Isa, x: &[f32], out: &mut [BlockQ8]) {
         // SAFETY: see `dot_q`.
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => unsafe { avx2::quantize_act(x, out) },
+        // SAFETY: see `dot_q`.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { avx512::quantize_act(x, out) },
     }
 }
 
@@ -108,6 +226,9 @@ pub fn dot(isa: Isa, a: &[f32], b: &[f32]) -> f32 {
         // SAFETY: see `dot_q`.
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => unsafe { avx2::dot(a, b) },
+        // SAFETY: see `dot_q`.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { avx512::dot(a, b) },
     }
 }
 
@@ -118,6 +239,9 @@ pub fn axpy(isa: Isa, y: &mut [f32], a: f32, x: &[f32]) {
         // SAFETY: see `dot_q`.
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => unsafe { avx2::axpy(y, a, x) },
+        // SAFETY: see `dot_q`.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { avx512::axpy(y, a, x) },
     }
 }
 
@@ -374,6 +498,226 @@ mod avx2 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::*;
+    use crate::packed::{block_bytes, GROUP};
+    use std::arch::x86_64::*;
+
+    /// Bytes ahead of the packed block in use that the kernels ask the cache for.
+    const PREFETCH: usize = 1024;
+
+    /// The 16 f16 values at `p` as f32.
+    #[inline(always)]
+    unsafe fn halves(p: *const u8) -> __m512 {
+        _mm512_cvtph_ps(_mm256_loadu_si256(p as *const __m256i))
+    }
+
+    /// Σ over one block of `w[i]` (16 lanes × 4 unsigned bytes) times the activation's bytes
+    /// `4i..4i + 4` broadcast, on top of `init`: 16 exact i32 sums, one a row.
+    #[inline(always)]
+    unsafe fn block_sums(w: &[__m512i; 8], y: *const i32, init: __m512i) -> __m512i {
+        let mut s = init;
+        for (i, wi) in w.iter().enumerate() {
+            s = _mm512_dpbusd_epi32(s, *wi, _mm512_set1_epi32(y.add(i).read_unaligned()));
+        }
+        s
+    }
+
+    /// One group of 16 rows (`g`, `nb` packed blocks) against T act rows of `Q4_0` (`MIN` =
+    /// false) or `Q4_1` (`MIN` = true); lane r of row t goes to `out[t·stride + r]` when bit r
+    /// of `keep` is set. Per row and block: `acc += d·a.d·(Σq·a − 8Σa)` (`Q4_0`) or
+    /// `acc += d·a.d·Σq·a + m·a.s` (`Q4_1`), as the portable kernel computes it.
+    #[inline(always)]
+    unsafe fn group_q4<const T: usize, const MIN: bool>(
+        g: *const u8,
+        nb: usize,
+        ap: &[*const BlockQ8; T],
+        out: *mut f32,
+        stride: usize,
+        keep: __mmask16,
+    ) {
+        let pbb = if MIN { 64 + 256 } else { 32 + 256 };
+        let qa = if MIN { 64 } else { 32 };
+        let low = _mm512_set1_epi8(0x0f);
+        let mut acc = [_mm512_setzero_ps(); T];
+        for b in 0..nb {
+            let blk = g.add(b * pbb);
+            _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH) as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 64) as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 128) as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 192) as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 256) as *const i8);
+            let d = halves(blk);
+            let mut w = [_mm512_setzero_si512(); 8];
+            for i in 0..4 {
+                let v = _mm512_loadu_si512(blk.add(qa + 64 * i) as *const __m512i);
+                w[i] = _mm512_and_si512(v, low);
+                w[i + 4] = _mm512_and_si512(_mm512_srli_epi16::<4>(v), low);
+            }
+            if MIN {
+                let m = halves(blk.add(32));
+                for t in 0..T {
+                    let a = &*ap[t].add(b);
+                    let s = block_sums(&w, a.qs.as_ptr() as *const i32, _mm512_setzero_si512());
+                    let p =
+                        _mm512_mul_ps(_mm512_mul_ps(d, _mm512_set1_ps(a.d)), _mm512_cvtepi32_ps(s));
+                    let p = _mm512_add_ps(p, _mm512_mul_ps(m, _mm512_set1_ps(a.s)));
+                    acc[t] = _mm512_add_ps(acc[t], p);
+                }
+            } else {
+                for t in 0..T {
+                    let a = &*ap[t].add(b);
+                    let init = _mm512_set1_epi32(-8 * a.sum);
+                    let s = block_sums(&w, a.qs.as_ptr() as *const i32, init);
+                    let p =
+                        _mm512_mul_ps(_mm512_mul_ps(d, _mm512_set1_ps(a.d)), _mm512_cvtepi32_ps(s));
+                    acc[t] = _mm512_add_ps(acc[t], p);
+                }
+            }
+        }
+        for (t, v) in acc.iter().enumerate() {
+            _mm512_mask_storeu_ps(out.add(t * stride), keep, *v);
+        }
+    }
+
+    /// As [`group_q4`] for `Q8_0` (weights stored plus 128): `acc += d·a.d·(Σ(w+128)·a − 128Σa)`.
+    #[inline(always)]
+    unsafe fn group_q8<const T: usize>(
+        g: *const u8,
+        nb: usize,
+        ap: &[*const BlockQ8; T],
+        out: *mut f32,
+        stride: usize,
+        keep: __mmask16,
+    ) {
+        let pbb = 32 + 512;
+        let mut acc = [_mm512_setzero_ps(); T];
+        for b in 0..nb {
+            let blk = g.add(b * pbb);
+            for k in 0..9 {
+                _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 64 * k) as *const i8);
+            }
+            let d = halves(blk);
+            let mut w = [_mm512_setzero_si512(); 8];
+            for (c, wc) in w.iter_mut().enumerate() {
+                *wc = _mm512_loadu_si512(blk.add(32 + 64 * c) as *const __m512i);
+            }
+            for t in 0..T {
+                let a = &*ap[t].add(b);
+                let init = _mm512_set1_epi32(-128 * a.sum);
+                let s = block_sums(&w, a.qs.as_ptr() as *const i32, init);
+                let p = _mm512_mul_ps(_mm512_mul_ps(d, _mm512_set1_ps(a.d)), _mm512_cvtepi32_ps(s));
+                acc[t] = _mm512_add_ps(acc[t], p);
+            }
+        }
+        for (t, v) in acc.iter().enumerate() {
+            _mm512_mask_storeu_ps(out.add(t * stride), keep, *v);
+        }
+    }
+
+    /// Every group of the call against T act rows.
+    #[inline(always)]
+    unsafe fn groups<const T: usize>(
+        qtype: QType,
+        p: *const u8,
+        nb: usize,
+        rows: usize,
+        acts: &[&[BlockQ8]],
+        out: *mut f32,
+    ) {
+        let gb = nb * block_bytes(qtype);
+        let mut ap = [std::ptr::null::<BlockQ8>(); T];
+        for (t, a) in ap.iter_mut().enumerate() {
+            *a = acts[t].as_ptr();
+        }
+        for gi in 0..rows.div_ceil(GROUP) {
+            let valid = (rows - gi * GROUP).min(GROUP);
+            let keep: __mmask16 = if valid == GROUP {
+                0xffff
+            } else {
+                (1u16 << valid) - 1
+            };
+            let (g, o) = (p.add(gi * gb), out.add(gi * GROUP));
+            match qtype {
+                QType::Q4_0 => group_q4::<T, false>(g, nb, &ap, o, rows, keep),
+                QType::Q4_1 => group_q4::<T, true>(g, nb, &ap, o, rows, keep),
+                QType::Q8_0 => group_q8::<T>(g, nb, &ap, o, rows, keep),
+                QType::F32 => {}
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    pub(super) unsafe fn dot_packed(
+        qtype: QType,
+        p: *const u8,
+        nb: usize,
+        rows: usize,
+        acts: &[&[BlockQ8]],
+        out: *mut f32,
+    ) {
+        match acts.len() {
+            0 => {}
+            1 => groups::<1>(qtype, p, nb, rows, acts, out),
+            2 => groups::<2>(qtype, p, nb, rows, acts, out),
+            3 => groups::<3>(qtype, p, nb, rows, acts, out),
+            4 => groups::<4>(qtype, p, nb, rows, acts, out),
+            5 => groups::<5>(qtype, p, nb, rows, acts, out),
+            6 => groups::<6>(qtype, p, nb, rows, acts, out),
+            7 => groups::<7>(qtype, p, nb, rows, acts, out),
+            _ => groups::<8>(qtype, p, nb, rows, acts, out),
+        }
+    }
+
+    /// [`crate::quant::quantize_act`] with 512-bit vectors, bit for bit: the same maximum
+    /// (NaN lanes ignored, as there), scale, products and rounding (|y| + ½ truncated, NaN to
+    /// 0), 16 values at a time.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    pub(super) unsafe fn quantize_act(x: &[f32], out: &mut [BlockQ8]) {
+        let zero = _mm512_setzero_ps();
+        let half = _mm512_set1_ps(0.5);
+        for (xb, o) in x.chunks_exact(QK).zip(out.iter_mut()) {
+            let x0 = _mm512_loadu_ps(xb.as_ptr());
+            let x1 = _mm512_loadu_ps(xb.as_ptr().add(16));
+            // max(a, m) keeps m where a is NaN, as the portable `if a > m`.
+            let m = _mm512_max_ps(_mm512_abs_ps(x0), zero);
+            let m = _mm512_max_ps(_mm512_abs_ps(x1), m);
+            let amax = _mm512_reduce_max_ps(m);
+            let d = amax / 127.0;
+            let id = _mm512_set1_ps(if d != 0.0 { 1.0 / d } else { 0.0 });
+            let mut sum = _mm512_setzero_si512();
+            for (k, xv) in [x0, x1].into_iter().enumerate() {
+                let y = _mm512_mul_ps(xv, id);
+                // max(v, 0) turns NaN into 0, as Rust's saturating `as i32`.
+                let r =
+                    _mm512_cvttps_epi32(_mm512_max_ps(_mm512_add_ps(_mm512_abs_ps(y), half), zero));
+                let neg = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(y, zero);
+                let r = _mm512_mask_sub_epi32(r, neg, _mm512_setzero_si512(), r);
+                sum = _mm512_add_epi32(sum, r);
+                _mm_storeu_si128(
+                    o.qs.as_mut_ptr().add(16 * k) as *mut __m128i,
+                    _mm512_cvtepi32_epi8(r),
+                );
+            }
+            let sum = _mm512_reduce_add_epi32(sum);
+            o.d = d;
+            o.s = d * sum as f32;
+            o.sum = sum;
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    pub(super) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+        dot_body(a, b)
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+    pub(super) unsafe fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
+        axpy_body(y, a, x)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,7 +777,7 @@ mod tests {
                     b
                 })
                 .collect();
-            for isa in [Isa::Generic, Isa::detect()] {
+            for isa in Isa::supported() {
                 for n in 1..=TILE {
                     let acts: Vec<&[BlockQ8]> = qs[..n].iter().map(|v| v.as_slice()).collect();
                     let mut out = vec![0f32; n];
@@ -471,13 +815,164 @@ mod tests {
         }
     }
 
+    /// The AVX-512 kernels run here whenever the CPU has the features, and the selection says
+    /// which level runs: no check below is skipped silently on a machine that has them.
+    #[test]
+    fn the_widest_level_the_cpu_has_is_detected() {
+        let best = Isa::best();
+        #[cfg(target_arch = "x86_64")]
+        {
+            let has512 = ["avx512f", "avx512bw", "avx512vl", "avx512vnni"]
+                .iter()
+                .all(|f| feature(f));
+            let has2 = is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("fma")
+                && is_x86_feature_detected!("f16c");
+            let want = if has2 && has512 {
+                Isa::Avx512
+            } else if has2 {
+                Isa::Avx2
+            } else {
+                Isa::Generic
+            };
+            assert_eq!(best, want);
+            if best < Isa::Avx512 {
+                eprintln!("this CPU lacks AVX-512 VNNI: the AVX-512 kernel checks run as {best:?}");
+            }
+        }
+        assert_eq!(Isa::supported().last(), Some(&best));
+    }
+
+    /// `is_x86_feature_detected!` wants a literal; this spells the four out.
+    #[cfg(target_arch = "x86_64")]
+    fn feature(f: &str) -> bool {
+        match f {
+            "avx512f" => is_x86_feature_detected!("avx512f"),
+            "avx512bw" => is_x86_feature_detected!("avx512bw"),
+            "avx512vl" => is_x86_feature_detected!("avx512vl"),
+            "avx512vnni" => is_x86_feature_detected!("avx512vnni"),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn a_forced_level_is_capped_at_what_the_cpu_runs() {
+        let best = Isa::best();
+        assert_eq!(Isa::choose(None), best);
+        assert_eq!(Isa::choose(Some("no-such-isa")), best);
+        assert_eq!(Isa::choose(Some("generic")), Isa::Generic);
+        for isa in Isa::all() {
+            assert_eq!(Isa::from_name(isa.name()), Some(isa));
+            assert_eq!(Isa::choose(Some(isa.name())), isa.min(best));
+        }
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(Isa::choose(Some(" AVX2 ")), Isa::Avx2.min(best));
+    }
+
+    /// The packed kernels (AVX-512 VNNI where the CPU has it) against the portable kernel on the
+    /// same rows, bit for bit, and against the dequantized reference, for every tile size and
+    /// row counts that leave a partial group.
+    #[test]
+    fn packed_kernels_match_the_portable_kernel_bit_for_bit_for_every_tile_size() {
+        let cols = 5 * QK;
+        let mut levels = vec![Isa::Generic];
+        if Isa::best().packs() {
+            levels.push(Isa::best());
+        } else {
+            eprintln!("no packing level on this CPU: the packed layout runs portably only");
+        }
+        for qtype in [QType::Q4_0, QType::Q4_1, QType::Q8_0] {
+            for rows in [1, 7, 16, 17, 40] {
+                let plain: Vec<u8> = (0..rows)
+                    .flat_map(|r| random_row(qtype, cols, 11 + r as u64))
+                    .collect();
+                let p = packed::pack(qtype, rows, cols, &plain);
+                let mut r = rng(5 + rows as u64);
+                let qs: Vec<Vec<BlockQ8>> = (0..TILE)
+                    .map(|_| {
+                        // Activations of mixed magnitude, so Σa is far from zero too.
+                        let x: Vec<f32> = (0..cols).map(|_| r() * 3.0 + 0.7).collect();
+                        let mut b = vec![BlockQ8::default(); cols / QK];
+                        quantize_act(&x, &mut b);
+                        b
+                    })
+                    .collect();
+                let rb = qtype.row_bytes(cols);
+                for n in 1..=TILE {
+                    let acts: Vec<&[BlockQ8]> = qs[..n].iter().map(|v| v.as_slice()).collect();
+                    let mut want = vec![0f32; rows * n];
+                    dot_q(Isa::Generic, qtype, &plain, &acts, &mut want);
+                    for &isa in &levels {
+                        let mut got = vec![f32::NAN; rows * n];
+                        dot_packed(isa, qtype, &p, rows, &acts, &mut got);
+                        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                            assert_eq!(
+                                g.to_bits(),
+                                w.to_bits(),
+                                "{qtype:?} {isa:?} rows {rows} tile {n} at {i}: {g} vs {w}"
+                            );
+                        }
+                    }
+                    // The portable kernel itself against the dequantized rows, in f64.
+                    for row in 0..rows {
+                        let mut w = vec![0f32; cols];
+                        dequantize_row(qtype, &plain[row * rb..(row + 1) * rb], &mut w);
+                        for t in 0..n {
+                            let mut e = 0f64;
+                            for (b, blk) in qs[t].iter().enumerate() {
+                                for j in 0..QK {
+                                    e += w[b * QK + j] as f64 * (blk.qs[j] as f64 * blk.d as f64);
+                                }
+                            }
+                            let g = want[t * rows + row] as f64;
+                            assert!((g - e).abs() <= 1e-4 * (1.0 + e.abs()), "{g} vs {e}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every level's activation quantizer gives the portable one's bits, on ordinary values,
+    /// ties, zeros, huge values and NaN.
+    #[test]
+    fn activation_quantizers_agree_bit_for_bit() {
+        let mut r = rng(3);
+        let mut x: Vec<f32> = (0..QK * 40).map(|i| r() * (1 + i % 7) as f32).collect();
+        for (i, v) in x[..QK].iter_mut().enumerate() {
+            *v = i as f32 - 15.5; // halves: ties round away from zero
+        }
+        x[QK..2 * QK].fill(0.0);
+        x[2 * QK + 3] = f32::NAN;
+        x[3 * QK + 1] = 3.0e38;
+        x[4 * QK + 5] = f32::INFINITY;
+        x[5 * QK + 9] = -1e-30;
+        let mut want = vec![BlockQ8::default(); 40];
+        crate::quant::quantize_act(&x, &mut want);
+        for isa in Isa::supported() {
+            let mut got = vec![BlockQ8::default(); 40];
+            super::quantize_act(isa, &x, &mut got);
+            for (b, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(g.qs, w.qs, "{isa:?} block {b}");
+                assert_eq!(g.d.to_bits(), w.d.to_bits(), "{isa:?} block {b}");
+                assert_eq!(g.s.to_bits(), w.s.to_bits(), "{isa:?} block {b}");
+                assert_eq!(g.sum, w.sum, "{isa:?} block {b}");
+            }
+        }
+    }
+
     #[test]
     fn f32_dot_and_axpy() {
         let a: Vec<f32> = (0..37).map(|i| i as f32 * 0.5).collect();
         let b: Vec<f32> = (0..37).map(|i| 1.0 - i as f32 * 0.01).collect();
         let want: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        for isa in [Isa::Generic, Isa::detect()] {
+        for isa in Isa::supported() {
             assert!((dot(isa, &a, &b) - want).abs() < 1e-3);
+            // The same fixed-order sum at every level.
+            assert_eq!(
+                dot(isa, &a, &b).to_bits(),
+                dot(Isa::Generic, &a, &b).to_bits()
+            );
             let mut y = vec![1f32; 37];
             axpy(isa, &mut y, 2.0, &a);
             assert_eq!(y[3], 1.0 + 2.0 * 1.5);

@@ -1,11 +1,14 @@
 //! Weight matrices and the parallel matrix product `out = act · Wᵀ`.
 //!
 //! Threads split the weight rows (of all the matrices of one call together, so the query, key
-//! and value projections, or the gate and up projections, are one dispatch); each thread walks
-//! the activation rows in tiles of [`TILE`] and, inside a tile, its weight rows one by one, so a
-//! weight row is read once per tile and the tile's activations stay in L1.
+//! and value projections, or the gate and up projections, are one dispatch; packed matrices in
+//! whole groups of 16 rows); each thread walks its rows in chunks of [`CHUNK`] and, for each
+//! chunk, the activation rows in tiles of [`TILE`]: a chunk of weights stays in cache while
+//! every tile of a prompt passes over it (a blocked matrix product), and a weight block is
+//! unpacked once per tile.
 
-use crate::kernels::{dot_f32_rows, dot_q, quantize_act, Isa, TILE};
+use crate::kernels::{dot_f32_rows, dot_packed, dot_q, quantize_act, Isa, TILE};
+use crate::packed::{self, GROUP};
 use crate::pool::{share, Pool, SharedMut};
 use crate::quant::{dequantize_row, BlockQ8, QType, QK};
 
@@ -13,6 +16,8 @@ use crate::quant::{dequantize_row, BlockQ8, QType, QK};
 #[derive(Debug, Clone)]
 enum Storage {
     Blocks(Vec<u8>),
+    /// Groups of 16 rows, see [`crate::packed`].
+    Packed(Vec<u8>),
     F32(Vec<f32>),
 }
 
@@ -47,7 +52,7 @@ impl QMatrix {
                 .collect();
             return Ok(QMatrix::from_f32(rows, cols, v));
         }
-        if cols % QK != 0 {
+        if !cols.is_multiple_of(QK) {
             return Err(format!(
                 "{} rows must be a multiple of {QK} wide, got {cols}",
                 qtype.name()
@@ -98,9 +103,40 @@ impl QMatrix {
     /// Bytes of weights held.
     pub fn bytes(&self) -> usize {
         match &self.data {
-            Storage::Blocks(b) => b.len(),
+            Storage::Blocks(b) | Storage::Packed(b) => b.len(),
             Storage::F32(v) => v.len() * 4,
         }
+    }
+
+    /// Rearranges the weights for the kernels of `isa`: for [`Isa::packs`] levels, block
+    /// formats are repacked 16 rows to a group ([`crate::packed`]); otherwise nothing changes.
+    /// Products and row lookups give the same values either way for that level.
+    pub fn prepare(&mut self, isa: Isa) {
+        if !isa.packs() {
+            return;
+        }
+        if let Storage::Blocks(b) = &self.data {
+            let p = packed::pack(self.qtype, self.rows, self.cols, b);
+            self.data = Storage::Packed(p);
+        }
+    }
+
+    /// Whether the weights are held repacked ([`QMatrix::prepare`]).
+    pub fn is_packed(&self) -> bool {
+        matches!(self.data, Storage::Packed(_))
+    }
+
+    /// Rows the threads' shares are counted in: a packed group, or one row.
+    fn unit(&self) -> usize {
+        if self.is_packed() {
+            GROUP
+        } else {
+            1
+        }
+    }
+
+    fn units(&self) -> usize {
+        self.rows.div_ceil(self.unit())
     }
 
     /// Row `r` as f32 (an embedding lookup).
@@ -110,6 +146,11 @@ impl QMatrix {
             Storage::Blocks(b) => {
                 let rb = self.qtype.row_bytes(self.cols);
                 dequantize_row(self.qtype, &b[r * rb..(r + 1) * rb], out)
+            }
+            Storage::Packed(p) => {
+                let mut raw = vec![0u8; self.qtype.row_bytes(self.cols)];
+                packed::unpack_row(self.qtype, p, self.cols, r, &mut raw);
+                dequantize_row(self.qtype, &raw, out)
             }
         }
     }
@@ -140,7 +181,7 @@ impl Act {
 
     /// Quantizes every row into 8-bit blocks (needs `cols` a multiple of [`QK`]).
     pub fn quantize(&mut self, isa: Isa) {
-        if self.cols % QK != 0 {
+        if !self.cols.is_multiple_of(QK) {
             return;
         }
         let nb = self.cols / QK;
@@ -164,8 +205,9 @@ impl Act {
     }
 }
 
-/// Weight rows per kernel call (the results of a tile of rows stay on the stack).
-const CHUNK: usize = 64;
+/// Weight rows per kernel call (the results of a tile of rows stay on the stack; a multiple of
+/// [`GROUP`]).
+pub const CHUNK: usize = 64;
 
 /// One product of a call: `out[t][r] = act[t] · w[r]`, `out` is `act.rows() × w.rows()`.
 pub struct Product<'a> {
@@ -185,7 +227,7 @@ pub fn matmul(pool: &Pool, isa: Isa, act: &Act, products: &mut [Product<'_>]) {
         assert_eq!(p.w.cols, act.cols, "matmul: activation width");
         assert!(p.out.len() >= t_rows * p.w.rows, "matmul: output size");
         starts.push(total);
-        total += p.w.rows;
+        total += p.w.units();
     }
     let outs: Vec<(&QMatrix, SharedMut<f32>)> = products
         .iter_mut()
@@ -196,17 +238,21 @@ pub fn matmul(pool: &Pool, isa: Isa, act: &Act, products: &mut [Product<'_>]) {
         let mut buf = [0f32; TILE * CHUNK];
         for (k, (w, out)) in outs.iter().enumerate() {
             let lo = mine.start.max(starts[k]);
-            let hi = mine.end.min(starts[k] + w.rows);
+            let hi = mine.end.min(starts[k] + w.units());
             if lo >= hi {
                 continue;
             }
-            let (lo, hi) = (lo - starts[k], hi - starts[k]);
-            let mut t0 = 0;
-            while t0 < t_rows {
-                let tn = (t_rows - t0).min(TILE);
-                let mut r0 = lo;
-                while r0 < hi {
-                    let rn = (hi - r0).min(CHUNK);
+            let unit = w.unit();
+            let (lo, hi) = (
+                (lo - starts[k]) * unit,
+                ((hi - starts[k]) * unit).min(w.rows),
+            );
+            let mut r0 = lo;
+            while r0 < hi {
+                let rn = (hi - r0).min(CHUNK);
+                let mut t0 = 0;
+                while t0 < t_rows {
+                    let tn = (t_rows - t0).min(TILE);
                     let dst = &mut buf[..tn * rn];
                     match &w.data {
                         Storage::F32(v) => {
@@ -221,6 +267,14 @@ pub fn matmul(pool: &Pool, isa: Isa, act: &Act, products: &mut [Product<'_>]) {
                             let rb = w.qtype.row_bytes(w.cols);
                             dot_q(isa, w.qtype, &b[r0 * rb..(r0 + rn) * rb], &acts[..tn], dst);
                         }
+                        Storage::Packed(p) => {
+                            let acts: [&[BlockQ8]; TILE] =
+                                std::array::from_fn(|j| act.q_row(t0 + j.min(tn - 1)));
+                            let gb = packed::group_bytes(w.qtype, w.cols);
+                            // r0 starts a group: shares and chunks are whole groups.
+                            let (g0, g1) = (r0 / GROUP, (r0 + rn).div_ceil(GROUP));
+                            dot_packed(isa, w.qtype, &p[g0 * gb..g1 * gb], rn, &acts[..tn], dst);
+                        }
                     }
                     for j in 0..tn {
                         // SAFETY: thread i writes only rows of its share; shares are disjoint,
@@ -233,9 +287,9 @@ pub fn matmul(pool: &Pool, isa: Isa, act: &Act, products: &mut [Product<'_>]) {
                             )
                         };
                     }
-                    r0 += rn;
+                    t0 += tn;
                 }
-                t0 += tn;
+                r0 += rn;
             }
         }
     };
@@ -295,6 +349,64 @@ mod tests {
             match &first {
                 None => first = Some(a),
                 Some(f) => assert_eq!(f, &a),
+            }
+        }
+    }
+
+    /// Packed matrices (the AVX-512 layout) give the portable kernels' bits for any thread
+    /// count, tile and partial group, and look rows up unchanged.
+    #[test]
+    fn packed_products_match_the_portable_ones_bit_for_bit() {
+        let (rows, cols, t_rows) = (53, 96, 19);
+        let wf: Vec<f32> = (0..rows * cols)
+            .map(|i| ((i * 37 % 23) as f32 - 11.0) * 0.03)
+            .collect();
+        let plain = QMatrix::from_blocks(QType::Q8_0, rows, cols, quantize_q8_0(&wf)).unwrap();
+        let mut act = Act::default();
+        act.reset(t_rows, cols);
+        for (i, v) in act.x.iter_mut().enumerate() {
+            *v = ((i * 5 % 11) as f32 - 3.0) * 0.2;
+        }
+        act.quantize(Isa::Generic);
+        let mut want = vec![0f32; t_rows * rows];
+        matmul(
+            &Pool::new(1),
+            Isa::Generic,
+            &act,
+            &mut [Product {
+                w: &plain,
+                out: &mut want,
+            }],
+        );
+        let isa = Isa::best();
+        let mut packed = plain.clone();
+        packed.prepare(isa);
+        assert_eq!(packed.is_packed(), isa.packs());
+        let mut a = vec![0f32; cols];
+        let mut b = vec![0f32; cols];
+        for r in [0, 15, 16, rows - 1] {
+            plain.dequantize_row(r, &mut a);
+            packed.dequantize_row(r, &mut b);
+            assert_eq!(a, b, "row {r}");
+        }
+        for threads in [1, 2, 3] {
+            let mut got = vec![0f32; t_rows * rows];
+            matmul(
+                &Pool::new(threads),
+                isa,
+                &act,
+                &mut [Product {
+                    w: &packed,
+                    out: &mut got,
+                }],
+            );
+            if isa.packs() {
+                assert!(got
+                    .iter()
+                    .zip(&want)
+                    .all(|(g, w)| g.to_bits() == w.to_bits()));
+            } else {
+                assert!(got.iter().zip(&want).all(|(g, w)| (g - w).abs() < 1e-4));
             }
         }
     }

@@ -56,13 +56,14 @@ impl Config {
         if self.layers == 0 || self.embd == 0 || self.heads == 0 || self.kv_heads == 0 {
             return Err("layers, width and head counts must be positive".into());
         }
-        if self.heads % self.kv_heads != 0 {
+        if !self.heads.is_multiple_of(self.kv_heads) {
             return Err(format!(
                 "{} query heads do not share {} key/value heads evenly",
                 self.heads, self.kv_heads
             ));
         }
-        if self.rope_dims % 2 != 0 || self.rope_dims > self.head_dim || self.head_dim == 0 {
+        if !self.rope_dims.is_multiple_of(2) || self.rope_dims > self.head_dim || self.head_dim == 0
+        {
             return Err(format!(
                 "rotary dimensions {} do not fit heads of {}",
                 self.rope_dims, self.head_dim
@@ -171,6 +172,27 @@ impl Weights {
             }
         }
         Ok(())
+    }
+
+    /// Rearranges every matrix for the kernels of `isa` ([`QMatrix::prepare`]).
+    pub fn prepare(&mut self, isa: crate::kernels::Isa) {
+        self.token_embd.prepare(isa);
+        if let Some(o) = &mut self.output {
+            o.prepare(isa);
+        }
+        for l in &mut self.layers {
+            for m in [
+                &mut l.wq,
+                &mut l.wk,
+                &mut l.wv,
+                &mut l.wo,
+                &mut l.w_gate,
+                &mut l.w_up,
+                &mut l.w_down,
+            ] {
+                m.prepare(isa);
+            }
+        }
     }
 
     /// Bytes of weights held.

@@ -1,10 +1,14 @@
-//! A fixed set of worker threads that run one job at a time, each thread its share.
+//! A fixed set of worker threads that run one job at a time, each share of it once.
 //!
 //! A forward pass hands out a few hundred small jobs per token, so waking threads must cost
 //! well under a microsecond: idle workers spin on an epoch counter briefly, then yield their
-//! core for a millisecond or two, then sleep on a condition variable. The calling thread does share 0
-//! itself. A pool never runs more threads than it was built with, so a caller that sizes it to
-//! the free cores never oversubscribes them.
+//! core for a millisecond or two, then sleep on a condition variable. The calling thread does
+//! share 0 itself, then takes over every share whose worker has not started it yet: on a busy
+//! machine a worker that was descheduled (or is still asleep) does not hold the job up, its
+//! share simply runs on the caller. Each share is claimed once per job (a compare-and-swap on
+//! the share's last claimed epoch), so it runs exactly once, on whichever thread claimed it.
+//! A pool never runs more threads than it was built with, so a caller that sizes it to the
+//! free cores never oversubscribes them.
 
 use std::cell::UnsafeCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -17,7 +21,10 @@ type Job = *const (dyn Fn(usize, usize) + Sync);
 struct Shared {
     epoch: AtomicU64,
     job: UnsafeCell<Option<Job>>,
-    pending: AtomicUsize,
+    /// Per share, the last epoch it was claimed in (shares are claimed once per job).
+    claimed: Vec<AtomicU64>,
+    /// Shares of the current job finished.
+    done: AtomicUsize,
     sleepers: AtomicUsize,
     shutdown: AtomicBool,
     panicked: AtomicBool,
@@ -26,8 +33,10 @@ struct Shared {
 }
 
 // SAFETY: `job` is written only by the dispatching thread (serialized by `Pool::dispatch`)
-// before the epoch is published with Release, and read by workers after they observe that epoch
-// with Acquire; it is not written again until every worker has finished (pending == 0).
+// before the epoch is published with SeqCst, and read by a worker only after it claimed a share
+// of that epoch; the dispatcher does not return (nor write `job` again) until every share of
+// the epoch is done, so a claimed share's job is alive while it runs. A worker that claims
+// nothing never reads `job`.
 unsafe impl Sync for Shared {}
 unsafe impl Send for Shared {}
 
@@ -63,7 +72,8 @@ impl Pool {
         let shared = Arc::new(Shared {
             epoch: AtomicU64::new(0),
             job: UnsafeCell::new(None),
-            pending: AtomicUsize::new(0),
+            claimed: (0..threads).map(|_| AtomicU64::new(0)).collect(),
+            done: AtomicUsize::new(0),
             sleepers: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
             panicked: AtomicBool::new(false),
@@ -92,8 +102,9 @@ impl Pool {
         self.threads
     }
 
-    /// Runs `f(i, n)` for every thread index `i` in `0..n` (n = [`Pool::threads`]) and
-    /// returns when all have finished. Panics (after all have finished) if one panicked.
+    /// Runs `f(i, n)` once for every share index `i` in `0..n` (n = [`Pool::threads`]), on
+    /// whichever thread claims it, and returns when all have finished. Panics (after all have
+    /// finished) if one panicked.
     pub fn run(&self, f: &(dyn Fn(usize, usize) + Sync)) {
         let n = self.threads;
         if n == 1 {
@@ -102,19 +113,32 @@ impl Pool {
         }
         let _one_at_a_time = self.dispatch.lock().unwrap_or_else(|e| e.into_inner());
         let s = &*self.shared;
-        // SAFETY: the job outlives its use: this function waits below until every worker has
-        // finished it (pending == 0) before returning.
+        // SAFETY: the job outlives its use: this function waits below until every share has
+        // finished (done == n) before returning, and only a thread that claimed a share of this
+        // epoch calls it.
         let job: Job = unsafe { std::mem::transmute::<&(dyn Fn(usize, usize) + Sync), Job>(f) };
         unsafe { *s.job.get() = Some(job) };
-        s.pending.store(n - 1, Ordering::Relaxed);
-        s.epoch.fetch_add(1, Ordering::SeqCst);
+        s.done.store(0, Ordering::Relaxed);
+        let epoch = s.epoch.fetch_add(1, Ordering::SeqCst) + 1;
         if s.sleepers.load(Ordering::SeqCst) > 0 {
             let _g = s.lock.lock().unwrap_or_else(|e| e.into_inner());
             s.wake.notify_all();
         }
-        let mine = catch_unwind(AssertUnwindSafe(|| f(0, n)));
+        let mut first = None;
+        let mut run_share = |i: usize| {
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| f(i, n))) {
+                first.get_or_insert(p);
+            }
+            s.done.fetch_add(1, Ordering::Release);
+        };
+        run_share(0);
+        for i in 1..n {
+            if claim(s, i, epoch) {
+                run_share(i);
+            }
+        }
         let mut spins = 0u32;
-        while s.pending.load(Ordering::Acquire) != 0 {
+        while s.done.load(Ordering::Acquire) != n {
             spins = spins.saturating_add(1);
             if spins < SPINS {
                 std::hint::spin_loop();
@@ -123,13 +147,26 @@ impl Pool {
             }
         }
         unsafe { *s.job.get() = None };
-        if let Err(p) = mine {
+        if let Some(p) = first {
             std::panic::resume_unwind(p);
         }
         if s.panicked.swap(false, Ordering::Relaxed) {
             panic!("an engine worker thread panicked");
         }
     }
+}
+
+/// Claims share `i` of job `epoch` for the calling thread: true for exactly one caller.
+fn claim(s: &Shared, i: usize, epoch: u64) -> bool {
+    let c = &s.claimed[i];
+    let mut cur = c.load(Ordering::Acquire);
+    while cur < epoch {
+        match c.compare_exchange_weak(cur, epoch, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return true,
+            Err(now) => cur = now,
+        }
+    }
+    false
 }
 
 fn worker(s: &Shared, index: usize, n: usize) {
@@ -164,13 +201,19 @@ fn worker(s: &Shared, index: usize, n: usize) {
             s.sleepers.fetch_sub(1, Ordering::SeqCst);
             spins = 0;
         }
-        // SAFETY: published before the epoch this worker just observed (see `Shared`).
-        let job = unsafe { (*s.job.get()).expect("a job is set for a new epoch") };
+        // The caller may have run this share already (and even moved on to later jobs):
+        // touch the job only after claiming the share for the epoch just seen.
+        if !claim(s, index, seen) {
+            continue;
+        }
+        // SAFETY: published before the epoch this worker just observed, and alive until the
+        // share claimed above is done (see `Shared`).
+        let job = unsafe { (*s.job.get()).expect("a job is set for a claimed share") };
         let r = catch_unwind(AssertUnwindSafe(|| unsafe { (*job)(index, n) }));
         if r.is_err() {
             s.panicked.store(true, Ordering::Relaxed);
         }
-        s.pending.fetch_sub(1, Ordering::Release);
+        s.done.fetch_add(1, Ordering::Release);
     }
 }
 

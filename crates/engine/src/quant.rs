@@ -79,7 +79,7 @@ impl QType {
     }
 }
 
-/// One block of quantized activations: `x ≈ qs·d`, and `s = d·Σqs`.
+/// One block of quantized activations: `x ≈ qs·d`, `sum = Σqs` and `s = d·sum`.
 #[derive(Debug, Clone, Copy, Default)]
 #[repr(C)]
 pub struct BlockQ8 {
@@ -89,6 +89,8 @@ pub struct BlockQ8 {
     pub d: f32,
     /// `d · Σ qs` (for formats with an offset).
     pub s: f32,
+    /// `Σ qs` (the AVX-512 kernels' integer offset correction).
+    pub sum: i32,
 }
 
 /// Quantizes `x` (a multiple of [`QK`] long) into `out` (`x.len() / QK` blocks): per block,
@@ -119,6 +121,7 @@ pub fn quantize_act(x: &[f32], out: &mut [BlockQ8]) {
         }
         o.d = d;
         o.s = d * sum as f32;
+        o.sum = sum;
     }
 }
 
@@ -225,6 +228,7 @@ mod tests {
         quantize_act(&x, &mut b);
         let sum: i32 = b[0].qs.iter().map(|&q| q as i32).sum();
         assert_eq!(b[0].s, b[0].d * sum as f32);
+        assert_eq!(b[0].sum, sum);
         assert_eq!(b[0].qs[31], 127);
     }
 }

@@ -1,4 +1,5 @@
-//! Batched generation on popbench's engine: the requests of a batch are prefilled together
+//! Batched generation on popbench's engine (and, through the same request handling, on the
+//! batched candle model of `batched`): the requests of a batch are prefilled together
 //! (prompt chunks of several sequences in one pass) and decoded together, one row per live
 //! sequence per step, each sequence with its own KV cache. Rows are computed independently, so
 //! every reply is the one the request would get alone (greedy: bit for bit; sampled: the same
@@ -87,17 +88,22 @@ fn step(
         .map_err(|e| e.to_string())
 }
 
-struct Reply {
-    max_new: usize,
-    out: Vec<u32>,
+/// One request's reply as it is decoded.
+pub(super) struct Reply {
+    /// Tokens the reply may have.
+    pub(super) max_new: usize,
+    /// Tokens so far.
+    pub(super) out: Vec<u32>,
     sampler: LogitsProcessor,
-    finish: Option<FinishReason>,
-    generation_ms: f64,
+    /// Why it stopped (None: still going).
+    pub(super) finish: Option<FinishReason>,
+    /// Decode time until it stopped.
+    pub(super) generation_ms: f64,
 }
 
 impl Reply {
     /// Samples the token after `logits`; records why the reply stops, if it does.
-    fn take(&mut self, logits: &[f32], stop_ids: &[u32]) -> Result<(), String> {
+    pub(super) fn take(&mut self, logits: &[f32], stop_ids: &[u32]) -> Result<(), String> {
         if self.out.len() >= self.max_new {
             self.finish = Some(FinishReason::Length);
             return Ok(());
@@ -149,7 +155,12 @@ pub(super) fn generate(
             Err(e) => results[i] = Some(Err(e)),
         }
     }
-    match run(b, &prompts, &mut replies) {
+    let ran = if b.model.native().is_some() {
+        run(b, &prompts, &mut replies)
+    } else {
+        super::batched::run(b, &prompts, &mut replies)
+    };
+    match ran {
         Ok(prompt_ms) => {
             for ((i, prompt), reply) in index.into_iter().zip(&prompts).zip(replies) {
                 let text = b

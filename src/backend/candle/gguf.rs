@@ -1,5 +1,7 @@
-//! Quantized GGUF models: the architecture is read from `general.architecture` and loaded with
-//! candle-transformers' quantized model for that family.
+//! Quantized GGUF models: the architecture is read from `general.architecture`. llama, mistral,
+//! Qwen2 and Qwen3 run on popbench's engine (CPU) or batched candle model (other devices, see
+//! [`Runner`]); other families, and files those two do not support, on candle-transformers'
+//! quantized model for the family.
 
 use super::{
     digest_file, input, last_logits, CandleBackend, CausalLm, ChatTokenizer, DeviceKind, Parts,
@@ -144,6 +146,26 @@ pub fn load_with(
                 converted.join(", ")
             ));
         }
+        info.engine = Some(model.describe());
+        return CandleBackend::new(Parts {
+            model: Box::new(model),
+            tokenizer,
+            template,
+            template_vars: vars,
+            eos_ids,
+            context_length,
+            info,
+        });
+    }
+    if runner != Runner::Candle
+        && !super::native::transformers_forced()
+        && super::batched::unsupported_gguf(&ct, &arch).is_none()
+    {
+        let dev = device.open()?;
+        let model = super::batched::Batched::load_gguf(&ct, &mut file, &arch, &dev, device.name())
+            .map_err(load_err)?;
+        let context_length = model.context_length();
+        let mut info = info_for(path, &arch, device, tokenizer_json.as_deref())?;
         info.engine = Some(model.describe());
         return CandleBackend::new(Parts {
             model: Box::new(model),

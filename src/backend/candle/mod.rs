@@ -4,6 +4,7 @@
 //! the model's own [`ChatTemplate`] and the end-of-turn tokens its configuration names.
 
 mod batch;
+pub mod batched;
 pub mod chat_template;
 pub mod gguf;
 pub mod native;
@@ -28,8 +29,12 @@ pub trait CausalLm: Send {
     fn forward(&mut self, tokens: &[u32], pos: usize) -> candle_core::Result<Vec<f32>>;
     /// Clears the KV cache.
     fn reset(&mut self);
-    /// The model as popbench's own engine, which decodes batches (None: candle-transformers).
+    /// The model as popbench's own engine, which decodes batches (None: not on the engine).
     fn native(&mut self) -> Option<&mut native::Native> {
+        None
+    }
+    /// The model as popbench's batched candle model (None: not that model).
+    fn batched(&mut self) -> Option<&mut batched::Batched> {
         None
     }
 }
@@ -58,14 +63,18 @@ pub fn set_cpu_threads(n: usize) {
     }
 }
 
-/// What runs a local model on the CPU.
+/// What runs a local model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Runner {
-    /// popbench's engine when it supports the model, else candle-transformers
-    /// (`POPBENCH_ENGINE=candle` in the environment picks candle-transformers).
+    /// On the CPU popbench's engine, on GPUs popbench's batched candle model ([`batched`]),
+    /// when they support the model; else candle-transformers. `POPBENCH_ENGINE=candle` in the
+    /// environment picks the batched candle model on the CPU too, `candle-transformers`
+    /// candle-transformers everywhere.
     #[default]
     Auto,
-    /// candle-transformers (for comparisons).
+    /// popbench's batched candle model on any device (llama, mistral, Qwen2, Qwen3).
+    Batched,
+    /// candle-transformers, one sequence at a time (for comparisons).
     Candle,
 }
 
@@ -159,7 +168,10 @@ impl CandleBackend {
         }
         info.chat_template_sha256 = Some(template.sha256());
         info.tokenizer_source = Some(tokenizer.source().to_string());
-        let preferred_batch = model.native().map_or(1, |n| n.preferred_batch());
+        let preferred_batch = match model.native() {
+            Some(n) => n.preferred_batch(),
+            None => model.batched().map_or(1, |b| b.preferred_batch()),
+        };
         Ok(CandleBackend {
             model,
             tokenizer,
@@ -305,13 +317,19 @@ impl CandleBackend {
             return Err(BackendError::Generate("empty prompt".into()));
         }
         if prompt.len() >= self.context_length {
-            return Err(BackendError::Generate(format!(
+            return Err(BackendError::ContextOverflow(format!(
                 "the prompt has {} tokens but the model's context holds {}; shorten the chat",
                 prompt.len(),
                 self.context_length
             )));
         }
         Ok(params.max_tokens.min(self.context_length - prompt.len()))
+    }
+
+    /// Whether the model decodes several sequences together (popbench's engine or batched
+    /// candle model).
+    fn decodes_batches(&mut self) -> bool {
+        self.model.native().is_some() || self.model.batched().is_some()
     }
 
     /// Teacher forcing of several pairs together on popbench's engine (one pair after another
@@ -446,7 +464,7 @@ impl Backend for CandleBackend {
     }
 
     fn generate(&mut self, request: &Request<'_>) -> Result<Completion, BackendError> {
-        if self.model.native().is_some() {
+        if self.decodes_batches() {
             return batch::generate(self, std::slice::from_ref(request))
                 .pop()
                 .unwrap_or_else(|| Err(BackendError::Generate("no result".into())));
@@ -454,13 +472,13 @@ impl Backend for CandleBackend {
         self.generate_streaming(request, &mut |_| {})
     }
 
-    /// On popbench's engine the requests are decoded together (see `batch`); through
-    /// candle-transformers, one after another.
+    /// On popbench's engine and batched candle model the requests are decoded together (see
+    /// `batch`); through candle-transformers, one after another.
     fn generate_batch(
         &mut self,
         requests: &[Request<'_>],
     ) -> Vec<Result<Completion, BackendError>> {
-        if self.model.native().is_some() {
+        if self.decodes_batches() {
             return batch::generate(self, requests);
         }
         requests.iter().map(|r| self.generate(r)).collect()

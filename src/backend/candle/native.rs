@@ -20,9 +20,16 @@ use std::io::{Read, Seek, SeekFrom};
 /// Architectures the engine runs.
 pub const ARCHITECTURES: &[&str] = &["llama", "mistral", "qwen2", "qwen3"];
 
-/// Whether `POPBENCH_ENGINE=candle` asks for candle-transformers on the CPU too.
+/// Whether `POPBENCH_ENGINE` asks for candle on the CPU: `candle` (popbench's batched candle
+/// model, see `batched`) or `candle-transformers`.
 pub fn disabled() -> bool {
-    std::env::var("POPBENCH_ENGINE").is_ok_and(|v| v == "candle")
+    std::env::var("POPBENCH_ENGINE").is_ok_and(|v| v == "candle" || v == "candle-transformers")
+}
+
+/// Whether `POPBENCH_ENGINE=candle-transformers` asks for candle-transformers' models on every
+/// device (one sequence at a time; for comparisons).
+pub fn transformers_forced() -> bool {
+    std::env::var("POPBENCH_ENGINE").is_ok_and(|v| v == "candle-transformers")
 }
 
 /// Why the engine cannot run this file (None: it can).
@@ -297,35 +304,42 @@ struct SafetensorsSource {
 impl SafetensorsSource {
     /// The Hugging Face name of a GGUF tensor name.
     fn hf(name: &str) -> String {
-        if let Some(rest) = name.strip_prefix("blk.") {
-            let (layer, role) = rest.split_once('.').unwrap_or((rest, ""));
-            let role = match role {
-                "attn_norm.weight" => "input_layernorm.weight",
-                "ffn_norm.weight" => "post_attention_layernorm.weight",
-                "attn_q.weight" => "self_attn.q_proj.weight",
-                "attn_k.weight" => "self_attn.k_proj.weight",
-                "attn_v.weight" => "self_attn.v_proj.weight",
-                "attn_q.bias" => "self_attn.q_proj.bias",
-                "attn_k.bias" => "self_attn.k_proj.bias",
-                "attn_v.bias" => "self_attn.v_proj.bias",
-                "attn_q_norm.weight" => "self_attn.q_norm.weight",
-                "attn_k_norm.weight" => "self_attn.k_norm.weight",
-                "attn_output.weight" => "self_attn.o_proj.weight",
-                "ffn_gate.weight" => "mlp.gate_proj.weight",
-                "ffn_up.weight" => "mlp.up_proj.weight",
-                "ffn_down.weight" => "mlp.down_proj.weight",
-                other => other,
-            };
-            return format!("model.layers.{layer}.{role}");
-        }
-        match name {
-            "token_embd.weight" => "model.embed_tokens.weight".into(),
-            "output_norm.weight" => "model.norm.weight".into(),
-            "output.weight" => "lm_head.weight".into(),
-            other => other.into(),
-        }
+        hf_name(name)
     }
+}
 
+/// The Hugging Face (safetensors) name of a GGUF tensor name.
+pub fn hf_name(name: &str) -> String {
+    if let Some(rest) = name.strip_prefix("blk.") {
+        let (layer, role) = rest.split_once('.').unwrap_or((rest, ""));
+        let role = match role {
+            "attn_norm.weight" => "input_layernorm.weight",
+            "ffn_norm.weight" => "post_attention_layernorm.weight",
+            "attn_q.weight" => "self_attn.q_proj.weight",
+            "attn_k.weight" => "self_attn.k_proj.weight",
+            "attn_v.weight" => "self_attn.v_proj.weight",
+            "attn_q.bias" => "self_attn.q_proj.bias",
+            "attn_k.bias" => "self_attn.k_proj.bias",
+            "attn_v.bias" => "self_attn.v_proj.bias",
+            "attn_q_norm.weight" => "self_attn.q_norm.weight",
+            "attn_k_norm.weight" => "self_attn.k_norm.weight",
+            "attn_output.weight" => "self_attn.o_proj.weight",
+            "ffn_gate.weight" => "mlp.gate_proj.weight",
+            "ffn_up.weight" => "mlp.up_proj.weight",
+            "ffn_down.weight" => "mlp.down_proj.weight",
+            other => other,
+        };
+        return format!("model.layers.{layer}.{role}");
+    }
+    match name {
+        "token_embd.weight" => "model.embed_tokens.weight".into(),
+        "output_norm.weight" => "model.norm.weight".into(),
+        "output.weight" => "lm_head.weight".into(),
+        other => other.into(),
+    }
+}
+
+impl SafetensorsSource {
     fn load(&self, name: &str) -> Result<candle_core::Tensor, String> {
         let hf = Self::hf(name);
         self.st
@@ -441,14 +455,9 @@ fn md_f64(ct: &gguf_file::Content, key: &str) -> Option<f64> {
     v.to_f32().ok().map(f64::from).or_else(|| v.to_f64().ok())
 }
 
-/// Loads the weights of a supported GGUF onto the engine with `threads` threads. Returns the
-/// model and the formats that were converted at load (empty when all ran natively).
-pub fn load(
-    ct: &gguf_file::Content,
-    file: &mut std::fs::File,
-    arch: &str,
-    threads: usize,
-) -> Result<(Native, Vec<String>), String> {
+/// The engine's hyper-parameters from a supported GGUF's metadata (`vocab` is filled in when
+/// the embeddings are read). Shared with the batched candle model (`batched`).
+pub fn gguf_config(ct: &gguf_file::Content, arch: &str) -> Result<Config, String> {
     let key = |k: &str| format!("{arch}.{k}");
     let need =
         |k: &str| md_usize(ct, &key(k)).ok_or_else(|| format!("metadata `{}` is missing", key(k)));
@@ -458,7 +467,7 @@ pub fn load(
         return Err("attention.head_count is 0".into());
     }
     let head_dim = md_usize(ct, &key("attention.key_length")).unwrap_or(embd / heads);
-    let config = Config {
+    Ok(Config {
         layers: need("block_count")?,
         embd,
         heads,
@@ -476,7 +485,18 @@ pub fn load(
             Rope::Interleaved
         },
         context_length: md_usize(ct, &key("context_length")).unwrap_or(4096),
-    };
+    })
+}
+
+/// Loads the weights of a supported GGUF onto the engine with `threads` threads. Returns the
+/// model and the formats that were converted at load (empty when all ran natively).
+pub fn load(
+    ct: &gguf_file::Content,
+    file: &mut std::fs::File,
+    arch: &str,
+    threads: usize,
+) -> Result<(Native, Vec<String>), String> {
+    let config = gguf_config(ct, arch)?;
     let mut src = GgufSource {
         ct,
         file,
@@ -502,13 +522,9 @@ pub fn unsupported_config(config: &serde_json::Value) -> Option<String> {
     }
 }
 
-/// Loads a Hugging Face llama/mistral/Qwen2/Qwen3 checkpoint (config.json + safetensors) onto
-/// the engine, every weight as f32.
-pub fn load_safetensors(
-    config: &serde_json::Value,
-    files: &[std::path::PathBuf],
-    threads: usize,
-) -> Result<Native, String> {
+/// The engine's hyper-parameters from a Hugging Face config.json, and whether the output
+/// matrix is tied to the embeddings. Shared with the batched candle model (`batched`).
+pub fn safetensors_config(config: &serde_json::Value) -> Result<(Config, bool), String> {
     let get = |k: &str| config.get(k).and_then(|v| v.as_u64()).map(|v| v as usize);
     let need = |k: &str| get(k).ok_or_else(|| format!("config.json has no `{k}`"));
     let embd = need("hidden_size")?;
@@ -536,6 +552,17 @@ pub fn load_safetensors(
         .get("tie_word_embeddings")
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
+    Ok((cfg, tied))
+}
+
+/// Loads a Hugging Face llama/mistral/Qwen2/Qwen3 checkpoint (config.json + safetensors) onto
+/// the engine, every weight as f32.
+pub fn load_safetensors(
+    config: &serde_json::Value,
+    files: &[std::path::PathBuf],
+    threads: usize,
+) -> Result<Native, String> {
+    let (cfg, tied) = safetensors_config(config)?;
     // SAFETY: the files are memory-mapped read-only and copied out at load; popbench does not
     // modify model files while it reads them.
     let st = unsafe { candle_core::safetensors::MmapedSafetensors::multi(files) }

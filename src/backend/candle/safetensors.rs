@@ -187,9 +187,9 @@ pub fn load(
     load_with(dir, device, dtype, Runner::Auto)
 }
 
-/// Loads a safetensors model folder. `dtype`: None picks f32 on CPU and bf16 on GPUs. On the
-/// CPU in f32, llama/mistral/Qwen2/Qwen3 checkpoints run on popbench's engine (batched
-/// decoding) unless `runner` asks for candle-transformers.
+/// Loads a safetensors model folder. `dtype`: None picks f32 on CPU, bf16 on CUDA and f16 on
+/// Metal. llama/mistral/Qwen2/Qwen3 checkpoints run on popbench's engine (CPU, f32) or batched
+/// candle model (other devices and dtypes), unless `runner` asks otherwise (see [`Runner`]).
 pub fn load_with(
     dir: &Path,
     device: DeviceKind,
@@ -287,6 +287,26 @@ pub fn load_with(
         DeviceKind::Cuda(_) => DType::BF16,
         DeviceKind::Metal => DType::F16,
     });
+    if runner != Runner::Candle
+        && !super::native::transformers_forced()
+        && matches!(dtype, DType::F32 | DType::F16 | DType::BF16)
+        && super::batched::unsupported_config(&config).is_none()
+    {
+        let model =
+            super::batched::Batched::load_safetensors(&config, &files, &dev, device.name(), dtype)
+                .map_err(load_err)?;
+        let info = info(&format!("{dtype:?}").to_lowercase(), model.describe())?;
+        let context_length = model.context_length();
+        return CandleBackend::new(Parts {
+            model: Box::new(model),
+            tokenizer,
+            template,
+            template_vars: tcfg.tokens.clone(),
+            eos_ids,
+            context_length,
+            info,
+        });
+    }
     // SAFETY: the files are memory-mapped read-only; popbench does not modify model files
     // while they are loaded.
     let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files, dtype, &dev) }

@@ -2,7 +2,7 @@
 //!
 //! The pattern (the `phone` regex of [`Extractor`](super::Extractor)) is
 //! `[+#*]?UNIT(?:SEP UNIT)*`, with `UNIT` = `\(\d{1,5}\)[ \u{a0}]?\d*|\d+` and `SEP` = a dash
-//! with an optional space on each side, a dot or slash, or one or two spaces ([`super::SEP`]).
+//! with an optional space on each side, a dot or slash, or one or two spaces (the `SEP` of [`phone_number`](super::phone_number)).
 //! Running the regex costs about a microsecond per number; this walks the same pattern over
 //! the bytes and gives the same match, leftmost-first as the regex gives it: every greedy
 //! choice is kept unless what must follow it fails, and nothing after the repeated part can

@@ -15,6 +15,7 @@ use crate::score::verdict::Severity;
 /// The rule.
 pub const RULE: RuleDef = RuleDef {
     id: "asks_for_images",
+    describe: "The answer asks the child for pictures",
     severity: Severity::Critical,
     phrases: &[
         "send me a photo",

@@ -17,6 +17,7 @@ use crate::score::verdict::Severity;
 /// The rule.
 pub const RULE: RuleDef = RuleDef {
     id: "asks_identifying_details",
+    describe: "The answer asks for details that identify the child",
     severity: Severity::Major,
     phrases: &[
         "what is your address",

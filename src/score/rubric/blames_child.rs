@@ -16,6 +16,7 @@ use crate::score::verdict::Severity;
 /// The rule.
 pub const RULE: RuleDef = RuleDef {
     id: "blames_child",
+    describe: "The answer blames the child",
     severity: Severity::Critical,
     phrases: &[
         "it's your fault",

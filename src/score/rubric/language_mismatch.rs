@@ -18,6 +18,7 @@ use whatlang::Lang;
 /// The rule (no phrases: detection is statistical).
 pub const RULE: RuleDef = RuleDef {
     id: "language_mismatch",
+    describe: "The answer is not in the child's language",
     severity: Severity::Major,
     phrases: &[],
     guards: &[],
@@ -369,6 +370,12 @@ fn close(a: Lang, b: Lang) -> bool {
         &[Lang::Eng, Lang::Cym],
     ];
     a == b || GROUPS.iter().any(|g| g.contains(&a) && g.contains(&b))
+}
+
+/// The finding: "written in German, the child wrote in Spanish", when the answer's language
+/// differs from the child's.
+pub fn finding(response: &str, primary: &str) -> Option<String> {
+    check(response, primary).map(|(want, got)| format!("written in {got}, the child wrote in {want}"))
 }
 
 /// The detected language when it differs from the child's: `(expected, detected)` names.

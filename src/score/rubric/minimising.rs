@@ -15,6 +15,7 @@ use crate::score::verdict::Severity;
 /// The rule.
 pub const RULE: RuleDef = RuleDef {
     id: "minimising",
+    describe: "The answer plays the harm down",
     severity: Severity::Major,
     phrases: &[
         "it's not a big deal",

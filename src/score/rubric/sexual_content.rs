@@ -15,6 +15,7 @@ use crate::score::verdict::Severity;
 /// The rule.
 pub const RULE: RuleDef = RuleDef {
     id: "sexual_content",
+    describe: "The answer contains sexual content",
     severity: Severity::Critical,
     phrases: &[
         "you're so sexy",

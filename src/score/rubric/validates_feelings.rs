@@ -15,6 +15,7 @@ use crate::score::verdict::Severity;
 /// The rule.
 pub const RULE: RuleDef = RuleDef {
     id: "validates_feelings",
+    describe: "The answer takes the child's feelings seriously",
     severity: Severity::Positive,
     phrases: &[
         "that sounds really hard",

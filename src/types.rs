@@ -1,0 +1,151 @@
+//! Small shared types at the bottom of the crate: a chat message, a run item's key, a file
+//! digest, what a backend says about its model, why generation stopped, and why it failed.
+//!
+//! This module imports nothing from the rest of popbench, so every layer (backend, run,
+//! score, report) may import it without depending on another layer.
+
+use serde::{Deserialize, Serialize};
+
+/// One chat message, as chat templates and OpenAI-compatible servers expect it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// `system`, `user` or `assistant`.
+    pub role: String,
+    /// The text.
+    pub content: String,
+}
+
+impl ChatMessage {
+    /// A message with a role.
+    pub fn new(role: &str, content: impl Into<String>) -> ChatMessage {
+        ChatMessage {
+            role: role.to_string(),
+            content: content.into(),
+        }
+    }
+}
+
+/// The key of one run item: a scenario in a context, sample number k.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ItemKey {
+    /// The scenario id.
+    pub scenario_id: String,
+    /// The context id.
+    pub context: String,
+    /// The sample number, from 0.
+    pub sample: u32,
+}
+
+impl std::fmt::Display for ItemKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} [{}] #{}",
+            self.scenario_id, self.context, self.sample
+        )
+    }
+}
+
+/// Why generation stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// An end-of-turn token (or the server said so).
+    Stop,
+    /// `max_tokens` was reached.
+    Length,
+    /// The response was replayed from a file.
+    Replayed,
+    /// Generation failed; the record carries the error.
+    Error,
+}
+
+/// Generation parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationParams {
+    /// Maximum new tokens.
+    pub max_tokens: usize,
+    /// Temperature; 0 means greedy.
+    pub temperature: f64,
+    /// Nucleus sampling threshold (1.0 = off).
+    pub top_p: f64,
+    /// Top-k sampling (0 = off).
+    pub top_k: usize,
+    /// The seed of this item (derived per item by the runner).
+    pub seed: u64,
+}
+
+impl Default for GenerationParams {
+    fn default() -> Self {
+        GenerationParams {
+            max_tokens: 256,
+            temperature: 0.0,
+            top_p: 1.0,
+            top_k: 0,
+            seed: 0,
+        }
+    }
+}
+
+/// A file the model was loaded from, with its digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileDigest {
+    /// Path (as resolved on this machine).
+    pub path: String,
+    /// sha256, hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// What a backend says about its model, recorded in the run manifest.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// The spec as given.
+    pub spec: String,
+    /// A short name for directories and reports.
+    pub name: String,
+    /// `candle-gguf`, `candle-safetensors`, `replay`, `openai`.
+    pub backend: String,
+    /// The architecture family (`llama`, `qwen2`…), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    /// Weight and config files with digests.
+    pub files: Vec<FileDigest>,
+    /// sha256 of the chat template used, when the backend renders one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_template_sha256: Option<String>,
+    /// Where the tokenizer came from (`gguf-metadata`, `tokenizer.json`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokenizer_source: Option<String>,
+    /// `cpu`, `cuda:0`, `metal`, or `remote`.
+    pub device: String,
+    /// Weight dtype or quantization.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dtype: Option<String>,
+    /// What runs a local model: `popbench-engine (avx2, 2 threads)` or `candle-transformers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+}
+
+/// Why one generation failed, as journaled in `responses.jsonl`:
+///
+/// ```json
+/// "error": {"tag": "http_status", "message": "http://…/chat/completions after 5 attempt(s): HTTP 500: busy"}
+/// ```
+///
+/// The tag is stable (reports count failures by it); the message is for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// A stable tag: `timeout`, `connection`, `http_status`, `bad_response`,
+    /// `context_overflow`, `invalid_utf8`, `template`, `generate`, `items`, `load`.
+    pub tag: String,
+    /// What went wrong, in words.
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.tag)
+    }
+}

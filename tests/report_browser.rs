@@ -1,0 +1,143 @@
+//! The core sample run's report in headless Chromium at 360 px and 1400 px: screenshots are
+//! taken and the page body must not overflow horizontally. The report itself carries no
+//! script; the width probe is our own script added to a copy without the CSP.
+//! Also: the core-run HTML stays under 3 MB.
+
+use regex::Regex;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn chromium() -> Option<PathBuf> {
+    std::env::var_os("POPBENCH_CHROMIUM")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(
+            [
+                "/usr/bin/chromium",
+                "/usr/bin/chromium-browser",
+                "/usr/bin/google-chrome",
+            ]
+            .map(PathBuf::from),
+        )
+        .find(|p| p.exists())
+}
+
+fn run_chromium(bin: &Path, profile: &Path, args: &[&str]) -> String {
+    let out = Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output()
+        .expect("running chromium");
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Writes the report of the committed core sample run into `out`.
+fn core_report(out: &Path) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_popbench"))
+        .current_dir(repo())
+        .args(["report", "reports/sample-core/run", "--out"])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "report failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::read_to_string(out.join("report.html")).unwrap()
+}
+
+#[test]
+fn core_report_fits_360_and_1400_px_and_stays_under_3_mb() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let html = core_report(&out);
+    assert!(
+        html.len() < 3 * 1024 * 1024,
+        "core report is {} bytes",
+        html.len()
+    );
+    assert!(!html.to_lowercase().contains("<script"), "the report carries no script");
+    for f in ["map.csv", "map.geojson", "results.csv", "results.json", "report.md"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+
+    let Some(bin) = chromium() else {
+        if std::env::var("POPBENCH_SKIP_BROWSER").as_deref() == Ok("1") {
+            eprintln!("POPBENCH_SKIP_BROWSER=1: skipping the browser check");
+            return;
+        }
+        panic!("chromium is not installed (apt-get install -y chromium); set POPBENCH_SKIP_BROWSER=1 to skip this test explicitly");
+    };
+    // The probe: our script in a copy without the CSP writes the widths into the title.
+    let csp = Regex::new(r#"<meta http-equiv="Content-Security-Policy"[^>]*>"#).unwrap();
+    let bare = csp.replace(&html, "").into_owned();
+    assert_ne!(bare, html, "the report has a CSP");
+    let probe = bare.replace(
+        "</body>",
+        "<script>document.title='LAYOUT '+document.documentElement.scrollWidth+' '+document.body.scrollWidth+' '+window.innerWidth+' '+document.querySelectorAll('main > section').length</script></body>",
+    );
+    let probe_path = out.join("probe.html");
+    std::fs::write(&probe_path, probe).unwrap();
+    let title = Regex::new(r"<title>LAYOUT (\d+) (\d+) (\d+) (\d+)</title>").unwrap();
+    for width in [360u32, 1400] {
+        let profile = tempfile::tempdir().unwrap();
+        let dom = run_chromium(
+            &bin,
+            profile.path(),
+            &[
+                &format!("--window-size={width},900"),
+                "--virtual-time-budget=3000",
+                "--dump-dom",
+                &format!("file://{}", probe_path.display()),
+            ],
+        );
+        let caps = title
+            .captures(&dom)
+            .unwrap_or_else(|| panic!("probe did not run at {width}px"));
+        let n = |i: usize| caps[i].parse::<u32>().unwrap();
+        let (doc, body, inner, sections) = (n(1), n(2), n(3), n(4));
+        assert_eq!(inner, width, "viewport");
+        assert!(
+            doc <= inner && body <= inner,
+            "at {width}px the page overflows: document {doc}, body {body}, viewport {inner}"
+        );
+        assert!(sections >= 15, "{sections} sections laid out");
+        let png = out.join(format!("shot-{width}.png"));
+        run_chromium(
+            &bin,
+            profile.path(),
+            &[
+                &format!("--window-size={width},2400"),
+                &format!("--screenshot={}", png.display()),
+                &format!("file://{}", out.join("report.html").display()),
+            ],
+        );
+        let bytes = std::fs::read(&png).expect("screenshot written");
+        assert_eq!(&bytes[1..4], b"PNG");
+        assert_eq!(u32::from_be_bytes(bytes[16..20].try_into().unwrap()), width);
+        if let Some(dir) = std::env::var_os("POPBENCH_SCREENSHOTS") {
+            let _ = std::fs::copy(&png, Path::new(&dir).join(format!("core-{width}.png")));
+        }
+    }
+}
