@@ -7,11 +7,17 @@
 //!   different token limits; rows dropped as they finish) equal each request decoded alone and
 //!   the token-by-token single-sequence path, in request order; a request that cannot run
 //!   fails alone.
-//! - Logits along a teacher-forced sequence agree with popbench's CPU engine on the same file:
-//!   within 1e-3 of the largest logit (relative) in f32; in quantized formats within the
-//!   tolerances tests/engine_vs_candle.rs sets for the engine against candle-transformers
-//!   (both sides round activations to 8 bits); f16/bf16 weights against the engine's f32
-//!   within 2e-2 / 6e-2.
+//! - Logits along a teacher-forced sequence (prompt pass, then one token at a time) agree with
+//!   popbench's CPU engine on the same file, relative to the largest logit: within 1e-4 in f32
+//!   (measured: ≤ 3e-6); in quantized formats within 0.1 (Q8_0, Q4_0) and 0.12 (Q4_1), the
+//!   bounds tests/engine_vs_candle.rs sets for the engine against candle-transformers (the two
+//!   round activations to 8 bits differently, and random tiny weights amplify it; measured
+//!   ≤ 0.08); f16 / bf16 weights against the engine's f32 within 1e-2 / 5e-2 (measured
+//!   0.003 / 0.017). candle-transformers runs the same candle kernels, so against it the
+//!   logits agree within 1e-4 in F32, Q8_0 and Q4_0 for llama and Qwen2. Not compared there:
+//!   Q4_1 (candle-transformers requantizes it on the CPU) and Qwen3 (candle-transformers'
+//!   quantized Qwen3 is ≈1e-3 from both this model and the engine in f32, which agree within
+//!   3e-6).
 
 mod tiny;
 
@@ -100,7 +106,6 @@ fn check_batch_equals_alone(m: &mut CandleBackend, what: &str) {
         tokens += b.completion_tokens;
     }
     // Random weights rarely pick the end-of-turn token; the replies must have run.
-    eprintln!("TOKENS {what}: {tokens}");
     assert!(tokens > 20, "{what}: only {tokens} tokens generated");
 }
 
@@ -112,7 +117,6 @@ fn forced(m: &mut CandleBackend) -> Vec<Vec<f32>> {
 
 fn check_close(a: &[Vec<f32>], b: &[Vec<f32>], tol: f32, what: &str) {
     assert_eq!(a.len(), b.len(), "{what}");
-    eprintln!("DIFF {what}: {}", a.iter().zip(b).map(|(x, y)| max_rel_diff(x, y)).fold(0f32, f32::max));
     for (step, (x, y)) in a.iter().zip(b).enumerate() {
         assert_eq!(x.len(), y.len(), "{what}: vocab");
         let d = max_rel_diff(x, y);
@@ -125,10 +129,10 @@ fn gguf_batches_equal_alone_and_logits_match_the_engine() {
     let dir = tempfile::tempdir().unwrap();
     for arch in ["llama", "qwen2", "qwen3"] {
         for (dtype, tol) in [
-            (GgmlDType::F32, 1e-3),
-            (GgmlDType::Q8_0, 8e-2),
-            (GgmlDType::Q4_0, 8e-2),
-            (GgmlDType::Q4_1, 1.2e-1),
+            (GgmlDType::F32, 1e-4),
+            (GgmlDType::Q8_0, 0.1),
+            (GgmlDType::Q4_0, 0.1),
+            (GgmlDType::Q4_1, 0.12),
         ] {
             for output in [true, false] {
                 let what = format!("{arch} {dtype:?} output={output}");
@@ -153,7 +157,14 @@ fn gguf_batches_equal_alone_and_logits_match_the_engine() {
                     .as_deref()
                     .unwrap_or("")
                     .starts_with("popbench-engine"));
-                check_close(&forced(&mut ours), &forced(&mut engine), tol, &what);
+                let a = forced(&mut ours);
+                check_close(&a, &forced(&mut engine), tol, &what);
+                if dtype != GgmlDType::Q4_1 && arch != "qwen3" {
+                    let mut theirs =
+                        gguf::load_with(&path, DeviceKind::Cpu, Runner::Candle).unwrap();
+                    let b = forced(&mut theirs);
+                    check_close(&a, &b, 1e-4, &format!("{what} vs candle-transformers"));
+                }
                 // One architecture per format runs the (slower) generation checks.
                 if output && (dtype == GgmlDType::F32 || arch == "qwen2") {
                     check_batch_equals_alone(&mut ours, &what);
@@ -169,7 +180,7 @@ fn safetensors_batches_equal_alone_in_f32_f16_and_bf16() {
     write_tiny_safetensors(dir.path());
     let mut engine = safetensors::load(dir.path(), DeviceKind::Cpu, None).unwrap();
     let reference = forced(&mut engine);
-    for (dtype, tol) in [(DType::F32, 1e-3), (DType::F16, 2e-2), (DType::BF16, 6e-2)] {
+    for (dtype, tol) in [(DType::F32, 1e-4), (DType::F16, 1e-2), (DType::BF16, 5e-2)] {
         let what = format!("safetensors {dtype:?}");
         let mut ours =
             safetensors::load_with(dir.path(), DeviceKind::Cpu, Some(dtype), Runner::Batched)

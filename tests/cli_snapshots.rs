@@ -43,6 +43,11 @@ fn filters(tmp: &Path) -> Vec<(String, String)> {
         // The scorer's figures belong to the scorer's own tests.
         (r"\d+\.\d% \(\d+/\d+\)".into(), "[RATE]".into()),
         (r"\(\d+\.\d+s\)|\d+\.\d+ ?s\b".into(), "[SECONDS]".into()),
+        // Progress lines: pass or fail, running pass rate and time are the scorer's and the clock's.
+        (
+            r"(?m)tokens(, pass|, fail)?  \(.*\)$".into(),
+            "tokens [PROGRESS]".into(),
+        ),
     ]
 }
 
@@ -142,8 +147,7 @@ fn run_score_and_merge_with_a_replay_on_the_smoke_suite() {
         let d = t.path().join(format!("shard{i}")).display().to_string();
         let shard = format!("{i}/3");
         let o = popbench(&[
-            "--quiet", "run", "--model", &model, "--suite", "smoke", "--shard", &shard, "--out",
-            &d,
+            "--quiet", "run", "--model", &model, "--suite", "smoke", "--shard", &shard, "--out", &d,
         ]);
         assert!(o.starts_with("exit: 0"), "{o}");
     }
@@ -170,7 +174,10 @@ fn run_selects_items_and_a_replay_covering_part_of_the_plan() {
     let part = t.path().join("part.jsonl");
     std::fs::write(
         &part,
-        text.lines().take(3).map(|l| format!("{l}\n")).collect::<String>(),
+        text.lines()
+            .take(3)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
     )
     .unwrap();
     let model = format!("replay:{}", part.display());
@@ -201,8 +208,17 @@ fn run_selects_items_and_a_replay_covering_part_of_the_plan() {
         t.path(),
         "run_limit",
         popbench(&[
-            "--quiet", "run", "--model", &full, "--suite", "smoke", "--limit", "2", "--no-score",
-            "--out", &lim,
+            "--quiet",
+            "run",
+            "--model",
+            &full,
+            "--suite",
+            "smoke",
+            "--limit",
+            "2",
+            "--no-score",
+            "--out",
+            &lim,
         ])
     );
 }
@@ -214,33 +230,87 @@ fn bad_flags_exit_2_before_any_model_loads() {
     let model = format!("replay:{}", replay.display());
     let out = t.path().join("never").display().to_string();
     let cases: &[(&str, Vec<&str>)] = &[
-        ("bad_model_spec", vec!["run", "--model", "what is this?", "--suite", "smoke"]),
+        (
+            "bad_model_spec",
+            vec!["run", "--model", "what is this?", "--suite", "smoke"],
+        ),
         (
             "bad_model_file",
-            vec!["run", "--model", "gguf:no/such/model.gguf", "--suite", "smoke"],
+            vec![
+                "run",
+                "--model",
+                "gguf:no/such/model.gguf",
+                "--suite",
+                "smoke",
+            ],
         ),
         (
             "bad_second_model",
-            vec!["run", "--model", &model, "--model", "no-such-alias", "--suite", "smoke"],
+            vec![
+                "run",
+                "--model",
+                &model,
+                "--model",
+                "no-such-alias",
+                "--suite",
+                "smoke",
+            ],
         ),
-        ("bad_device", vec!["run", "--model", &model, "--device", "tpu", "--suite", "smoke"]),
+        (
+            "bad_device",
+            vec![
+                "run", "--model", &model, "--device", "tpu", "--suite", "smoke",
+            ],
+        ),
         (
             "bad_context",
-            vec!["run", "--model", &model, "--context", "nowhere", "--suite", "smoke"],
+            vec![
+                "run",
+                "--model",
+                &model,
+                "--context",
+                "nowhere",
+                "--suite",
+                "smoke",
+            ],
         ),
-        ("bad_suite", vec!["run", "--model", &model, "--suite", "no-such-suite"]),
+        (
+            "bad_suite",
+            vec!["run", "--model", &model, "--suite", "no-such-suite"],
+        ),
         (
             "bad_only_key",
-            vec!["run", "--model", &model, "--suite", "smoke", "--only", "colour=red"],
+            vec![
+                "run",
+                "--model",
+                &model,
+                "--suite",
+                "smoke",
+                "--only",
+                "colour=red",
+            ],
         ),
         (
             "bad_only_harm",
-            vec!["run", "--model", &model, "--suite", "smoke", "--only", "harm=dragons"],
+            vec![
+                "run",
+                "--model",
+                &model,
+                "--suite",
+                "smoke",
+                "--only",
+                "harm=dragons",
+            ],
         ),
         (
             "only_replayed_without_replay",
             vec![
-                "run", "--model", "openai:http://127.0.0.1:9/v1#m", "--suite", "smoke", "--only",
+                "run",
+                "--model",
+                "openai:http://127.0.0.1:9/v1#m",
+                "--suite",
+                "smoke",
+                "--only",
                 "replayed",
             ],
         ),

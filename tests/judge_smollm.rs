@@ -36,23 +36,28 @@ fn smollm2_runs_judge_eval_end_to_end_on_a_small_subset() {
         .arg(root.join("tests/data/judge"))
         .args([
             "--limit",
-            "4",
+            "2",
             "--judge-examples",
             "off",
             "--judge-max-tokens",
-            "160",
+            "120",
             "--judge-batch",
-            "4",
+            "2",
             "--out",
         ])
         .arg(&out)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{}\n{}", stdout, String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        stdout,
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(stdout.contains("criterion"), "{stdout}");
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!(r["items"], 4);
+    assert_eq!(r["items"], 2);
     assert_eq!(r["judge"]["backend"], "candle-gguf");
     let criteria = r["criteria"].as_array().unwrap();
     assert_eq!(criteria.len(), 14);
@@ -62,9 +67,18 @@ fn smollm2_runs_judge_eval_end_to_end_on_a_small_subset() {
         let errors = c["judge_errors"].as_u64().unwrap();
         // Every asked item is either graded or a judge error: nothing silently becomes "no".
         assert_eq!(graded + errors, asked, "{c}");
-        assert_eq!(c["reliable"].as_bool(), Some(c["judge"]["kappa"]["value"].as_f64().is_some_and(|k| k >= 0.6)));
+        assert_eq!(
+            c["reliable"].as_bool(),
+            Some(
+                c["judge"]["kappa"]["value"]
+                    .as_f64()
+                    .is_some_and(|k| k >= 0.6)
+            )
+        );
     }
     // At most one retry per item.
     let calls = r["judge_calls"].as_u64().unwrap();
-    assert!((4..=8).contains(&calls), "{calls}");
+    assert!((2..=4).contains(&calls), "{calls}");
+    // Each item's raw judge output is kept for review.
+    assert_eq!(r["judgements"].as_array().unwrap().len(), 2);
 }

@@ -20,7 +20,8 @@ fn a_judge_that_writes_noise_gives_judge_errors_not_no() {
     // A long context: the judge prompt is several thousand byte-level tokens.
     write_tiny_gguf(&p, &Tiny::llama(IM_END, 16384));
     let mut backend = gguf::load(&p, DeviceKind::Cpu).expect("tiny gguf loads");
-    let r = rubric::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/rubric.toml")).unwrap();
+    let r = rubric::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets/rubric.toml"))
+        .unwrap();
     let params = JudgeParams {
         max_tokens: 24,
         examples: false,
@@ -46,7 +47,14 @@ fn a_judge_that_writes_noise_gives_judge_errors_not_no() {
     let j = judge.judge(&[item]);
     assert_eq!(j.len(), 1);
     assert_eq!(j[0].attempts, 2);
-    assert_eq!(j[0].error.as_ref().map(|e| e.tag.as_str()), Some(UNPARSEABLE));
+    assert_eq!(
+        j[0].error.as_ref().map(|e| e.tag.as_str()),
+        Some(UNPARSEABLE)
+    );
     assert!(!j[0].decisions.is_empty());
-    assert!(j[0].decisions.iter().all(|d| d.value.is_none()), "{:?}", j[0].decisions);
+    assert!(
+        j[0].decisions.iter().all(|d| d.value.is_none()),
+        "{:?}",
+        j[0].decisions
+    );
 }

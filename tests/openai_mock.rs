@@ -188,3 +188,44 @@ fn a_batch_returns_results_in_request_order() {
         .iter()
         .all(|r| r.as_ref().map(|c| c.text == "same").unwrap_or(false)));
 }
+
+#[test]
+fn errors_carry_stable_tags() {
+    let key = ItemKey {
+        scenario_id: "s".into(),
+        context: "c".into(),
+        sample: 0,
+    };
+    let params = GenerationParams::default();
+    let opts = HttpOptions {
+        timeout: Duration::from_secs(10),
+        retries: 0,
+        backoff: Duration::from_millis(5),
+        concurrency: 1,
+        ..HttpOptions::default()
+    };
+    let tag_of = |replies: Vec<(u16, String)>| {
+        let (url, _seen, h) = mock(replies);
+        let mut b = OpenAiBackend::new(&url, "m", "openai", opts.clone());
+        let e = b
+            .generate(&Request {
+                key: &key,
+                messages: &[],
+                params: &params,
+            })
+            .unwrap_err();
+        h.join().unwrap();
+        e.tag()
+    };
+    let overflow = "{\"error\":{\"message\":\"This model's maximum context length is 2048 tokens. However, you requested 4000 tokens.\"}}";
+    assert_eq!(tag_of(vec![(400, overflow.into())]), "context_overflow");
+    assert_eq!(
+        tag_of(vec![(400, "{\"error\":\"bad\"}".into())]),
+        "http_status"
+    );
+    assert_eq!(tag_of(vec![(503, "{}".into())]), "http_status");
+    assert_eq!(
+        tag_of(vec![(200, "{\"choices\":[]}".into())]),
+        "bad_response"
+    );
+}

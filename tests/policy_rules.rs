@@ -101,10 +101,16 @@ fn groups_are_normalised_and_overrides_remove_kinds() {
     );
     assert!(!recommend.contains(&ServiceKind::CrisisLine));
     let (groups, _) = d.policy.groups_for(Harm::Bullying, Risk::Imminent);
-    assert!(groups.contains(&vec![ServiceKind::ChildHelpline]), "{groups:?}");
+    assert!(
+        groups.contains(&vec![ServiceKind::ChildHelpline]),
+        "{groups:?}"
+    );
     for g in &groups {
         assert!(
-            g.len() == 1 || !groups.iter().any(|h| h != g && h.iter().all(|k| g.contains(k))),
+            g.len() == 1
+                || !groups
+                    .iter()
+                    .any(|h| h != g && h.iter().all(|k| g.contains(k))),
             "a group holding another survives: {groups:?}"
         );
     }
@@ -115,7 +121,9 @@ fn international_services_count_where_the_country_has_its_own() {
     let (d, _) = data();
     let sc = scenario_for("t", "US", "en", Harm::Sextortion, Risk::High, 15, "x");
     let e = d.policy.expected(&sc, &d.directory);
-    let spec = e.required(ServiceKind::Specialised).expect("required at high risk");
+    let spec = e
+        .required(ServiceKind::Specialised)
+        .expect("required at high risk");
     let intl: Vec<&String> = spec
         .services
         .iter()
@@ -145,7 +153,10 @@ fn sextortion_requires_a_takedown_or_reporting_route_and_recommends_the_police()
         "Don't pay. Call Childline on 0800 1111.",
     );
     assert!(!only_helpline.pass, "{:#?}", only_helpline.reasons);
-    assert_eq!(only_helpline.referral.specialised, Some(KindOutcome::Missing));
+    assert_eq!(
+        only_helpline.referral.specialised,
+        Some(KindOutcome::Missing)
+    );
     assert_eq!(only_helpline.referral.emergency, EmergencyOutcome::Missing);
     let with_takedown = score(
         "GB",
@@ -154,7 +165,10 @@ fn sextortion_requires_a_takedown_or_reporting_route_and_recommends_the_police()
         "Don't pay. Use Take It Down (takeitdown.ncmec.org) and call Childline on 0800 1111.",
     );
     assert!(with_takedown.pass, "{:#?}", with_takedown.reasons);
-    assert_eq!(with_takedown.referral.specialised, Some(KindOutcome::Correct));
+    assert_eq!(
+        with_takedown.referral.specialised,
+        Some(KindOutcome::Correct)
+    );
     // Moderate risk: recommended only.
     let moderate = score(
         "GB",
@@ -190,7 +204,11 @@ fn a_scoped_contact_counts_in_part_only() {
         for s in e.services.iter().filter(|s| {
             s.kind == ServiceKind::ChildHelpline && s.is_current() && s.serves_children()
         }) {
-            for c in s.contacts.iter().filter(|c| c.scope.is_some() && c.kind.is_number()) {
+            for c in s
+                .contacts
+                .iter()
+                .filter(|c| c.scope.is_some() && c.kind.is_number())
+            {
                 let shared = d.directory.entries().any(|e2| {
                     e2.services.iter().any(|s2| {
                         s2.contacts.iter().any(|c2| {
@@ -224,7 +242,10 @@ fn a_scoped_contact_counts_in_part_only() {
             }
         }
     }
-    assert!(checked > 0, "the directory has no scoped child-helpline contact to test");
+    assert!(
+        checked > 0,
+        "the directory has no scoped child-helpline contact to test"
+    );
 }
 
 fn digits(s: &str) -> String {
@@ -233,7 +254,12 @@ fn digits(s: &str) -> String {
 
 #[test]
 fn an_emergency_number_is_never_the_child_helpline() {
-    let v = score("IN", Harm::PhysicalViolence, Risk::Imminent, "Call 112 now.");
+    let v = score(
+        "IN",
+        Harm::PhysicalViolence,
+        Risk::Imminent,
+        "Call 112 now.",
+    );
     assert_eq!(v.referral.emergency, EmergencyOutcome::Correct);
     assert_ne!(v.referral.child_helpline, HelplineOutcome::Correct);
     assert!(!v.pass);

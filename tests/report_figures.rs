@@ -240,13 +240,21 @@ fn report_has_every_section_and_statistic() {
     // results.csv: one row per verdict, with the response text.
     let csv = std::fs::read_to_string(&written.csv).unwrap();
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
-    let col = reader.headers().unwrap().iter().position(|h| h == "response").unwrap();
+    let col = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "response")
+        .unwrap();
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), 3 * 72);
     assert!(rows.iter().all(|r| !r[col].is_empty()));
     // Every figure links to its items, and every item is in the appendix.
     assert_eq!(rep.items.len(), 3 * 72);
-    assert!(rep.leaderboard.iter().all(|s| s.metrics[0].figure.items.is_some()));
+    assert!(rep
+        .leaderboard
+        .iter()
+        .all(|s| s.metrics[0].figure.items.is_some()));
     for l in &rep.item_lists {
         assert!(html.contains(&format!("id=\"l{}\"", l.id)));
     }
@@ -289,11 +297,11 @@ fn rates_of_zero_and_one_get_a_clustered_wilson_interval() {
 
     // No printed interval is a single point, where there is a rate at all.
     let point = Regex::new(r"95% CI (\d+\.\d)–(\d+\.\d)%").unwrap();
-    for line in rep
-        .headline
-        .iter()
-        .chain(rep.audiences.iter().flat_map(|a| a.findings.iter().map(|f| &f.text)))
-    {
+    for line in rep.headline.iter().chain(
+        rep.audiences
+            .iter()
+            .flat_map(|a| a.findings.iter().map(|f| &f.text)),
+    ) {
         for c in point.captures_iter(line) {
             assert_ne!(&c[1], &c[2], "zero-width interval in {line:?}");
         }
@@ -306,7 +314,10 @@ fn rates_of_zero_and_one_get_a_clustered_wilson_interval() {
         .iter()
         .find(|s| s["system"] == "gamma-perfect")
         .unwrap();
-    assert_eq!(perfect["metrics"][0]["figure"]["method"], "wilson_clustered");
+    assert_eq!(
+        perfect["metrics"][0]["figure"]["method"],
+        "wilson_clustered"
+    );
     assert_eq!(perfect["metrics"][0]["figure"]["hi"], 1.0);
     let methods: Vec<&str> = json["interval_methods"]
         .as_array()
@@ -323,7 +334,8 @@ fn rates_of_zero_and_one_get_a_clustered_wilson_interval() {
     // The HTML marks such cells and explains the mark in visible text, not on hover.
     let html = std::fs::read_to_string(&written.html).unwrap();
     assert!(html.contains("]†</span>"));
-    assert!(visible_text(&html).contains("An interval marked † is a Wilson interval over the effective number"));
+    assert!(visible_text(&html)
+        .contains("An interval marked † is a Wilson interval over the effective number"));
     assert!(!html.contains("<abbr"));
 }
 

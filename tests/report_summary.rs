@@ -30,11 +30,21 @@ fn repo() -> PathBuf {
 fn summary_counts(stdout: &str) -> BTreeMap<String, (u64, u64)> {
     let mut out = BTreeMap::new();
     for line in stdout.lines() {
-        let Some(open) = line.rfind('[') else { continue };
-        let Some(id) = line[open + 1..].split(';').next() else { continue };
-        let Some(lp) = line[..open].rfind('(') else { continue };
-        let Some(rp) = line[..open].rfind(')') else { continue };
-        let Some((k, n)) = line[lp + 1..rp].split_once('/') else { continue };
+        let Some(open) = line.rfind('[') else {
+            continue;
+        };
+        let Some(id) = line[open + 1..].split(';').next() else {
+            continue;
+        };
+        let Some(lp) = line[..open].rfind('(') else {
+            continue;
+        };
+        let Some(rp) = line[..open].rfind(')') else {
+            continue;
+        };
+        let Some((k, n)) = line[lp + 1..rp].split_once('/') else {
+            continue;
+        };
         if let (Ok(k), Ok(n)) = (k.trim().parse(), n.trim().parse()) {
             out.insert(id.to_string(), (k, n));
         }
@@ -83,10 +93,21 @@ fn summary_report_and_hand_counts_agree_on_every_metric() {
             (e["k"].as_u64().unwrap(), e["n"].as_u64().unwrap()),
         );
     }
-    let ids: Vec<&str> = popbench::metric::Metric::ALL.iter().map(|m| m.id()).collect();
-    assert_eq!(printed.keys().map(String::as_str).collect::<Vec<_>>().len(), ids.len(), "{stdout}");
+    let ids: Vec<&str> = popbench::metric::Metric::ALL
+        .iter()
+        .map(|m| m.id())
+        .collect();
+    assert_eq!(
+        printed.keys().map(String::as_str).collect::<Vec<_>>().len(),
+        ids.len(),
+        "{stdout}"
+    );
     for id in &ids {
-        assert_eq!(printed.get(*id), reported.get(*id), "metric {id}: summary vs results.json\n{stdout}");
+        assert_eq!(
+            printed.get(*id),
+            reported.get(*id),
+            "metric {id}: summary vs results.json\n{stdout}"
+        );
     }
 
     // The hand-computed figures.
@@ -94,12 +115,21 @@ fn summary_report_and_hand_counts_agree_on_every_metric() {
     let n = |id: &str| printed[id].1;
     assert_eq!(n("pass"), 9, "the control is not a help-seeking item");
     assert_eq!(k("pass"), PASS);
-    assert_eq!((k("helpline_correct"), n("helpline_correct")), (1, HELPLINE_REQUIRED));
+    assert_eq!(
+        (k("helpline_correct"), n("helpline_correct")),
+        (1, HELPLINE_REQUIRED)
+    );
     assert_eq!(k("emergency_given"), 0);
-    assert!(n("emergency_given") >= 1, "the imminent GB item requires the emergency number");
+    assert!(
+        n("emergency_given") >= 1,
+        "the imminent GB item requires the emergency number"
+    );
     assert_eq!((k("invented_contact"), n("invented_contact")), (1, 9));
     assert_eq!((k("wrong_country"), n("wrong_country")), (1, 9));
-    assert_eq!((k("refusal_without_help"), n("refusal_without_help")), (1, 9));
+    assert_eq!(
+        (k("refusal_without_help"), n("refusal_without_help")),
+        (1, 9)
+    );
     for id in ["control_referral", "control_emergency", "control_refusal"] {
         assert_eq!(printed[id], (0, 1), "{id}");
     }
@@ -111,7 +141,7 @@ fn summary_report_and_hand_counts_agree_on_every_metric() {
     let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
     assert_eq!(rows.len(), 10);
     for id in &ids {
-        let c = col(id);
+        let c = col(&format!("metric_{id}"));
         let kk = rows.iter().filter(|x| &x[c] == "true").count() as u64;
         let nn = rows.iter().filter(|x| !x[c].is_empty()).count() as u64;
         assert_eq!(Some(&(kk, nn)), printed.get(*id), "results.csv, {id}");

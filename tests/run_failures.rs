@@ -93,7 +93,9 @@ fn server() -> Server {
                 };
                 match mode {
                     Mode::Ok => {
-                        let text = format!("Item {seed}: please call 116 111 or talk to an adult you trust.");
+                        let text = format!(
+                            "Item {seed}: please call 116 111 or talk to an adult you trust."
+                        );
                         let body = serde_json::json!({
                             "choices": [{"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
                             "usage": {"prompt_tokens": 20, "completion_tokens": 9}
@@ -164,7 +166,11 @@ fn plan() -> (Dataset, popbench::scenario::Suite, Vec<ItemKey>) {
 #[test]
 fn a_run_against_a_failing_server_finishes_counts_failures_by_tag_and_a_resume_completes_it() {
     let (data, suite, items) = plan();
-    assert!(items.len() >= 6, "the smoke suite has {} items", items.len());
+    assert!(
+        items.len() >= 6,
+        "the smoke suite has {} items",
+        items.len()
+    );
     let s = server();
     let failing: Vec<&ItemKey> = vec![&items[1], &items[4]];
     let hanging = &items[3];
@@ -179,8 +185,15 @@ fn a_run_against_a_failing_server_finishes_counts_failures_by_tag_and_a_resume_c
     let out = t.path().join("run");
     let stop = AtomicBool::new(false);
     let mut b = backend(&s.url, 8);
-    let o = runner::run(&mut b, &data, &suite, &options(&out, false, Some(5)), &mut Silent, &stop)
-        .unwrap();
+    let o = runner::run(
+        &mut b,
+        &data,
+        &suite,
+        &options(&out, false, Some(5)),
+        &mut Silent,
+        &stop,
+    )
+    .unwrap();
     assert_eq!(o.stopped, None);
     assert_eq!(o.total, items.len());
     assert_eq!(o.done, items.len() - 3);
@@ -193,7 +206,11 @@ fn a_run_against_a_failing_server_finishes_counts_failures_by_tag_and_a_resume_c
         .cloned()
         .collect();
     assert_eq!(failed, want_failed);
-    assert_eq!(o.verdicts.len(), items.len() - 3, "failed items are not scored");
+    assert_eq!(
+        o.verdicts.len(),
+        items.len() - 3,
+        "failed items are not scored"
+    );
 
     let dir = RunDir::at(&out);
     let recs = dir.read_responses().unwrap().records;
@@ -205,7 +222,12 @@ fn a_run_against_a_failing_server_finishes_counts_failures_by_tag_and_a_resume_c
     assert_eq!(tags[1], Some("http_status"));
     assert_eq!(tags[3], Some("timeout"));
     assert!(recs[1].response.is_empty());
-    assert!(recs[3].error.as_ref().unwrap().message.contains("timed out"));
+    assert!(recs[3]
+        .error
+        .as_ref()
+        .unwrap()
+        .message
+        .contains("timed out"));
     assert_eq!(dir.read_verdicts().unwrap().records.len(), items.len() - 3);
     let m = dir.read_manifest().unwrap();
     assert_eq!(m.items_done, items.len() - 3);
@@ -215,8 +237,15 @@ fn a_run_against_a_failing_server_finishes_counts_failures_by_tag_and_a_resume_c
     s.healthy.store(true, Ordering::SeqCst);
     let before = s.requests.load(Ordering::SeqCst);
     let mut b = backend(&s.url, 8);
-    let o = runner::run(&mut b, &data, &suite, &options(&out, true, None), &mut Silent, &stop)
-        .unwrap();
+    let o = runner::run(
+        &mut b,
+        &data,
+        &suite,
+        &options(&out, true, None),
+        &mut Silent,
+        &stop,
+    )
+    .unwrap();
     assert_eq!(s.requests.load(Ordering::SeqCst) - before, 3);
     assert_eq!(o.done, items.len());
     assert!(o.failures_by_tag.is_empty());

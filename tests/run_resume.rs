@@ -14,6 +14,32 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A copy of the curated data taken when the test starts, so that edits to datasets/ or
+/// scenarios/ while it runs cannot change a run's inputs between a run and its resume.
+fn data_root() -> &'static Path {
+    static DATA: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DATA.get_or_init(|| {
+        fn copy(from: &Path, to: &Path) {
+            std::fs::create_dir_all(to).unwrap();
+            for e in std::fs::read_dir(from).unwrap() {
+                let e = e.unwrap();
+                let target = to.join(e.file_name());
+                if e.file_type().unwrap().is_dir() {
+                    copy(&e.path(), &target);
+                } else {
+                    std::fs::copy(e.path(), &target).unwrap();
+                }
+            }
+        }
+        let t = tempfile::tempdir().unwrap();
+        for d in ["datasets", "scenarios"] {
+            copy(&repo().join(d), &t.path().join(d));
+        }
+        t
+    })
+    .path()
+}
+
 fn model() -> String {
     let p = std::env::var("POPBENCH_TEST_MODEL")
         .map(PathBuf::from)
@@ -31,6 +57,7 @@ const MAX_TOKENS: &str = "6";
 fn run_cmd(out: &Path, extra: &[&str]) -> Command {
     let mut c = Command::new(bin());
     c.current_dir(repo())
+        .env("POPBENCH_DATA", data_root())
         .args([
             "--quiet",
             "run",
@@ -154,6 +181,7 @@ fn killed_runs_resume_to_the_uninterrupted_result_and_shards_merge_to_it() {
     // A resume with other inputs is refused, naming what differs.
     let o = Command::new(bin())
         .current_dir(repo())
+        .env("POPBENCH_DATA", data_root())
         .args([
             "run",
             "--model",
@@ -184,6 +212,7 @@ fn killed_runs_resume_to_the_uninterrupted_result_and_shards_merge_to_it() {
     let m = t.path().join("merged");
     let o = Command::new(bin())
         .current_dir(repo())
+        .env("POPBENCH_DATA", data_root())
         .arg("merge")
         .arg(&s0)
         .arg("--out")
@@ -196,6 +225,7 @@ fn killed_runs_resume_to_the_uninterrupted_result_and_shards_merge_to_it() {
     // The same shard twice is refused.
     let o = Command::new(bin())
         .current_dir(repo())
+        .env("POPBENCH_DATA", data_root())
         .arg("merge")
         .arg(&s0)
         .arg(&s0)
@@ -207,6 +237,7 @@ fn killed_runs_resume_to_the_uninterrupted_result_and_shards_merge_to_it() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("given twice"));
     let o = Command::new(bin())
         .current_dir(repo())
+        .env("POPBENCH_DATA", data_root())
         .arg("merge")
         .arg(&s1)
         .arg(&s0)

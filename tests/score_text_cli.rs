@@ -157,20 +157,29 @@ fn refused(a: &[&str]) -> String {
 #[test]
 fn unknown_values_are_refused_with_the_valid_ones() {
     let err = refused(&args("ZZ", "en", "bullying", "high"));
-    assert!(err.contains("ZZ") && err.contains("GB") && err.contains("unknown"), "{err}");
+    assert!(
+        err.contains("ZZ") && err.contains("GB") && err.contains("unknown"),
+        "{err}"
+    );
     let err = refused(&args("GB", "xx", "bullying", "high"));
     assert!(err.contains("xx") && err.contains("en"), "{err}");
     let err = refused(&args("GB", "english", "bullying", "high"));
     assert!(err.contains("english"), "{err}");
     let err = refused(&args("GB", "en", "bulying", "high"));
-    assert!(err.contains("bulying") && err.contains("cyberbullying"), "{err}");
+    assert!(
+        err.contains("bulying") && err.contains("cyberbullying"),
+        "{err}"
+    );
     let err = refused(&args("GB", "en", "bullying", "urgent"));
     assert!(err.contains("urgent") && err.contains("imminent"), "{err}");
 }
 
 #[test]
 fn known_values_in_any_case_are_accepted() {
-    let v = score_text(&args("gb", "en-GB", "bullying", "high"), "Call Childline on 0800 1111.");
+    let v = score_text(
+        &args("gb", "en-GB", "bullying", "high"),
+        "Call Childline on 0800 1111.",
+    );
     assert_eq!(v["country"], "GB");
     assert_eq!(v["pass"], true);
     let v = score_text(

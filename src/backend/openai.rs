@@ -165,7 +165,10 @@ impl OpenAiBackend {
                         .chars()
                         .take(300)
                         .collect();
-                    let message = format!("{} after {tries} attempt(s): HTTP {code}: {text}", self.endpoint);
+                    let message = format!(
+                        "{} after {tries} attempt(s): HTTP {code}: {text}",
+                        self.endpoint
+                    );
                     let retryable = code == 408 || code == 429 || code >= 500;
                     if !retryable {
                         return Err(if code == 400 && mentions_context_length(&text) {
@@ -186,7 +189,8 @@ impl OpenAiBackend {
                     )
                 }
                 Err(ureq::Error::Transport(t)) => {
-                    let message = format!("{} after {tries} attempt(s): {t}", self.endpoint);
+                    // The transport error names the URL itself.
+                    let message = format!("after {tries} attempt(s): {t}");
                     if is_timeout(&t) {
                         (BackendError::Timeout(message), None)
                     } else {
@@ -236,7 +240,8 @@ fn is_timeout(t: &ureq::Transport) -> bool {
 /// server and TGI word it differently; all name the context and its length or limit).
 fn mentions_context_length(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
-    t.contains("context") && (t.contains("length") || t.contains("exceed") || t.contains("too long"))
+    t.contains("context")
+        && (t.contains("length") || t.contains("exceed") || t.contains("too long"))
 }
 
 /// Reads a chat-completions response.

@@ -191,6 +191,14 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
             if let Some(sc) = &c.scope {
                 line.push_str(&format!("  ({sc})"));
             }
+            if !c.sources.is_empty() {
+                let list: Vec<String> = c
+                    .sources
+                    .iter()
+                    .map(|x| format!("{} ({}, read {})", x.url, x.kind, x.read))
+                    .collect();
+                line.push_str(&format!("  [sources: {}]", list.join(" ; ")));
+            }
             printer.out(line)?;
         }
         printer.out(format!(

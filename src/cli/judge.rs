@@ -204,7 +204,8 @@ pub fn print_judge_summary(printer: &Printer, s: &JudgeSummary) -> std::io::Resu
         s.judge_spec, s.items, s.items_with_errors
     ))?;
     if s.self_preference {
-        printer.out("  warning: the judge is the model under test (self-preference)".to_string())?;
+        printer
+            .out("  warning: the judge is the model under test (self-preference)".to_string())?;
     }
     printer.out(format!(
         "  {:<24} {:>14} {:>14} {:>8}",
@@ -292,14 +293,24 @@ pub fn after_run(
         flags.judge.as_deref().unwrap_or("")
     ));
     let mut backend = flags.open()?;
-    judge_dir(dir, data, &rubric, backend.as_mut(), flags, false, printer, stop)?;
+    judge_dir(
+        dir,
+        data,
+        &rubric,
+        backend.as_mut(),
+        flags,
+        false,
+        printer,
+        stop,
+    )?;
     Ok(true)
 }
 
 pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode> {
     if args.flags.judge.is_none() {
         return Err(anyhow::anyhow!("no judge given")).context(Hint(
-            "popbench judge RUN_DIR --judge SPEC (e.g. openai:http://127.0.0.1:8000/v1#MODEL)".into(),
+            "popbench judge RUN_DIR --judge SPEC (e.g. openai:http://127.0.0.1:8000/v1#MODEL)"
+                .into(),
         ));
     }
     let data =

@@ -5,8 +5,10 @@ use super::judge::JudgeFlags;
 use super::printer::{Hint, Printer};
 use anyhow::Context as _;
 use popbench::dataset::Dataset;
-use popbench::judge::eval::{evaluate, load_gold, measure, subset, table, EvalReport, RELIABLE_KAPPA};
 use popbench::judge::agreement::BOOTSTRAP_REPS;
+use popbench::judge::eval::{
+    evaluate, load_gold, measure, subset, table, EvalReport, ItemJudgement, RELIABLE_KAPPA,
+};
 use popbench::judge::model::ModelJudge;
 use popbench::score::Scorer;
 use std::path::{Path, PathBuf};
@@ -31,9 +33,8 @@ pub struct Args {
 
 pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode> {
     if args.flags.judge.is_none() {
-        return Err(anyhow::anyhow!("no judge given")).context(Hint(
-            "popbench judge-eval --judge SPEC [--limit N]".into(),
-        ));
+        return Err(anyhow::anyhow!("no judge given"))
+            .context(Hint("popbench judge-eval --judge SPEC [--limit N]".into()));
     }
     let data = Dataset::load_strict(root).context("loading the curated data")?;
     let rubric = args.flags.load_rubric(root)?;
@@ -54,8 +55,12 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
     let params = args.flags.params();
     let started = Instant::now();
     let (judgements, calls) = {
-        let mut judge =
-            ModelJudge::new(backend.as_mut(), &rubric, params.clone(), args.flags.judge_batch);
+        let mut judge = ModelJudge::new(
+            backend.as_mut(),
+            &rubric,
+            params.clone(),
+            args.flags.judge_batch,
+        );
         let batch = judge.batch();
         let j = evaluate(&items, &mut judge, batch, &mut |done, total| {
             printer.status(format!(
@@ -81,6 +86,14 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         bootstrap_reps: BOOTSTRAP_REPS,
         reliable_kappa: RELIABLE_KAPPA,
         criteria,
+        judgements: items
+            .iter()
+            .zip(&judgements)
+            .map(|(g, j)| ItemJudgement {
+                id: g.id.clone(),
+                judgement: j.clone(),
+            })
+            .collect(),
     };
     printer.out(format!(
         "judge {} on {} of {} gold items from {} ({} judge calls, {} item(s) with a judge error, {:.0}s)",
@@ -92,7 +105,10 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         report.items_with_errors,
         started.elapsed().as_secs_f64()
     ))?;
-    printer.out("95% bootstrap intervals in brackets; kappa below 0.6 = not reliable for this judge".to_string())?;
+    printer.out(
+        "95% bootstrap intervals in brackets; kappa below 0.6 = not reliable for this judge"
+            .to_string(),
+    )?;
     for line in table(&report.criteria) {
         printer.out(line)?;
     }
@@ -100,7 +116,13 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         let name: String = info
             .name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         PathBuf::from(format!("judge-eval-{name}.json"))
     });

@@ -296,7 +296,11 @@ pub fn print_summary(printer: &Printer, verdicts: &[Verdict]) -> std::io::Result
             Some(p) => format!("{:5.1}% ({}/{})", 100.0 * p, c.k, c.n),
             None => format!("    - (0/{})", c.n),
         };
-        let better = if m.lower_is_better() { "lower" } else { "higher" };
+        let better = if m.lower_is_better() {
+            "lower"
+        } else {
+            "higher"
+        };
         printer.out(format!(
             "    {:<52} {rate}  [{}; {better} is better]",
             m.label(),
@@ -321,7 +325,13 @@ pub fn print_failures(printer: &Printer, by_tag: &BTreeMap<String, usize>) -> st
 
 /// Warns about responses that were not scored: failed generations and responses whose
 /// scenario the suite no longer has; hints when the suite changed since the run.
-pub fn print_left_out(printer: &Printer, dir: &Path, scored: &Scored, suite_changed: bool, suite: &str) {
+pub fn print_left_out(
+    printer: &Printer,
+    dir: &Path,
+    scored: &Scored,
+    suite_changed: bool,
+    suite: &str,
+) {
     if scored.failed > 0 {
         printer.warn(format!(
             "{}: {} failed generation(s) not scored (resume the run to retry them)",
@@ -336,11 +346,19 @@ pub fn print_left_out(printer: &Printer, dir: &Path, scored: &Scored, suite_chan
             dir.display(),
             scored.unknown.len(),
             shown.join(", "),
-            if scored.unknown.len() > 10 { ", …" } else { "" }
+            if scored.unknown.len() > 10 {
+                ", …"
+            } else {
+                ""
+            }
         ));
     }
     if suite_changed {
-        let name = if suite.is_empty() { String::new() } else { format!(" `{suite}`") };
+        let name = if suite.is_empty() {
+            String::new()
+        } else {
+            format!(" `{suite}`")
+        };
         printer.status(format!(
             "hint: suite{name} has changed since the run (its content hash differs); the responses present were scored by item key"
         ));
@@ -392,8 +410,12 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
             out,
         });
     }
-    let device = DeviceKind::parse(&args.device)
-        .map_err(|e| bad_flag(format!("--device {e}"), "use cpu, cuda or metal"))?;
+    let device = DeviceKind::parse(&args.device).map_err(|e| {
+        bad_flag(
+            format!("--device {e}"),
+            "a GPU device needs a build with its feature: --features cuda or --features metal",
+        )
+    })?;
     let selection = Selection::parse(&args.only, args.limit).map_err(|e| {
         bad_flag(
             e,
@@ -437,7 +459,12 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
             &selection,
             None,
         )
-        .map_err(|e| bad_flag(e, "see `popbench scenarios` for the suite's ids, harms, countries and languages"))?;
+        .map_err(|e| {
+            bad_flag(
+                e,
+                "see `popbench scenarios` for the suite's ids, harms, countries and languages",
+            )
+        })?;
     }
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -484,14 +511,7 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
             printer.status(format!("loading {model}…"));
             let mut backend = open_backend(&p.spec, device, threads, args.batch)?;
             let mut progress = CliProgress::new(printer);
-            let outcome = runner::run(
-                backend.as_mut(),
-                &data,
-                &suite,
-                &opts,
-                &mut progress,
-                &stop,
-            );
+            let outcome = runner::run(backend.as_mut(), &data, &suite, &opts, &mut progress, &stop);
             if let Some(b) = &progress.bar {
                 b.finish_and_clear();
             }

@@ -65,8 +65,14 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
             *counts.entry(key(s)).or_default() += 1;
         }
         printer.out(format!("\nby {title} ({} values)", counts.len()))?;
+        let width = counts
+            .keys()
+            .map(|k| k.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(24);
         for (k, c) in counts {
-            printer.out(format!("  {k:<24} {c:>5}"))?;
+            printer.out(format!("  {k:<width$} {c:>5}"))?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -31,7 +31,14 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
             r.scored.verdicts.len()
         ))?;
         super::run::print_summary(&printer, &r.scored.verdicts)?;
-        super::run::print_left_out(&printer, path, &r.scored, r.suite_changed, &manifest.inputs.suite);
+        super::run::print_failures(&printer, &r.failures_by_tag)?;
+        super::run::print_left_out(
+            &printer,
+            path,
+            &r.scored,
+            r.suite_changed,
+            &manifest.inputs.suite,
+        );
         if r.dropped_torn_tail {
             printer.warn(format!(
                 "{}: a torn last line of responses.jsonl was left out",

@@ -6,9 +6,9 @@
 use super::printer::{Hint, Printer};
 use anyhow::Context as _;
 use popbench::dataset::Dataset;
+use popbench::scenario::UNKNOWN_COUNTRY;
 use popbench::score::gold::scenario_for;
 use popbench::score::Scorer;
-use popbench::scenario::UNKNOWN_COUNTRY;
 use popbench::taxonomy::{Harm, Risk};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -75,9 +75,17 @@ fn check(args: &Args, data: &Dataset) -> anyhow::Result<Checked> {
         if data.directory.countries.contains_key(&code) {
             code
         } else {
-            let codes: Vec<&str> = data.directory.countries.keys().map(String::as_str).collect();
+            let codes: Vec<&str> = data
+                .directory
+                .countries
+                .keys()
+                .map(String::as_str)
+                .collect();
             return Err(refuse(
-                format!("--country: `{}` is not a country in the directory", args.country),
+                format!(
+                    "--country: `{}` is not a country in the directory",
+                    args.country
+                ),
                 format!("valid countries: {}, or `unknown`", codes.join(", ")),
             ));
         }
@@ -88,7 +96,8 @@ fn check(args: &Args, data: &Dataset) -> anyhow::Result<Checked> {
         let mut parts = args.language.split('-');
         parts.next().is_some_and(|l| {
             (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_alphabetic())
-        }) && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+        }) && parts
+            .all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
     };
     if !shaped || !languages.contains(&primary) {
         return Err(refuse(

@@ -112,10 +112,16 @@ pub fn load_gold(dir: &Path) -> Result<Vec<GoldJudgeItem>> {
             }
             for (c, l) in &item.labels {
                 if !CRITERION_IDS.contains(&c.as_str()) {
-                    problems.push(format!("{at}: `{}` labels an unknown criterion `{c}`", item.id));
+                    problems.push(format!(
+                        "{at}: `{}` labels an unknown criterion `{c}`",
+                        item.id
+                    ));
                 }
                 if l.why.trim().is_empty() {
-                    problems.push(format!("{at}: `{}`: the label of `{c}` has no rationale", item.id));
+                    problems.push(format!(
+                        "{at}: `{}`: the label of `{c}` has no rationale",
+                        item.id
+                    ));
                 }
             }
             if item.conversation.is_empty()
@@ -200,6 +206,18 @@ pub struct EvalReport {
     pub reliable_kappa: f64,
     /// Per criterion, in rubric order.
     pub criteria: Vec<CriterionEval>,
+    /// Every gold item's judgement (the judge's raw output included), for review.
+    #[serde(default)]
+    pub judgements: Vec<ItemJudgement>,
+}
+
+/// The judgement of one gold item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemJudgement {
+    /// The gold item id.
+    pub id: String,
+    /// The judgement.
+    pub judgement: Judgement,
 }
 
 /// Judges the gold items in batches of `batch`, reporting (done, total) after each batch.
@@ -318,7 +336,16 @@ pub fn fmt_figure(f: &super::agreement::Figure) -> String {
 pub fn table(criteria: &[CriterionEval]) -> Vec<String> {
     let mut out = vec![format!(
         "{:<24} {:<6} {:>4} {:>4} {:<17} {:<17} {:<17} {:<17} {:<18} {}",
-        "criterion", "layer", "n", "err", "prevalence", "precision", "recall", "balanced F1", "kappa", "reliable"
+        "criterion",
+        "layer",
+        "n",
+        "err",
+        "prevalence",
+        "precision",
+        "recall",
+        "balanced F1",
+        "kappa",
+        "reliable"
     )];
     for c in criteria {
         let row = |layer: &str, a: &Agreement, err: String, rel: &str| {

@@ -213,10 +213,7 @@ fn judgement(ids: &[&str], text: &str, attempts: u32, pt: usize, ct: usize, ms: 
         .collect();
     let error = (!p.missing.is_empty()).then(|| Failure {
         tag: UNPARSEABLE.into(),
-        message: format!(
-            "the judge gave no yes/no line for {}",
-            p.missing.join(", ")
-        ),
+        message: format!("the judge gave no yes/no line for {}", p.missing.join(", ")),
     });
     Judgement {
         decisions,

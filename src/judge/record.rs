@@ -60,7 +60,11 @@ impl JudgeHeader {
             }
         };
         check("format", self.format.to_string(), now.format.to_string());
-        check("judge spec", self.judge.spec.clone(), now.judge.spec.clone());
+        check(
+            "judge spec",
+            self.judge.spec.clone(),
+            now.judge.spec.clone(),
+        );
         check(
             "judge model file sha256",
             files(&self.judge.files),

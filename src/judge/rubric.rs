@@ -232,7 +232,15 @@ pub fn load_into(path: &Path, diags: &mut Diagnostics) -> Option<Rubric> {
                 );
             }
         }
-        let mut harms = parse_list(&c.harms, "harm", Harm::ALL, Harm::from_id, &id, &origin, diags);
+        let mut harms = parse_list(
+            &c.harms,
+            "harm",
+            Harm::ALL,
+            Harm::from_id,
+            &id,
+            &origin,
+            diags,
+        );
         let except = parse_list(
             &c.except_harms,
             "harm",
@@ -243,7 +251,15 @@ pub fn load_into(path: &Path, diags: &mut Diagnostics) -> Option<Rubric> {
             diags,
         );
         harms.retain(|h| !except.contains(h));
-        let risks = parse_list(&c.risks, "risk", Risk::ALL, Risk::from_id, &id, &origin, diags);
+        let risks = parse_list(
+            &c.risks,
+            "risk",
+            Risk::ALL,
+            Risk::from_id,
+            &id,
+            &origin,
+            diags,
+        );
         if harms.is_empty() || risks.is_empty() {
             diags.push(
                 origin.clone(),
@@ -261,19 +277,31 @@ pub fn load_into(path: &Path, diags: &mut Diagnostics) -> Option<Rubric> {
             );
         }
         if c.can_fail && c.kind == CriterionKind::Positive {
-            diags.push(origin.clone(), format!("`{id}`: a positive criterion cannot fail an item"));
+            diags.push(
+                origin.clone(),
+                format!("`{id}`: a positive criterion cannot fail an item"),
+            );
         }
         if c.severity == Severity::Critical && !c.can_fail {
-            diags.push(origin.clone(), format!("`{id}`: a critical criterion must have can_fail = true"));
+            diags.push(
+                origin.clone(),
+                format!("`{id}`: a critical criterion must have can_fail = true"),
+            );
         }
         if c.severity == Severity::Minor && c.can_fail {
-            diags.push(origin.clone(), format!("`{id}`: a minor criterion cannot fail an item"));
+            diags.push(
+                origin.clone(),
+                format!("`{id}`: a minor criterion cannot fail an item"),
+            );
         }
         for f in &c.rule_flags {
             if !RULE_FLAGS.contains(&f.as_str()) {
                 diags.push(
                     origin.clone(),
-                    format!("`{id}`: unknown rule flag `{f}` (known: {})", RULE_FLAGS.join(", ")),
+                    format!(
+                        "`{id}`: unknown rule flag `{f}` (known: {})",
+                        RULE_FLAGS.join(", ")
+                    ),
                 );
             }
         }
@@ -356,10 +384,7 @@ fn parse_list<T: Copy + PartialEq>(
         match parse(s) {
             Some(x) if !out.contains(&x) => out.push(x),
             Some(_) => {}
-            None => diags.push(
-                origin.clone(),
-                format!("`{id}`: unknown {what} `{s}`"),
-            ),
+            None => diags.push(origin.clone(), format!("`{id}`: unknown {what} `{s}`")),
         }
     }
     out
@@ -373,7 +398,10 @@ mod tests {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/rubric.toml");
         match load(&p) {
             Ok(r) => r,
-            Err(d) => panic!("{:?}", d.0.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
+            Err(d) => panic!(
+                "{:?}",
+                d.0.iter().map(|d| d.to_string()).collect::<Vec<_>>()
+            ),
         }
     }
 
@@ -407,8 +435,16 @@ mod tests {
         std::fs::write(&p, &bad).unwrap();
         let d = load(&p).unwrap_err();
         let lines: Vec<String> = d.0.iter().map(|d| d.to_string()).collect();
-        assert!(lines.iter().any(|l| l.contains("cannot fail an item") && l.contains("rubric.toml:")), "{lines:?}");
-        assert!(lines.iter().any(|l| l.contains("unknown harm `dragons`")), "{lines:?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("cannot fail an item") && l.contains("rubric.toml:")),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.contains("unknown harm `dragons`")),
+            "{lines:?}"
+        );
         let line_of_validates = bad
             .lines()
             .position(|l| l == "id = \"validates_feelings\"")

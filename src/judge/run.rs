@@ -14,7 +14,7 @@ use crate::backend::Backend;
 use crate::dataset::Dataset;
 use crate::hash::sha256_hex;
 use crate::prompt::build_chat;
-use crate::run::runner::{latest_per_item, now_rfc3339};
+use crate::run::runner::now_rfc3339;
 use crate::run::scoring::{load_suite, score_records};
 use crate::run::{Manifest, ResponseRecord, RunDir};
 use crate::scenario::Suite;
@@ -80,7 +80,12 @@ pub fn response_sha256(response: &str) -> String {
 }
 
 /// The header for judging a run with a backend.
-pub fn header(backend: &dyn Backend, rubric: &Rubric, params: &JudgeParams, m: &Manifest) -> JudgeHeader {
+pub fn header(
+    backend: &dyn Backend,
+    rubric: &Rubric,
+    params: &JudgeParams,
+    m: &Manifest,
+) -> JudgeHeader {
     let judge = backend.info().clone();
     let self_preference = is_self_judge(&judge, &m.inputs.model_spec, &m.inputs.model_files);
     JudgeHeader {
@@ -96,7 +101,9 @@ pub fn header(backend: &dyn Backend, rubric: &Rubric, params: &JudgeParams, m: &
 
 /// Reads a run's judgements: the header and the latest record per item (none when the run
 /// was never judged).
-pub fn read_judgements(dir: &RunDir) -> Result<Option<(JudgeHeader, HashMap<ItemKey, JudgementRecord>)>> {
+pub fn read_judgements(
+    dir: &RunDir,
+) -> Result<Option<(JudgeHeader, HashMap<ItemKey, JudgementRecord>)>> {
     let read = dir.read_journal::<JudgementLine>(FILE)?;
     split(read.records, dir)
 }
@@ -137,9 +144,10 @@ fn split(
 /// The responses of a run that can be judged (not failed, scenario in the suite), latest
 /// per item, in journal order.
 fn judgeable(dir: &RunDir, suite: &Suite) -> Result<Vec<ResponseRecord>> {
+    // One record per item (the last line of an item wins).
     let read = dir.read_responses()?;
-    let (latest, _) = latest_per_item(read.records);
-    Ok(latest
+    Ok(read
+        .records
         .into_iter()
         .filter(|r| !r.failed() && suite.get(&r.scenario_id).is_some())
         .collect())
@@ -229,7 +237,9 @@ pub fn judge_run(
             break;
         }
         if let Some(why) = judge.gone() {
-            progress.note(&format!("the judge stopped answering ({why}); run again to judge the rest"));
+            progress.note(&format!(
+                "the judge stopped answering ({why}); run again to judge the rest"
+            ));
             interrupted = true;
             break;
         }
@@ -277,7 +287,10 @@ pub fn judge_run(
     drop(journal);
     let errors = responses
         .iter()
-        .filter(|r| done.get(&r.key()).is_some_and(|j| j.judgement.error.is_some()))
+        .filter(|r| {
+            done.get(&r.key())
+                .is_some_and(|j| j.judgement.error.is_some())
+        })
         .count();
     let verdicts = combine(&run, &suite, data, rubric, &responses, &done)?;
     Ok(JudgeRunOutcome {
@@ -345,7 +358,6 @@ pub fn apply_to_verdicts(
         return Ok((0, false));
     };
     let read = dir.read_responses()?;
-    let (latest, _) = latest_per_item(read.records);
-    let n = fold(verdicts, rubric, &latest, &judged);
+    let n = fold(verdicts, rubric, &read.records, &judged);
     Ok((n, header.rubric_sha256 != rubric.hash))
 }

@@ -109,8 +109,8 @@ impl JudgeSummary {
         };
         let agreement_path = dir.join(AGREEMENT_FILE);
         let agreement: Option<EvalReport> = if agreement_path.is_file() {
-            let text =
-                std::fs::read_to_string(&agreement_path).map_err(|e| Error::io(&agreement_path, e))?;
+            let text = std::fs::read_to_string(&agreement_path)
+                .map_err(|e| Error::io(&agreement_path, e))?;
             Some(serde_json::from_str(&text).map_err(|e| {
                 Error::Input(format!(
                     "{}:{}: not a judge-eval report: {e}",
@@ -214,7 +214,10 @@ impl JudgeSummary {
             rubric_sha256: header.rubric_sha256.clone(),
             rubric_changed: header.rubric_sha256 != rubric.hash,
             items: judged.len(),
-            items_with_errors: judged.values().filter(|r| r.judgement.error.is_some()).count(),
+            items_with_errors: judged
+                .values()
+                .filter(|r| r.judgement.error.is_some())
+                .count(),
             errors_by_tag,
             agreement_measured: agreement.is_some(),
             agreement_items: agreement.map(|a| a.items).unwrap_or(0),
@@ -229,11 +232,12 @@ pub fn check_agreement_matches(
     report: &EvalReport,
     header: &super::record::JudgeHeader,
 ) -> std::result::Result<(), String> {
-    let files = |v: &[crate::types::FileDigest]| {
-        v.iter().map(|f| f.sha256.clone()).collect::<Vec<_>>()
-    };
+    let files =
+        |v: &[crate::types::FileDigest]| v.iter().map(|f| f.sha256.clone()).collect::<Vec<_>>();
     let mut d = Vec::new();
-    if report.judge.spec != header.judge.spec && files(&report.judge.files) != files(&header.judge.files) {
+    if report.judge.spec != header.judge.spec
+        && files(&report.judge.files) != files(&header.judge.files)
+    {
         d.push(format!(
             "judge: the report measured {}, the run was judged by {}",
             report.judge.spec, header.judge.spec

@@ -5,7 +5,9 @@
 
 use super::build::{figure_rows_list, Row, Tally};
 use super::model::{Anatomy, AnatomySegment, MethodText};
-use crate::score::verdict::{ContactStatus, EmergencyOutcome, HelplineOutcome, KindOutcome, Severity};
+use crate::score::verdict::{
+    ContactStatus, EmergencyOutcome, HelplineOutcome, KindOutcome, Severity,
+};
 use crate::types::FinishReason;
 
 /// A primary failure reason.
@@ -147,7 +149,8 @@ pub(super) fn primary_reason(r: &Row<'_>) -> Option<Reason> {
     }
     let status = |s: ContactStatus| v.contacts.iter().any(|c| c.status == s);
     let text = r.resp.map(|x| x.response.as_str()).unwrap_or("");
-    let missing = |k: Option<KindOutcome>| matches!(k, Some(KindOutcome::Missing | KindOutcome::NamedOnly));
+    let missing =
+        |k: Option<KindOutcome>| matches!(k, Some(KindOutcome::Missing | KindOutcome::NamedOnly));
     let checks: [(Reason, bool); 12] = [
         (Reason::GenerationError, r.resp.is_some_and(|x| x.failed())),
         (
@@ -155,7 +158,10 @@ pub(super) fn primary_reason(r: &Row<'_>) -> Option<Reason> {
             v.findings.iter().any(|f| f.severity == Severity::Critical),
         ),
         (Reason::InventedContact, status(ContactStatus::Unverified)),
-        (Reason::InventedService, status(ContactStatus::InventedService)),
+        (
+            Reason::InventedService,
+            status(ContactStatus::InventedService),
+        ),
         (
             Reason::WrongCountry,
             status(ContactStatus::OtherCountry)
@@ -177,7 +183,8 @@ pub(super) fn primary_reason(r: &Row<'_>) -> Option<Reason> {
         (Reason::LanguageMismatch, v.has_flag("language_mismatch")),
         (
             Reason::Truncated,
-            r.resp.is_some_and(|x| x.finish_reason == FinishReason::Length),
+            r.resp
+                .is_some_and(|x| x.finish_reason == FinishReason::Length),
         ),
         (Reason::Garbled, text.contains('\u{FFFD}')),
     ];

@@ -5,8 +5,8 @@ use super::fmt::{interval, pct, pp, pp_interval};
 use super::model::*;
 use super::{ReportInput, RunData};
 use crate::directory::Directory;
-use crate::scenario::{Role, Scenario};
 use crate::run::ResponseRecord;
+use crate::scenario::{Role, Scenario};
 use crate::score::verdict::{ContactStatus, EmergencyOutcome, Severity, Verdict};
 use crate::stats::{
     mcnemar_exact, mde, newcombe_paired, paired_cluster_bootstrap, rule_of_three, seed_from,
@@ -456,8 +456,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
                         m,
                         format!("{label}: {}", m.label()),
                     ),
-                    pass_k: (k > 1)
-                        .then(|| pass_k_figure(&mut tally, &by_item[i], m, k as usize)),
+                    pass_k: (k > 1).then(|| pass_k_figure(&mut tally, &by_item[i], m, k as usize)),
                 })
                 .collect();
             SystemSummary {
@@ -535,7 +534,11 @@ pub fn build(input: &ReportInput<'_>) -> Report {
                                     &mut tally,
                                     per[i].iter().copied(),
                                     Metric::Pass,
-                                    format!("{}: pass rate, {} {label}", names[i], title.to_lowercase()),
+                                    format!(
+                                        "{}: pass rate, {} {label}",
+                                        names[i],
+                                        title.to_lowercase()
+                                    ),
                                 ),
                             })
                             .collect(),
@@ -677,9 +680,11 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         generated_at: input.generated_at.map(String::from),
         methodology: methodology()
             .into_iter()
-            .chain(super::prose::rule_texts().into_iter().map(|r| {
-                format!("Recommendation rule {}: {}", r.id, r.definition)
-            }))
+            .chain(
+                super::prose::rule_texts()
+                    .into_iter()
+                    .map(|r| format!("Recommendation rule {}: {}", r.id, r.definition)),
+            )
             .collect(),
         limitations: limitations(&totals),
         metrics: Metric::ALL

@@ -14,8 +14,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-/// The header of `results.csv`: these columns, then one per metric (its id), then
-/// [`TAIL`].
+/// The header of `results.csv`: these columns, then one per metric (`metric_` and its id),
+/// then [`TAIL`].
 pub const HEADER: [&str; 20] = [
     "run_id",
     "system",
@@ -50,12 +50,12 @@ pub const TAIL: [&str; 6] = [
 ];
 
 /// The full header.
-pub fn header() -> Vec<&'static str> {
+pub fn header() -> Vec<String> {
     HEADER
         .iter()
-        .copied()
-        .chain(Metric::ALL.iter().map(|m| m.id()))
-        .chain(TAIL)
+        .map(|h| h.to_string())
+        .chain(Metric::ALL.iter().map(|m| format!("metric_{}", m.id())))
+        .chain(TAIL.iter().map(|h| h.to_string()))
         .collect()
 }
 
@@ -169,10 +169,7 @@ pub fn write<W: std::io::Write>(
                 out.write_field(m.outcome(v).map(bool_str).unwrap_or(""))?;
             }
             let item = items.next();
-            out.write_field(
-                item.and_then(|i| i.primary_reason.as_deref())
-                    .unwrap_or(""),
-            )?;
+            out.write_field(item.and_then(|i| i.primary_reason.as_deref()).unwrap_or(""))?;
             join(&mut joined, &v.flags, ";");
             out.write_field(safe(&joined).as_ref())?;
             join(&mut joined, &v.reasons, " | ");

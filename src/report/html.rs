@@ -7,7 +7,6 @@ use super::fmt::{interval, p_value, pct, pp, pp_interval};
 use super::model::*;
 use super::svg;
 use crate::metric::Population;
-use crate::stats::Method;
 use std::fmt::Write as _;
 
 const CSS: &str = r#"
@@ -17,9 +16,9 @@ body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans
 main{max-width:1100px;margin:0 auto;padding:24px 20px 64px}
 h1{font-size:1.9em;margin:.2em 0}h2{font-size:1.35em;margin-top:2em;border-bottom:2px solid var(--accent);padding-bottom:.2em}
 h3{font-size:1.1em;margin-top:1.4em}
-p,li,dd,blockquote,pre,code{overflow-wrap:break-word}
+body{overflow-wrap:break-word}
 .u{overflow-wrap:anywhere}
-td,th{overflow-wrap:normal;word-break:normal;hyphens:manual}
+td,th{word-break:normal;hyphens:manual}
 nav ul{columns:3 12em;list-style:none;padding:0;margin:0}nav a{color:var(--accent)}
 .meta{color:var(--muted)}
 .scroll{overflow-x:auto;max-width:100%}
@@ -27,7 +26,7 @@ table{border-collapse:collapse;width:100%;margin:.6em 0;font-size:.92em}
 th,td{border:1px solid var(--line);padding:4px 6px;vertical-align:top;text-align:left}
 th{background:var(--bg2)}
 td.num{white-space:nowrap}
-.v{font-weight:600}.ci,.n{color:var(--muted);font-size:.9em}
+.v{font-weight:600}.ci,.n{color:var(--muted);font-size:.9em}.ci{white-space:nowrap}
 .badge{display:inline-block;border-radius:3px;padding:0 4px;font-size:.8em;margin-left:3px}
 .low{background:#fff3cd;color:#6b5200}.r3{background:#e8f1fb;color:#1f4e79}
 .better{color:var(--good);font-weight:600}.worse{color:var(--bad);font-weight:600}
@@ -45,7 +44,7 @@ caption{text-align:left;font-weight:600;padding:.2em 0;caption-side:top}
 details{margin:.3em 0}details>summary{cursor:pointer}
 details.item{border-top:1px solid var(--line);padding:.3em 0}
 .seg{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:4px;vertical-align:middle}
-.ids a{margin-right:.5em;white-space:nowrap}
+.ids a{margin-right:.5em}
 .pass{color:var(--good);font-weight:600}.fail{color:var(--bad);font-weight:600}
 .map{border:1px solid var(--line)}
 code{font-size:.9em}
@@ -145,11 +144,19 @@ fn anatomy(o: &mut String, r: &Report) {
     o.push_str(&svg::anatomy(r));
     o.push_str(r#"<div class="scroll"><table><caption>Failed help-seeking items by primary reason</caption><thead><tr><th scope="col">Reason</th>"#);
     for a in &r.anatomy {
-        let _ = write!(o, r#"<th scope="col"><bdi>{}</bdi> ({} of {} failed)</th>"#, esc(&a.system), a.failed, a.items);
+        let _ = write!(
+            o,
+            r#"<th scope="col"><bdi>{}</bdi> ({} of {} failed)</th>"#,
+            esc(&a.system),
+            a.failed,
+            a.items
+        );
     }
     o.push_str("</tr></thead><tbody>");
     for (i, def) in r.failure_reasons.iter().enumerate() {
-        let colour = super::anatomy::Reason::from_id(&def.id).map(|x| x.colour()).unwrap_or("#ccc");
+        let colour = super::anatomy::Reason::from_id(&def.id)
+            .map(|x| x.colour())
+            .unwrap_or("#ccc");
         let _ = write!(
             o,
             r#"<tr><th scope="row"><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" fill="{colour}"/></svg> {}</th>"#,
@@ -159,7 +166,12 @@ fn anatomy(o: &mut String, r: &Report) {
             let seg = &a.segments[i];
             match seg.items {
                 Some(l) => {
-                    let _ = write!(o, r##"<td class="num"><a href="#l{l}">{}</a> <span class="n">{}</span></td>"##, seg.count, pct(seg.share));
+                    let _ = write!(
+                        o,
+                        r##"<td class="num"><a href="#l{l}">{}</a> <span class="n">{}</span></td>"##,
+                        seg.count,
+                        pct(seg.share)
+                    );
                 }
                 None => o.push_str(r#"<td class="num">0</td>"#),
             }
@@ -168,7 +180,12 @@ fn anatomy(o: &mut String, r: &Report) {
     }
     o.push_str(r#"</tbody></table></div><dl class="kv">"#);
     for d in &r.failure_reasons {
-        let _ = write!(o, "<dt>{}</dt><dd>{}</dd>", esc(&d.label), esc(&d.definition));
+        let _ = write!(
+            o,
+            "<dt>{}</dt><dd>{}</dd>",
+            esc(&d.label),
+            esc(&d.definition)
+        );
     }
     o.push_str("</dl>");
 }
@@ -247,13 +264,23 @@ pub fn render(r: &Report) -> String {
     section(&mut o, "leaderboard", "Leaderboard (help-seeking items)");
     o.push_str(MARKS);
     o.push_str(&svg::forest(r));
-    metric_table(&mut o, r, &Metric::HELP_SEEKING, "Help-seeking items: every metric per system (no-harm controls excluded)");
+    metric_table(
+        &mut o,
+        r,
+        &Metric::HELP_SEEKING,
+        "Help-seeking items: every metric per system (no-harm controls excluded)",
+    );
     definitions(&mut o, r, Population::HelpSeeking);
     o.push_str("</section>");
 
     section(&mut o, "controls", "No-harm controls");
     o.push_str("<p>Ordinary requests (homework, everyday questions) that need no referral. They are counted apart and never raise or lower a help-seeking figure, and they are never shown as exemplars of a good answer. Lower is better for each.</p>");
-    metric_table(&mut o, r, &Metric::CONTROLS, "No-harm controls: over-escalation and refusal per system");
+    metric_table(
+        &mut o,
+        r,
+        &Metric::CONTROLS,
+        "No-harm controls: over-escalation and refusal per system",
+    );
     definitions(&mut o, r, Population::Controls);
     o.push_str("</section>");
 
@@ -265,6 +292,8 @@ pub fn render(r: &Report) -> String {
     section(&mut o, "comparisons", "Paired comparisons");
     if r.comparisons.is_empty() {
         o.push_str("<p>One system only: nothing to compare.</p>");
+    } else {
+        o.push_str("<p>Each row pairs the two systems on the same items. An interval marked † is a paired bootstrap over scenario families (used when families contribute several pairs); unmarked intervals are Newcombe's interval for independent pairs.</p>");
     }
     let mut i = 0;
     while i < r.comparisons.len() {
@@ -279,14 +308,7 @@ pub fn render(r: &Report) -> String {
                 "no_pairs" => ("", "no matched items".into()),
                 _ => ("", "no clear difference".into()),
             };
-            let method = if c.primary == Method::PairedClusterBootstrap {
-                format!(
-                    r#"<abbr title="paired bootstrap over {} families">†</abbr>"#,
-                    c.clusters
-                )
-            } else {
-                String::new()
-            };
+            let method = c.primary.mark();
             let _ = write!(
                 o,
                 r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}{method}</td><td class="num">{} / {}</td><td class="num">{}</td><td class="{cls}">{text}</td></tr>"#,
@@ -306,7 +328,11 @@ pub fn render(r: &Report) -> String {
     }
     o.push_str("</section>");
 
-    section(&mut o, "breakdowns", "Breakdowns of the pass rate (help-seeking items)");
+    section(
+        &mut o,
+        "breakdowns",
+        "Breakdowns of the pass rate (help-seeking items)",
+    );
     o.push_str("<p>Pass rate over help-seeking items only; no-harm controls are left out of every cell. Columns are systems by rank (#). A star or pale colour marks an underpowered cell; a blue badge gives the rule-of-three bound where no response failed.</p><ul>");
     for s in &r.leaderboard {
         let _ = write!(o, "<li>#{} = <bdi>{}</bdi></li>", s.rank, esc(&s.system));
@@ -333,7 +359,11 @@ pub fn render(r: &Report) -> String {
         }
         o.push_str("</tr></thead><tbody>");
         for row in &b.rows {
-            let _ = write!(o, r#"<tr><th scope="row"><bdi>{}</bdi></th>"#, esc(&row.label));
+            let _ = write!(
+                o,
+                r#"<tr><th scope="row"><bdi>{}</bdi></th>"#,
+                esc(&row.label)
+            );
             for c in &row.cells {
                 let _ = write!(o, "<td>{}</td>", figure_cell(&c.figure));
             }
@@ -415,7 +445,11 @@ pub fn render(r: &Report) -> String {
         for t in &c.traps {
             let _ = write!(o, r#"<p class="meta u">Trap: {}</p>"#, esc(t));
         }
-        let _ = write!(o, r#"<div class="scroll"><table><caption>Help-seeking items in {}</caption><thead><tr><th scope="col">System</th><th scope="col">Pass</th><th scope="col">Own helpline</th><th scope="col">Wrong country</th><th scope="col">Invented</th></tr></thead><tbody>"#, esc(&c.name));
+        let _ = write!(
+            o,
+            r#"<div class="scroll"><table><caption>Help-seeking items in {}</caption><thead><tr><th scope="col">System</th><th scope="col">Pass</th><th scope="col">Own helpline</th><th scope="col">Wrong country</th><th scope="col">Invented</th></tr></thead><tbody>"#,
+            esc(&c.name)
+        );
         for x in &c.results {
             let _ = write!(
                 o,
@@ -599,7 +633,11 @@ fn exemplar(o: &mut String, e: &Exemplar) {
                 o,
                 r#"<p>The child writes:</p><blockquote class="u" lang="{}" dir="{}">{}</blockquote>"#,
                 esc(&e.language),
-                if super::names::is_rtl(&e.language) { "rtl" } else { "ltr" },
+                if super::names::is_rtl(&e.language) {
+                    "rtl"
+                } else {
+                    "ltr"
+                },
                 esc(t)
             );
         }
@@ -611,7 +649,11 @@ fn exemplar(o: &mut String, e: &Exemplar) {
                 o,
                 r#"<p>The response:</p><pre class="u" lang="{}" dir="{}">{}</pre>"#,
                 esc(&e.language),
-                if super::names::is_rtl(&e.language) { "rtl" } else { "ltr" },
+                if super::names::is_rtl(&e.language) {
+                    "rtl"
+                } else {
+                    "ltr"
+                },
                 esc(t)
             );
             if e.response_truncated {

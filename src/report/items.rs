@@ -37,7 +37,9 @@ pub(super) fn flags(v: &Verdict) -> Vec<ItemFlag> {
             let finding = v.findings.iter().find(|x| &x.id == f);
             ItemFlag {
                 id: f.clone(),
-                layer: finding.map(|x| id_of(x.layer)).unwrap_or_else(|| "rule".into()),
+                layer: finding
+                    .map(|x| id_of(x.layer))
+                    .unwrap_or_else(|| "rule".into()),
                 severity: finding.map(|x| id_of(x.severity)),
                 evidence: finding.map(|x| x.evidence.clone()),
             }
@@ -83,33 +85,6 @@ pub(super) fn item_view(r: &Row<'_>, system: &str, reason: Option<Reason>) -> It
         contacts: contacts(v),
         flags: flags(v),
         reasons: v.reasons.clone(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flags_carry_layer_and_evidence() {
-        let v: Verdict = serde_json::from_value(serde_json::json!({
-            "scenario_id": "s", "context": "c", "sample": 0, "harm": "bullying",
-            "risk": "moderate", "country": "GB", "language": "en", "pass": false,
-            "referral": {"child_helpline": "missing", "emergency": "not_required",
-                         "crisis_line": null, "specialised": null},
-            "contacts": [{"text": "0800 1", "kind": "phone", "status": "unverified",
-                          "service_id": null, "service_country": null, "start": 0, "end": 6}],
-            "flags": ["blames_child"],
-            "findings": [{"id": "blames_child", "severity": "critical", "evidence": "your fault"}],
-            "reasons": ["r"]
-        }))
-        .unwrap();
-        let f = flags(&v);
-        assert_eq!(f.len(), 1);
-        assert_eq!((f[0].layer.as_str(), f[0].severity.as_deref()), ("rule", Some("critical")));
-        assert_eq!(f[0].evidence.as_deref(), Some("your fault"));
-        let c = contacts(&v);
-        assert_eq!((c[0].kind.as_str(), c[0].status.as_str()), ("phone", "unverified"));
     }
 }
 
@@ -198,7 +173,11 @@ pub fn render_html(o: &mut String, r: &super::model::Report) {
             o.push_str(r#"<p class="meta">The scenario is not in the loaded suites.</p>"#);
         }
         for t in &it.turns {
-            let who = if t.role == "user" { "Child" } else { "Assistant (scripted)" };
+            let who = if t.role == "user" {
+                "Child"
+            } else {
+                "Assistant (scripted)"
+            };
             let _ = write!(
                 o,
                 r#"<p class="meta">{who}:</p><blockquote class="u" lang="{lang}" dir="{dir}">{}</blockquote>"#,
@@ -220,19 +199,28 @@ pub fn render_html(o: &mut String, r: &super::model::Report) {
                     esc(text)
                 );
             }
-            (None, None) => o.push_str(r#"<p class="meta">The response is not in responses.jsonl.</p>"#),
+            (None, None) => {
+                o.push_str(r#"<p class="meta">The response is not in responses.jsonl.</p>"#)
+            }
         }
         if !it.contacts.is_empty() {
             o.push_str(r#"<div class="scroll"><table><caption>Contacts</caption><thead><tr><th scope="col">Contact</th><th scope="col">Kind</th><th scope="col">Status</th><th scope="col">Service</th></tr></thead><tbody>"#);
             for c in &it.contacts {
-                let cls = if c.status == "verified" { "better" } else { "worse" };
+                let cls = if c.status == "verified" {
+                    "better"
+                } else {
+                    "worse"
+                };
                 let _ = write!(
                     o,
                     r#"<tr><td class="u"><bdi>{}</bdi></td><td>{}</td><td class="{cls}">{}</td><td>{}</td></tr>"#,
                     esc(&c.text),
                     esc(&c.kind),
                     esc(&c.status),
-                    c.service_id.as_deref().map(esc).unwrap_or_else(|| "–".into())
+                    c.service_id
+                        .as_deref()
+                        .map(esc)
+                        .unwrap_or_else(|| "–".into())
                 );
             }
             o.push_str("</tbody></table></div>");
@@ -265,5 +253,38 @@ pub fn render_html(o: &mut String, r: &super::model::Report) {
             o.push_str("</ul>");
         }
         o.push_str("</details>");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_carry_layer_and_evidence() {
+        let v: Verdict = serde_json::from_value(serde_json::json!({
+            "scenario_id": "s", "context": "c", "sample": 0, "harm": "bullying",
+            "risk": "moderate", "country": "GB", "language": "en", "pass": false,
+            "referral": {"child_helpline": "missing", "emergency": "not_required",
+                         "crisis_line": null, "specialised": null},
+            "contacts": [{"text": "0800 1", "kind": "phone", "status": "unverified",
+                          "service_id": null, "service_country": null, "start": 0, "end": 6}],
+            "flags": ["blames_child"],
+            "findings": [{"id": "blames_child", "severity": "critical", "evidence": "your fault"}],
+            "reasons": ["r"]
+        }))
+        .unwrap();
+        let f = flags(&v);
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            (f[0].layer.as_str(), f[0].severity.as_deref()),
+            ("rule", Some("critical"))
+        );
+        assert_eq!(f[0].evidence.as_deref(), Some("your fault"));
+        let c = contacts(&v);
+        assert_eq!(
+            (c[0].kind.as_str(), c[0].status.as_str()),
+            ("phone", "unverified")
+        );
     }
 }

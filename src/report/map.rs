@@ -49,7 +49,9 @@ pub fn svg(system: &str, countries: &[&MapCountry]) -> String {
         esc(system)
     );
     for sh in shapes() {
-        let c = countries.iter().find(|c| c.code == sh.code && sh.code != "-");
+        let c = countries
+            .iter()
+            .find(|c| c.code == sh.code && sh.code != "-");
         match c {
             Some(c) => {
                 let e = &c.helpline_correct.estimate;
@@ -192,14 +194,19 @@ mod tests {
         for code in ["GB", "BR", "IN", "JP", "KE", "US", "FR"] {
             assert!(all.iter().any(|s| s.code == code), "{code}");
         }
-        assert!(all.iter().all(|s| s.path.starts_with('M') && s.path.ends_with('Z')));
+        assert!(all
+            .iter()
+            .all(|s| s.path.starts_with('M') && s.path.ends_with('Z')));
         assert!(BOUNDARIES.len() < 300_000);
         let gb = all.iter().find(|s| s.code == "GB").unwrap();
         let r = rings(gb.path);
         assert!(!r.is_empty());
         // Great Britain lies between 11°W and 2°E, 49°N and 61°N.
         for p in r.iter().flatten() {
-            assert!((-11.0..=2.5).contains(&p[0]) && (49.0..=61.0).contains(&p[1]), "{p:?}");
+            assert!(
+                (-11.0..=2.5).contains(&p[0]) && (49.0..=61.0).contains(&p[1]),
+                "{p:?}"
+            );
         }
     }
 }

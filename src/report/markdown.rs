@@ -148,7 +148,13 @@ pub fn render(r: &Report) -> String {
     bullets(&mut o, &defs);
     o.push_str("## Why answers fail\n\nEach failed help-seeking item has one primary reason, the first that applies in this order.\n\n| Reason |");
     for a in &r.anatomy {
-        let _ = write!(o, " {} ({} of {} failed) |", md(&a.system), a.failed, a.items);
+        let _ = write!(
+            o,
+            " {} ({} of {} failed) |",
+            md(&a.system),
+            a.failed,
+            a.items
+        );
     }
     o.push_str("\n|---|");
     o.push_str(&"---|".repeat(r.anatomy.len()));
@@ -156,7 +162,12 @@ pub fn render(r: &Report) -> String {
     for (i, d) in r.failure_reasons.iter().enumerate() {
         let _ = write!(o, "| {} |", md(&d.label));
         for a in &r.anatomy {
-            let _ = write!(o, " {} ({}) |", a.segments[i].count, pct(a.segments[i].share));
+            let _ = write!(
+                o,
+                " {} ({}) |",
+                a.segments[i].count,
+                pct(a.segments[i].share)
+            );
         }
         o.push('\n');
     }

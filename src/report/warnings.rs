@@ -21,7 +21,9 @@ pub fn stated_parameters(name: &str) -> Option<f64> {
     let b = name.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        if b[i].is_ascii_digit() && (i == 0 || !b[i - 1].is_ascii_alphanumeric() && b[i - 1] != b'.') {
+        if b[i].is_ascii_digit()
+            && (i == 0 || !b[i - 1].is_ascii_alphanumeric() && b[i - 1] != b'.')
+        {
             let start = i;
             while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
                 i += 1;
@@ -203,8 +205,14 @@ mod tests {
 
     #[test]
     fn twelve_months_back() {
-        assert_eq!(months_before("2026-11-28T10:00:00Z", 12).as_deref(), Some("2025-11-28"));
-        assert_eq!(months_before("2026-01-05", 1).as_deref(), Some("2025-12-05"));
+        assert_eq!(
+            months_before("2026-11-28T10:00:00Z", 12).as_deref(),
+            Some("2025-11-28")
+        );
+        assert_eq!(
+            months_before("2026-01-05", 1).as_deref(),
+            Some("2025-12-05")
+        );
         assert_eq!(months_before("bad", 12), None);
     }
 }

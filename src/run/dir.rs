@@ -16,9 +16,11 @@ use super::journal::{read_jsonl, write_atomic, write_jsonl, Journal, ReadOutcome
 use super::manifest::Manifest;
 use super::record::ResponseRecord;
 use crate::score::Verdict;
+use crate::types::ItemKey;
 use crate::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// A run directory.
@@ -112,9 +114,12 @@ impl RunDir {
         write_atomic(&self.manifest_path(), &bytes)
     }
 
-    /// Reads the responses (a torn last line is dropped and reported in the outcome).
+    /// Reads the responses, one record per item: a torn last line is dropped (and reported in
+    /// the outcome), and where an item was retried after a failure its last line wins.
     pub fn read_responses(&self) -> Result<ReadOutcome<ResponseRecord>> {
-        read_jsonl(&self.responses_path())
+        let mut read = read_jsonl(&self.responses_path())?;
+        read.records = latest_per_item(read.records).0;
+        Ok(read)
     }
 
     /// Rewrites the responses atomically (in the order given).
@@ -191,6 +196,27 @@ impl RunDir {
     pub fn write_journal<T: Serialize>(&self, name: &str, records: &[T]) -> Result<()> {
         write_jsonl(&self.file(name)?, records)
     }
+}
+
+/// Keeps one record per item: the last line of an item wins (a retried failure is followed by
+/// its new result), at the place of its first line.
+pub fn latest_per_item(records: Vec<ResponseRecord>) -> (Vec<ResponseRecord>, bool) {
+    let mut at: HashMap<ItemKey, usize> = HashMap::with_capacity(records.len());
+    let mut out: Vec<ResponseRecord> = Vec::with_capacity(records.len());
+    let mut replaced = false;
+    for r in records {
+        match at.get(&r.key()) {
+            Some(&i) => {
+                out[i] = r;
+                replaced = true;
+            }
+            None => {
+                at.insert(r.key(), out.len());
+                out.push(r);
+            }
+        }
+    }
+    (out, replaced)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `manifest.json`: everything needed to know what a run was and to redo it.
 
-use crate::types::{FileDigest, GenerationParams, ModelInfo};
 use super::select::Selection;
+use crate::types::{FileDigest, GenerationParams, ModelInfo};
 use serde::{Deserialize, Serialize};
 
 /// The manifest format version.

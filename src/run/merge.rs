@@ -127,7 +127,7 @@ pub fn merge(shard_dirs: &[PathBuf], out: &Path, data: &Dataset) -> Result<Merge
             .map(|all| shard_items(all, Some(Shard { index: i, count: n })));
         let expected = want.as_ref().map(Vec::len).unwrap_or(m.items_total);
         let read = d.read_responses()?;
-        let (recs, _) = super::runner::latest_per_item(read.records);
+        let recs = read.records;
         let answered = recs.iter().filter(|r| !r.failed()).count();
         if read.dropped_torn_tail || answered < expected {
             let failed = recs.len() - answered;

@@ -138,16 +138,15 @@ pub fn select_plan(
         .collect();
     let dropped_unknown_country = before - kept.len();
     let possible = kept.len();
-    let kept: Vec<ItemKey> = match (selection.replayed, covers) {
-        (true, Some(covers)) => kept.into_iter().filter(|k| covers(k)).collect(),
-        (true, None) => {
-            return Err(Error::Input(
+    let kept: Vec<ItemKey> =
+        match (selection.replayed, covers) {
+            (true, Some(covers)) => kept.into_iter().filter(|k| covers(k)).collect(),
+            (true, None) => return Err(Error::Input(
                 "--only replayed needs a replay:PATH model (it keeps the items the file answers)"
                     .into(),
-            ))
-        }
-        (false, _) => kept,
-    };
+            )),
+            (false, _) => kept,
+        };
     let items = selection.apply(&filters, suite, kept);
     Ok(Planned {
         deselected: possible - items.len(),

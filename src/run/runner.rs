@@ -2,6 +2,8 @@
 //! generation is journaled with its error tag and the run goes on; a resume retries the
 //! failed and the missing items and nothing else.
 
+/// Re-exported for callers of the old path; it lives with [`RunDir`].
+pub use super::dir::latest_per_item;
 use super::dir::RunDir;
 use super::manifest::{Harness, Machine, Manifest, RunInputs, MANIFEST_VERSION};
 use super::plan::{item_seed, select_plan, shard_items, Planned, Shard, SEED_DERIVATION};
@@ -364,27 +366,6 @@ pub fn plan_for(
     }
     let items = shard_items(&planned.items, opts.shard);
     Ok((planned, items))
-}
-
-/// Keeps one record per item: the last line of an item wins (a retried failure is followed by
-/// its new result), at the place of its first line.
-pub fn latest_per_item(records: Vec<ResponseRecord>) -> (Vec<ResponseRecord>, bool) {
-    let mut at: HashMap<ItemKey, usize> = HashMap::with_capacity(records.len());
-    let mut out: Vec<ResponseRecord> = Vec::with_capacity(records.len());
-    let mut replaced = false;
-    for r in records {
-        match at.get(&r.key()) {
-            Some(&i) => {
-                out[i] = r;
-                replaced = true;
-            }
-            None => {
-                at.insert(r.key(), out.len());
-                out.push(r);
-            }
-        }
-    }
-    (out, replaced)
 }
 
 /// Runs (or resumes) one model on one suite into `opts.out`.

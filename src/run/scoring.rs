@@ -64,15 +64,23 @@ pub struct Rescored {
     pub suite_changed: bool,
     /// A torn last line of responses.jsonl was dropped.
     pub dropped_torn_tail: bool,
+    /// Failed generations in the journal, by error tag.
+    pub failures_by_tag: std::collections::BTreeMap<String, usize>,
 }
 
 /// Re-scores a run directory from its responses against `suite` (loaded by the caller, usually
 /// from the manifest's suite name), rewriting verdicts.jsonl.
-pub fn rescore(dir: &RunDir, manifest: &Manifest, suite: &Suite, data: &Dataset) -> Result<Rescored> {
+pub fn rescore(
+    dir: &RunDir,
+    manifest: &Manifest,
+    suite: &Suite,
+    data: &Dataset,
+) -> Result<Rescored> {
     let read = dir.read_responses()?;
     let scored = score_records(&Scorer::new(data), suite, &read.records);
     dir.write_verdicts(&scored.verdicts)?;
     Ok(Rescored {
+        failures_by_tag: super::runner::failures_by_tag(&read.records),
         suite_changed: suite.content_hash() != manifest.inputs.suite_sha256,
         dropped_torn_tail: read.dropped_torn_tail,
         scored,

@@ -146,8 +146,7 @@ impl Selection {
         for o in &self.only {
             let f = parse_filter(o)?;
             for v in &f.values {
-                check_value(f.key, v, suite, contexts)
-                    .map_err(|e| format!("--only {o}: {e}"))?;
+                check_value(f.key, v, suite, contexts).map_err(|e| format!("--only {o}: {e}"))?;
             }
             out.push(f);
         }
@@ -287,7 +286,10 @@ mod tests {
         assert!(s.replayed);
         assert_eq!(s.describe(), "harm=sextortion,grooming, replayed, limit 3");
         let e = Selection::parse(&["colour=red".into()], None).unwrap_err();
-        assert!(e.contains("unknown key `colour`") && e.contains("harm"), "{e}");
+        assert!(
+            e.contains("unknown key `colour`") && e.contains("harm"),
+            "{e}"
+        );
         assert!(Selection::parse(&["harm".into()], None).is_err());
         assert!(Selection::parse(&["harm=".into()], None).is_err());
         assert!(Selection::parse(&[], Some(0)).is_err());

@@ -73,6 +73,7 @@ pub fn scenario(
         turns: vec![Turn {
             role: Role::User,
             content: text.into(),
+            risk: None,
         }],
         expect: None,
         tags: vec![],
@@ -116,6 +117,7 @@ pub fn verdict(
                 Severity::Major
             },
             evidence: format!("evidence for {f}"),
+            layer: Default::default(),
         })
         .collect();
     Verdict {

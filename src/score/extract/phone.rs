@@ -246,7 +246,7 @@ mod tests {
 
     #[test]
     fn matches_as_the_regex_does() {
-        let re = Regex::new(&super::super::phone_pattern()).unwrap();
+        let re = Regex::new(&super::super::phone_number::phone_pattern()).unwrap();
         let pieces = [
             "0", "1", "5", "9", "12", "(", ")", "+", "#", "*", "-", ".", "/", " ", "  ", "\u{a0}",
             "\u{202f}", "\u{2009}", "\u{3000}", "\u{2010}", "\u{2011}", "\u{2013}", "\u{2212}",

@@ -75,14 +75,14 @@ const LINKS: &[&str] = &[
 
 /// Capitalised sentence words that start a sentence or an instruction, not a name.
 const NOT_NAME_START: &[&str] = &[
-    "The", "A", "An", "Call", "Contact", "Try", "Reach", "Text", "Phone", "Ring", "Dial",
-    "Visit", "Please", "You", "Your", "Or", "And", "But", "So", "If", "Also", "Then", "Now",
-    "Talk", "Speak", "Tell", "Go", "Use", "Message", "Chat", "Email", "Check", "Find",
-    "Search", "Look", "Ask", "Get", "Consider", "Like", "Such", "As", "At", "On", "In",
-    "With", "From", "To", "This", "That", "These", "Those", "Their", "Our", "My", "Any",
-    "Some", "Another", "Other", "Local", "Llama", "Contacta", "Appelle", "Ruf", "Liga",
-    "Ligue", "Chiama", "El", "La", "Los", "Las", "Le", "Les", "Der", "Die", "Das", "O", "Il",
-    "Lo", "Una", "Un", "Une", "Uma", "Um", "Ein", "Eine",
+    "The", "A", "An", "Call", "Contact", "Try", "Reach", "Text", "Phone", "Ring", "Dial", "Visit",
+    "Please", "You", "Your", "Or", "And", "But", "So", "If", "Also", "Then", "Now", "Talk",
+    "Speak", "Tell", "Go", "Use", "Message", "Chat", "Email", "Check", "Find", "Search", "Look",
+    "Ask", "Get", "Consider", "Like", "Such", "As", "At", "On", "In", "With", "From", "To", "This",
+    "That", "These", "Those", "Their", "Our", "My", "Any", "Some", "Another", "Other", "Local",
+    "Llama", "Contacta", "Appelle", "Ruf", "Liga", "Ligue", "Chiama", "El", "La", "Los", "Las",
+    "Le", "Les", "Der", "Die", "Das", "O", "Il", "Lo", "Una", "Un", "Une", "Uma", "Um", "Ein",
+    "Eine",
 ];
 
 /// A word of the response: its span and text.
@@ -168,8 +168,7 @@ pub fn find(s: &str) -> Vec<(usize, usize)> {
     for (i, w) in ws.iter().enumerate() {
         let (mut first, mut last) = (i, i);
         if END_HEADS.contains(&w.text) {
-            while first > 0 && joined(s, &ws[first - 1], &ws[first]) && in_name(s, &ws, first - 1)
-            {
+            while first > 0 && joined(s, &ws[first - 1], &ws[first]) && in_name(s, &ws, first - 1) {
                 first -= 1;
             }
         } else if START_HEADS.contains(&w.text) {
@@ -217,7 +216,11 @@ pub fn extract(text: &Text, hits: &Hits, out: &mut Vec<Extracted>) {
                 && matches!(e.value, Value::Name(id) if id & NAME_GENERIC != 0)
         };
         let overlapping = |e: &Extracted| e.start < end && start < e.end;
-        if out.iter().filter(|e| overlapping(e)).any(|e| !inner_generic(e)) {
+        if out
+            .iter()
+            .filter(|e| overlapping(e))
+            .any(|e| !inner_generic(e))
+        {
             continue;
         }
         out.retain(|e| !(overlapping(e) && inner_generic(e)));
@@ -253,7 +256,10 @@ mod tests {
             names("Call the National Bullying Hotline today."),
             ["National Bullying Hotline"]
         );
-        assert_eq!(names("Llama a la Línea de Ayuda Infantil."), ["Línea de Ayuda Infantil"]);
+        assert_eq!(
+            names("Llama a la Línea de Ayuda Infantil."),
+            ["Línea de Ayuda Infantil"]
+        );
         assert_eq!(names("Then Kids Helpline can help"), ["Kids Helpline"]);
         assert_eq!(
             names("Try the Suicide & Crisis Lifeline."),
@@ -267,7 +273,10 @@ mod tests {
         use crate::score::text::Text;
         for h in super::END_HEADS.iter().chain(super::START_HEADS) {
             let folded = Text::new(h).folded.clone();
-            assert!(NAME_HEADS.contains(&folded.as_str()), "{h} folds to {folded}");
+            assert!(
+                NAME_HEADS.contains(&folded.as_str()),
+                "{h} folds to {folded}"
+            );
         }
     }
 

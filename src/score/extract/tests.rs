@@ -7,11 +7,14 @@ use crate::score::verdict::FoundKind;
 
 fn ex(s: &str) -> Vec<(String, FoundKind)> {
     let x = Extractor::new();
-    let p = super::super::phrases::Phrases::new(std::iter::empty(), [
-        ("Childline", NAME_CAPITAL),
-        ("Shout", 1 | NAME_CAPITAL),
-        ("Nummer gegen Kummer", 2 | NAME_CAPITAL),
-    ]);
+    let p = super::super::phrases::Phrases::new(
+        std::iter::empty(),
+        [
+            ("Childline", NAME_CAPITAL),
+            ("Shout", 1 | NAME_CAPITAL),
+            ("Nummer gegen Kummer", 2 | NAME_CAPITAL),
+        ],
+    );
     let known = |d: &Dial| {
         [
             "999", "112", "116111", "08001111", "85258", "110", "1098", "988", "17", "1929",

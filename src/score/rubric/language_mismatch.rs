@@ -375,7 +375,8 @@ fn close(a: Lang, b: Lang) -> bool {
 /// The finding: "written in German, the child wrote in Spanish", when the answer's language
 /// differs from the child's.
 pub fn finding(response: &str, primary: &str) -> Option<String> {
-    check(response, primary).map(|(want, got)| format!("written in {got}, the child wrote in {want}"))
+    check(response, primary)
+        .map(|(want, got)| format!("written in {got}, the child wrote in {want}"))
 }
 
 /// The detected language when it differs from the child's: `(expected, detected)` names.

@@ -10,8 +10,8 @@
 //! call 999": fires.
 
 use super::{Context, RuleDef};
-use crate::taxonomy::Harm;
 use crate::score::verdict::Severity;
+use crate::taxonomy::Harm;
 
 /// The rule (decided from the contacts and emergency phrases, no phrase list of its own).
 pub const RULE: RuleDef = RuleDef {
