@@ -28,6 +28,7 @@ fn bench(c: &mut Criterion) {
         warnings: &[],
         generated_at: None,
         scorer_gold: None,
+        judges: &[],
     };
     let out = tmp.path().join("out");
     let mut g = c.benchmark_group("report");

@@ -3,7 +3,9 @@
 TopoJSON) into src/report/map/countries-110m.tsv: one line per country,
 `ISO-alpha-2 <TAB> name <TAB> SVG path` in an equirectangular 1000 x 500 viewBox
 (x = (lon + 180) / 360 * 1000, y = (90 - lat) / 180 * 500), coordinates rounded to 0.1
-and points closer than 0.6 units to the last kept one dropped.
+and points closer than 0.6 units to the last kept one dropped. Rings that cross the
+antimeridian (Russia, Fiji, Antarctica) are kept continuous and drawn twice, shifted by
+360°, and the view box clips what lies outside it.
 
 Usage (run once; the output is vendored):
   cd /tmp && npm pack world-atlas && tar xzf world-atlas-2.0.2.tgz
@@ -48,9 +50,28 @@ def main(topo_path, iso_path):
     def project(lon, lat):
         return ((lon + 180.0) / 360.0 * 1000.0, (90.0 - lat) / 180.0 * 500.0)
 
+    def unwrap(ring):
+        """Keeps a ring that crosses the antimeridian continuous (longitudes beyond ±180)
+        and returns it with a copy shifted by 360°, so that both sides are drawn and the
+        view box clips the rest."""
+        out = [ring[0]]
+        for lon, lat in ring[1:]:
+            prev = out[-1][0]
+            while lon - prev > 180:
+                lon -= 360
+            while prev - lon > 180:
+                lon += 360
+            out.append((lon, lat))
+        rings = [out]
+        if min(p[0] for p in out) < -180:
+            rings.append([(lon + 360, lat) for lon, lat in out])
+        if max(p[0] for p in out) > 180:
+            rings.append([(lon - 360, lat) for lon, lat in out])
+        return rings
+
     def path(rings):
         out = []
-        for r in rings:
+        for r in [u for ring in rings for u in unwrap(ring)]:
             pts = [project(*p) for p in r]
             kept = [pts[0]]
             for p in pts[1:]:

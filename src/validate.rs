@@ -32,6 +32,8 @@ pub fn validate(root: &Path, suites: &[SuiteSpec]) -> (Diagnostics, Summary) {
     let data = Dataset::load(root, &mut diags);
     check_directory(&data, &mut diags);
     check_policy(&data, &mut diags);
+    // The judge's rubric is curated data like the policy: checked with it.
+    let _ = crate::judge::rubric::load_into(&crate::judge::rubric::Rubric::path(root), &mut diags);
     let specs: Vec<SuiteSpec> = if suites.is_empty() {
         Suite::names(root)
             .into_iter()
@@ -101,7 +103,12 @@ fn check_directory(data: &Dataset, diags: &mut Diagnostics) {
 
 fn check_policy(data: &Dataset, diags: &mut Diagnostics) {
     for rule in &data.policy.rules {
-        for &kind in rule.require.iter().chain(&rule.recommend) {
+        for &kind in rule
+            .require
+            .iter()
+            .chain(&rule.require_one_of)
+            .chain(&rule.recommend)
+        {
             for &harm in Harm::ALL {
                 if !rule.harms.covers(harm) {
                     continue;
@@ -168,7 +175,9 @@ fn check_scenario(sc: &Scenario, data: &Dataset, diags: &mut Diagnostics) {
     }
     let expected = data.policy.expected(sc, &data.directory);
     for r in &expected.required {
-        if !r.available && r.kind == ServiceKind::ChildHelpline {
+        // A child helpline required alone must exist; where a crisis line can stand in for it
+        // (`require_one_of`), one of the group is enough.
+        if r.kind == ServiceKind::ChildHelpline && !expected.group_available(r.kind) {
             diags.push(o.clone(), format!("scenario `{}`: the policy requires a child helpline that serves `{}`, and `{}` has none", sc.id, sc.harm, sc.country));
         }
     }

@@ -324,3 +324,35 @@ fn bad_flags_exit_2_before_any_model_loads() {
     }
     assert!(!Path::new(&out).exists(), "nothing was written");
 }
+
+#[test]
+fn score_a_run_whose_suite_changed_since_it_ran() {
+    let t = tempfile::tempdir().unwrap();
+    let suite_dir = t.path().join("suite");
+    std::fs::create_dir_all(&suite_dir).unwrap();
+    let text = std::fs::read_to_string(root().join("scenarios/smoke/smoke.toml")).unwrap();
+    let file = suite_dir.join("smoke.toml");
+    std::fs::write(&file, &text).unwrap();
+    let replay = smoke_replay(t.path());
+    let model = format!("replay:{}", replay.display());
+    let out = t.path().join("run").display().to_string();
+    let suite = suite_dir.display().to_string();
+    let o = popbench(&[
+        "--quiet",
+        "run",
+        "--model",
+        &model,
+        "--suite",
+        &suite,
+        "--no-score",
+        "--out",
+        &out,
+    ]);
+    assert!(o.starts_with("exit: 0"), "{o}");
+    // The suite loses its first scenario after the run.
+    let mut blocks: Vec<&str> = text.split("[[scenario]]").collect();
+    assert!(blocks.len() > 2);
+    blocks.remove(1);
+    std::fs::write(&file, blocks.join("[[scenario]]")).unwrap();
+    snap!(t.path(), "score_changed_suite", popbench(&["score", &out]));
+}

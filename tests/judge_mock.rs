@@ -649,3 +649,85 @@ fn judging_a_run_survives_sigkill_resumes_without_rejudging_and_refuses_a_change
     assert_eq!(h["params"]["max_tokens"], 99);
     assert_eq!(h["self_preference"], false);
 }
+
+#[test]
+fn judge_eval_measures_the_judge_and_the_rules_side_by_side() {
+    // A judge that answers with the gold labels of the response it is shown.
+    let gold = root().join("tests/data/judge");
+    let items = popbench::judge::eval::load_gold(&gold).unwrap();
+    let answers: Vec<(String, Vec<(String, bool)>)> = items
+        .iter()
+        .map(|g| {
+            (
+                g.response.clone(),
+                g.labels.iter().map(|(c, l)| (c.clone(), l.value)).collect(),
+            )
+        })
+        .collect();
+    let script: Script = Arc::new(move |s: &Seen| {
+        let labels = answers
+            .iter()
+            .find(|(r, _)| *r == s.answer)
+            .map(|(_, l)| l.clone())
+            .unwrap_or_default();
+        s.asked
+            .iter()
+            .map(|id| {
+                let yes = labels.iter().any(|(c, v)| c == id && *v);
+                format!("{id}: {} - as labelled", if yes { "yes" } else { "no" })
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let mock = Mock::start(script, Duration::ZERO);
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("eval.json");
+    let o = bin()
+        .args(["judge-eval", "--judge", &mock.spec(), "--gold"])
+        .arg(&gold)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(r["items"], items.len());
+    assert_eq!(r["judge_calls"], items.len());
+    let c = |id: &str| {
+        r["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    // The judge agrees perfectly where both classes occur.
+    let secrecy = c("secrecy");
+    assert_eq!(secrecy["judge"]["n"], items.len());
+    assert_eq!(secrecy["judge"]["kappa"]["value"], 1.0);
+    assert_eq!(secrecy["reliable"], true);
+    // The stepdad "talk to him when he's sober" answer: the judge sees it, the phrase rule
+    // does not, and both appear per criterion.
+    let confront = c("confronts_abuser");
+    assert_eq!(confront["judge"]["recall"]["value"], 1.0);
+    assert_eq!(confront["rule"]["recall"]["value"], 0.0);
+    assert_eq!(confront["rule_flags"][0], "confront_abuser");
+    // A criterion with no rule counterpart has no rule figures.
+    assert!(c("persona_after_danger")["rule"].is_null());
+    // checks_immediate_safety is asked only for imminent and high risk.
+    let asked = items
+        .iter()
+        .filter(|g| matches!(g.risk, Risk::Imminent | Risk::High) && g.harm != Harm::NoHarm)
+        .count();
+    assert_eq!(c("checks_immediate_safety")["asked"], asked);
+    assert!(
+        stdout.contains("confronts_abuser") && stdout.contains("rules"),
+        "{stdout}"
+    );
+}

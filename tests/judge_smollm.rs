@@ -40,7 +40,7 @@ fn smollm2_runs_judge_eval_end_to_end_on_a_small_subset() {
             "--judge-examples",
             "off",
             "--judge-max-tokens",
-            "120",
+            "64",
             "--judge-batch",
             "2",
             "--out",

@@ -90,6 +90,7 @@ fn every_figure_in_the_html_is_in_results_json() {
         warnings: &[],
         generated_at: Some("2026-12-02T08:30:00Z"),
         scorer_gold: None,
+        judges: &[],
     };
     let out = tmp.path().join("out");
     let (_, written) = report::write_all(&input, &out).unwrap();
@@ -135,6 +136,7 @@ fn report_has_every_section_and_statistic() {
         warnings: &[],
         generated_at: None,
         scorer_gold: None,
+        judges: &[],
     };
     let (rep, written) = report::write_all(&input, &tmp.path().join("out")).unwrap();
     let html = std::fs::read_to_string(&written.html).unwrap();
@@ -281,6 +283,7 @@ fn rates_of_zero_and_one_get_a_clustered_wilson_interval() {
         warnings: &[],
         generated_at: None,
         scorer_gold: None,
+        judges: &[],
     };
     let (rep, written) = report::write_all(&input, &tmp.path().join("out")).unwrap();
     let perfect = rep
@@ -353,6 +356,7 @@ fn counts_agree_with_a_direct_count() {
         warnings: &[],
         generated_at: None,
         scorer_gold: None,
+        judges: &[],
     };
     let rep = report::build(&input);
     let pass_k = |run: &report::RunData| {
@@ -425,6 +429,7 @@ fn reports_are_reproducible() {
         warnings: &[],
         generated_at: None,
         scorer_gold: None,
+        judges: &[],
     };
     let a = serde_json::to_string(&report::build(&input)).unwrap();
     let b = serde_json::to_string(&report::build(&input)).unwrap();

@@ -125,6 +125,7 @@ fn render_hostile() -> Hostile {
         warnings: &warnings,
         generated_at: Some("<script>"),
         scorer_gold: None,
+        judges: &[],
     };
     let out = tmp.path().join("out");
     report::write_all(&input, &out).unwrap();

@@ -2,7 +2,8 @@
 //! server, TGI, Ollama). Timeouts, retries with backoff, a concurrency limit for batches, and
 //! an API key read from the environment that is never printed or stored.
 
-use super::{Backend, BackendError, Completion, FinishReason, ModelInfo, Request};
+use super::{Backend, BackendError, Completion, Request};
+use crate::types::{FinishReason, ModelInfo};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};

@@ -7,9 +7,8 @@
 //! Every item of the run must have exactly one response, and every response must belong to an
 //! item of the run: anything else is an error that names the ids.
 
-use super::{
-    Backend, BackendError, Completion, FileDigest, FinishReason, ItemKey, ModelInfo, Request,
-};
+use super::{Backend, BackendError, Completion, Request};
+use crate::types::{FileDigest, FinishReason, ItemKey, ModelInfo};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;

@@ -4,10 +4,8 @@
 use super::printer::{Hint, Printer};
 use anyhow::Context as _;
 use popbench::backend::candle::DeviceKind;
-use popbench::backend::{
-    open::open_local, GenerationParams, ItemKey, ModelSpec, OpenOptions, Request,
-};
-use popbench::prompt::ChatMessage;
+use popbench::backend::{open::open_local, ModelSpec, OpenOptions, Request};
+use popbench::types::{ChatMessage, GenerationParams, ItemKey};
 use std::io::Write as _;
 use std::process::ExitCode;
 

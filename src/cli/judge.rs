@@ -75,6 +75,26 @@ impl JudgeFlags {
         })
     }
 
+    /// Checks the judge flags before any work (the spec parses and its file exists, the
+    /// device is known, the rubric loads): a bad one is refused at once.
+    pub fn check(&self, root: &Path) -> anyhow::Result<()> {
+        let Some(spec_text) = self.judge.as_deref() else {
+            return Ok(());
+        };
+        let hint = |e: String| {
+            anyhow::anyhow!("--judge {e}").context(super::printer::Hint(
+                "the judge takes the same specs as --model; see `popbench models`".into(),
+            ))
+        };
+        let spec = ModelSpec::parse(spec_text).map_err(|e| hint(e.to_string()))?;
+        spec.check()
+            .map_err(|e| hint(format!("{spec_text}: {e}")))?;
+        popbench::backend::candle::DeviceKind::parse(&self.judge_device)
+            .map_err(|e| anyhow::anyhow!("--judge-device {e}"))?;
+        self.load_rubric(root)?;
+        Ok(())
+    }
+
     /// Opens the judge's backend.
     pub fn open(&self) -> anyhow::Result<Box<dyn Backend>> {
         let spec_text = self
@@ -204,8 +224,7 @@ pub fn print_judge_summary(printer: &Printer, s: &JudgeSummary) -> std::io::Resu
         s.judge_spec, s.items, s.items_with_errors
     ))?;
     if s.self_preference {
-        printer
-            .out("  warning: the judge is the model under test (self-preference)".to_string())?;
+        printer.out("  warning: the judge is the model under test (self-preference)")?;
     }
     printer.out(format!(
         "  {:<24} {:>14} {:>14} {:>8}",
@@ -231,6 +250,7 @@ pub fn print_judge_summary(printer: &Printer, s: &JudgeSummary) -> std::io::Resu
 }
 
 /// Judges one run directory and prints its summary; `Ok(outcome)` even with judge errors.
+#[allow(clippy::too_many_arguments)]
 pub fn judge_dir(
     dir: &Path,
     data: &Dataset,
@@ -274,8 +294,6 @@ pub fn judge_dir(
 
 /// The judge step of `popbench run --judge SPEC`: judges the run directory just written,
 /// when a judge is given. Returns `Ok(false)` when no judge was asked for.
-// Called from `run` once its `--judge` flags are hooked in (src/cli/run.rs).
-#[allow(dead_code)]
 pub fn after_run(
     flags: &JudgeFlags,
     root: &Path,
@@ -375,7 +393,7 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         }
     }
     if interrupted {
-        printer.warn("interrupted; run the same command again to continue".to_string());
+        printer.warn("interrupted; run the same command again to continue");
         return Ok(ExitCode::from(130));
     }
     Ok(ExitCode::SUCCESS)

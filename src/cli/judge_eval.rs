@@ -106,8 +106,7 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         started.elapsed().as_secs_f64()
     ))?;
     printer.out(
-        "95% bootstrap intervals in brackets; kappa below 0.6 = not reliable for this judge"
-            .to_string(),
+        "95% bootstrap intervals in brackets; kappa below 0.6 = not reliable for this judge",
     )?;
     for line in table(&report.criteria) {
         printer.out(line)?;

@@ -95,6 +95,26 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
     } else {
         None
     };
+    // The judge layer of judged runs (judgements.jsonl beside the verdicts).
+    let mut judges = Vec::new();
+    for dir in &args.runs {
+        if !dir
+            .join(format!("{}.jsonl", popbench::judge::record::FILE))
+            .is_file()
+        {
+            continue;
+        }
+        let rubric = popbench::judge::rubric::load(&popbench::judge::rubric::Rubric::path(root))
+            .map_err(|d| {
+                let lines: Vec<String> = d.0.iter().map(|x| x.to_string()).collect();
+                anyhow::anyhow!("{}", lines.join("\n")).context("loading the rubric")
+            })?;
+        if let Some(j) = popbench::judge::summary::JudgeSummary::load(dir, &rubric)
+            .with_context(|| format!("reading the judgements of {}", dir.display()))?
+        {
+            judges.push(j);
+        }
+    }
     let input = ReportInput {
         runs: &runs,
         scenarios: &scenarios,
@@ -103,6 +123,7 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         warnings: &warnings,
         generated_at: now.as_deref(),
         scorer_gold,
+        judges: &judges,
     };
     let (rep, written) = report::write_all(&input, &args.out).context("writing the report")?;
     printer.status(format!(

@@ -74,8 +74,11 @@ pub struct Args {
     #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
     shard: Option<Shard>,
     /// Do not score; only generate.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "judge")]
     no_score: bool,
+    /// Judge every response once the run is complete (see `popbench judge`).
+    #[command(flatten)]
+    judge: super::judge::JudgeFlags,
     /// Items sent to the backend together (0: what the backend prefers — up to 8 sequences
     /// decoded together on popbench's CPU engine, a remote server's concurrency, else 1).
     /// Replies do not depend on it.
@@ -237,6 +240,9 @@ fn resume_command(args: &Args, selection: &Selection, model: &str, dir: &Path) -
     }
     if args.no_score {
         c.push_str(" --no-score");
+    }
+    if let Some(j) = &args.judge.judge {
+        c.push_str(&format!(" --judge {j}"));
     }
     c
 }
@@ -410,6 +416,7 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
             out,
         });
     }
+    args.judge.check(root)?;
     let device = DeviceKind::parse(&args.device).map_err(|e| {
         bad_flag(
             format!("--device {e}"),
@@ -527,6 +534,9 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
                 ))?;
                 print_summary(&printer, &o.verdicts)?;
                 print_failures(&printer, &o.failures_by_tag)?;
+                if o.complete() && o.stopped.is_none() {
+                    super::judge::after_run(&args.judge, root, &data, &o.dir, printer, &stop)?;
+                }
                 if !o.complete() || o.stopped.is_some() {
                     failures += 1;
                     let why = match &o.stopped {

@@ -3,6 +3,7 @@
 use super::printer::Printer;
 use anyhow::Context as _;
 use popbench::dataset::Dataset;
+use popbench::judge::rubric::Rubric;
 use popbench::run::scoring::{load_suite, rescore};
 use popbench::run::RunDir;
 use std::path::{Path, PathBuf};
@@ -23,8 +24,30 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
             RunDir::open(path).with_context(|| format!("scoring {}", path.display()))?;
         let suite = load_suite(&manifest.inputs.suite, &data.root)
             .with_context(|| format!("loading suite `{}`", manifest.inputs.suite))?;
-        let r = rescore(&dir, &manifest, &suite, &data)
+        let mut r = rescore(&dir, &manifest, &suite, &data)
             .with_context(|| format!("scoring {}", path.display()))?;
+        // A judged run keeps its judge layer: the judgements are folded into the new rule
+        // verdicts (the judge is not run again).
+        if dir.file(popbench::judge::record::FILE)?.is_file() {
+            let rubric = popbench::judge::rubric::load(&Rubric::path(root)).map_err(|d| {
+                let lines: Vec<String> = d.0.iter().map(|x| x.to_string()).collect();
+                anyhow::anyhow!("{}", lines.join("\n")).context("loading the rubric")
+            })?;
+            let (judged, rubric_changed) =
+                popbench::judge::run::apply_to_verdicts(&dir, &rubric, &mut r.scored.verdicts)?;
+            dir.write_verdicts(&r.scored.verdicts)?;
+            printer.out(format!(
+                "{}: the judge layer of {judged} verdicts kept from judgements.jsonl",
+                path.display()
+            ))?;
+            if rubric_changed {
+                printer.warn(format!(
+                    "{}: the rubric changed since the run was judged; judge it again with `popbench judge {} --judge SPEC --replace`",
+                    path.display(),
+                    path.display()
+                ));
+            }
+        }
         printer.out(format!(
             "{}: {} verdicts written",
             path.display(),

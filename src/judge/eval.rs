@@ -324,7 +324,9 @@ pub fn measure(
 
 /// `0.62 [0.41, 0.80]`, or `-` when undefined.
 pub fn fmt_figure(f: &super::agreement::Figure) -> String {
-    match (f.value, f.lo, f.hi) {
+    // `+ 0.0` turns a negative zero into zero (no "-0.00").
+    let z = |x: Option<f64>| x.map(|v| v + 0.0);
+    match (z(f.value), z(f.lo), z(f.hi)) {
         (Some(v), Some(lo), Some(hi)) => format!("{v:.2} [{lo:.2},{hi:.2}]"),
         (Some(v), _, _) => format!("{v:.2} [-]"),
         _ => "-".into(),

@@ -91,7 +91,7 @@ mod tests {
                    concrete_next_step = yes (gives 0800 1111)\n";
         let p = parse(out, &ASKED);
         assert!(p.missing.is_empty(), "{p:?}");
-        assert_eq!(p.decisions["secrecy"].0, false);
+        assert!(!p.decisions["secrecy"].0);
         assert_eq!(p.decisions["secrecy"].1, "it encourages telling a teacher");
         assert!(p.decisions["validates_feelings"].0);
         assert!(p.decisions["concrete_next_step"].0);

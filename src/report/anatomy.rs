@@ -3,7 +3,7 @@
 //! before what it left out, and the state of the text (cut at the token limit, garbled)
 //! only explains a failure nothing else explains.
 
-use super::build::{figure_rows_list, Row, Tally};
+use super::figures::{figure_rows_list, Row, Tally};
 use super::model::{Anatomy, AnatomySegment, MethodText};
 use crate::score::verdict::{
     ContactStatus, EmergencyOutcome, HelplineOutcome, KindOutcome, Severity,

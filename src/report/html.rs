@@ -288,6 +288,7 @@ pub fn render(r: &Report) -> String {
     o.push_str("<p>Every failed help-seeking item has one primary reason: the first of the reasons below, in this order, that applies to it. Each bar segment and each count links to its items.</p>");
     anatomy(&mut o, r);
     o.push_str("</section>");
+    o.push_str(&super::judge::html(&r.judges));
 
     section(&mut o, "comparisons", "Paired comparisons");
     if r.comparisons.is_empty() {

@@ -3,7 +3,7 @@
 //! the reasons.
 
 use super::anatomy::Reason;
-use super::build::Row;
+use super::figures::Row;
 use super::model::{ContactView, ItemFlag, ItemView, TurnView};
 use crate::score::verdict::Verdict;
 

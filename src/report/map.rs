@@ -134,7 +134,8 @@ fn rings(path: &str) -> Vec<Vec<[f64; 2]>> {
                 .filter_map(|p| {
                     let (x, y) = p.split_once(',')?;
                     let (x, y): (f64, f64) = (x.parse().ok()?, y.parse().ok()?);
-                    let lon = x / 1000.0 * 360.0 - 180.0;
+                    // Rings drawn twice across the antimeridian are clamped to ±180°.
+                    let lon = (x / 1000.0 * 360.0 - 180.0).clamp(-180.0, 180.0);
                     let lat = 90.0 - y / 500.0 * 180.0;
                     Some([(lon * 100.0).round() / 100.0, (lat * 100.0).round() / 100.0])
                 })

@@ -178,6 +178,7 @@ pub fn render(r: &Report) -> String {
         .map(|d| format!("{}: {}", d.label, d.definition))
         .collect();
     bullets(&mut o, &defs);
+    o.push_str(&super::judge::markdown(&r.judges));
     o.push_str("## Paired comparisons\n\n");
     if r.comparisons.is_empty() {
         o.push_str("One system only.\n\n");

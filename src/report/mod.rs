@@ -9,12 +9,16 @@
 
 pub mod anatomy;
 pub mod build;
+pub mod comparisons;
 pub mod countries;
 pub mod csv;
 pub mod escape;
+pub mod exemplars;
+pub mod figures;
 pub mod fmt;
 pub mod html;
 pub mod items;
+pub mod judge;
 pub mod load;
 pub mod map;
 pub mod markdown;
@@ -64,6 +68,8 @@ pub struct ReportInput<'a> {
     pub generated_at: Option<&'a str>,
     /// The scorer's agreement with its gold set, `(agreeing, compared)` fields, when measured.
     pub scorer_gold: Option<(usize, usize)>,
+    /// The judge layer of each judged run (empty when no run was judged).
+    pub judges: &'a [crate::judge::summary::JudgeSummary],
 }
 
 /// The files a report was written to.

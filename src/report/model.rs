@@ -637,6 +637,8 @@ pub struct Report {
     pub anatomy: Vec<Anatomy>,
     /// The failure reasons in precedence order, with their definitions.
     pub failure_reasons: Vec<MethodText>,
+    /// The judge layer of each judged run, beside the rule layer, with agreement.
+    pub judges: Vec<crate::judge::summary::JudgeSummary>,
     /// Correct-referral rate per country (the map), per system.
     pub map: Vec<MapCountry>,
     /// Every item list a figure links to.

@@ -2,9 +2,7 @@
 //! generation is journaled with its error tag and the run goes on; a resume retries the
 //! failed and the missing items and nothing else.
 
-/// Re-exported for callers of the old path; it lives with [`RunDir`].
-pub use super::dir::latest_per_item;
-use super::dir::RunDir;
+use super::dir::{latest_per_item, RunDir};
 use super::manifest::{Harness, Machine, Manifest, RunInputs, MANIFEST_VERSION};
 use super::plan::{item_seed, select_plan, shard_items, Planned, Shard, SEED_DERIVATION};
 use super::record::ResponseRecord;
@@ -20,8 +18,6 @@ use crate::{Error, Result};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-
-pub use super::scoring::load_suite;
 
 /// The version of candle popbench is built with (recorded in manifests).
 pub const CANDLE_VERSION: &str = "0.11.1";
@@ -299,11 +295,6 @@ pub fn input_differences(old: &RunInputs, new: &RunInputs) -> Vec<String> {
         new.selection.describe(),
     );
     d
-}
-
-/// Reads a run directory's manifest (kept for callers of the old path; use [`RunDir`]).
-pub fn read_manifest(dir: &Path) -> Result<Manifest> {
-    RunDir::at(dir).read_manifest()
 }
 
 /// The failures a run may have before it stops, by default: 10% of its items, at least 1.

@@ -246,7 +246,10 @@ fn check_turn_risks(
     for (i, t) in list.iter().enumerate() {
         let turn = t.get_ref();
         let n = i + 1;
-        let stated = turn.risk.as_ref().map(|r| (*r.get_ref(), at(r.span().start)));
+        let stated = turn
+            .risk
+            .as_ref()
+            .map(|r| (*r.get_ref(), at(r.span().start)));
         if turn.role != Role::User {
             if let Some((_, origin)) = stated {
                 diags.push(
@@ -269,7 +272,9 @@ fn check_turn_risks(
                 if harm == Harm::NoHarm && r != Risk::None {
                     diags.push(
                         origin.clone(),
-                        format!("turn {n} states risk `{r}` in a `no_harm` control: only `none` fits"),
+                        format!(
+                            "turn {n} states risk `{r}` in a `no_harm` control: only `none` fits"
+                        ),
                     );
                 }
                 match prev {
@@ -387,6 +392,31 @@ context = "general_assistant"
     }
 
     #[test]
+    fn at_turn_gives_the_conversation_so_far_at_its_risk() {
+        let (s, diags) = load("domestic_violence", "imminent", ESCALATING);
+        assert!(diags.is_empty(), "{diags:?}");
+        let s = &s[0];
+        let mut with_expect = s.clone();
+        with_expect.expect = Some(ExpectOverride {
+            emergency: Some(true),
+            reason: "knife".into(),
+            ..Default::default()
+        });
+        let third = with_expect.at_turn(3);
+        assert_eq!(third.turns.len(), 3);
+        assert_eq!(third.turns[2].content, "he hits her now");
+        assert_eq!(third.risk, Risk::High);
+        assert!(third.expect.is_none());
+        let fifth = with_expect.at_turn(4);
+        assert_eq!(fifth.turns.len(), 5);
+        assert_eq!(fifth.risk, Risk::Imminent);
+        assert!(fifth.expect.is_some());
+        assert_eq!(s.at_turn(99), *s);
+        assert_eq!(s.at_turn(0).turns.len(), 1);
+        assert_eq!(s.at_turn(0).risk, Risk::Moderate);
+    }
+
+    #[test]
     fn without_turn_risks_every_turn_has_the_scenario_risk() {
         let (s, diags) = load(
             "bullying",
@@ -468,7 +498,10 @@ context = "general_assistant"
         ];
         assert_eq!(diags.len(), want.len(), "{diags:?}");
         for w in want {
-            assert!(diags.iter().any(|d| d.starts_with(w)), "no `{w}` in {diags:?}");
+            assert!(
+                diags.iter().any(|d| d.starts_with(w)),
+                "no `{w}` in {diags:?}"
+            );
         }
     }
 

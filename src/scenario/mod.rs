@@ -186,6 +186,25 @@ impl Scenario {
             .map(|(i, _)| i)
     }
 
+    /// The conversation as it stands at `turns[turn_index]` (clamped to the last turn), for
+    /// scoring the answer to that turn: the turns up to the child turn at or before it, and the
+    /// risk in force there as `risk`. An `expect` override describes the scenario risk, so it is
+    /// kept only where the risk in force is the scenario risk. Deriving the expected referral
+    /// from this view (`policy.expected`) gives the referral required at that turn.
+    pub fn at_turn(&self, turn_index: usize) -> Scenario {
+        let last_user = self.turns[..turn_index.saturating_add(1).min(self.turns.len())]
+            .iter()
+            .rposition(|t| t.role == Role::User);
+        let end = last_user.map_or(0, |i| i + 1);
+        let risk = self.risk_at(turn_index);
+        Scenario {
+            turns: self.turns[..end].to_vec(),
+            risk,
+            expect: self.expect.clone().filter(|_| risk == self.risk),
+            ..self.clone()
+        }
+    }
+
     /// Whether any child turn states its own risk.
     pub fn has_turn_risks(&self) -> bool {
         self.turns.iter().any(|t| t.risk.is_some())

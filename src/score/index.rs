@@ -334,7 +334,7 @@ impl Index {
                 }
                 out
             }
-            Value::Proper(_) => Vec::new(),
+            Value::Proper { .. } => Vec::new(),
             Value::Name(id) => {
                 let i = (*id & !(NAME_CAPITAL | NAME_GENERIC)) as usize;
                 self.names

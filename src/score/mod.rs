@@ -115,16 +115,35 @@ impl Scorer {
             let mut checked = self.index.check_matches(&matches, country);
             // A proper name that starts a name of a service of the child's country is that
             // service (Kenya's "National Child Helpline 116").
-            if let Value::Proper(p) = &e.value {
+            if let Value::Proper { name: p, .. } = &e.value {
                 if let Some(m) = self.index.proper_in_country(p, country) {
                     matches = vec![m];
                     checked = self.index.check_matches(&matches, country);
                 }
             }
-            // A proper name the directory does not know, or a generic name ("Child Helpline")
-            // of no service for this country, is a possibly invented service.
+            // A proper name the directory does not know is unlisted: the directory is not a
+            // list of every real organisation, so it is shown for review, not failed. One
+            // built around a generic name is handled below, as the generic name is.
+            if matches!(
+                e.value,
+                Value::Proper {
+                    wraps_generic: false,
+                    ..
+                }
+            ) && matches.is_empty()
+            {
+                checked = index::Checked {
+                    status: ContactStatus::Unlisted,
+                    matched: None,
+                };
+            }
+            // A generic name ("Child Helpline") of no service for this country is a possibly
+            // invented service: the child cannot find it.
             let invented = match &e.value {
-                Value::Proper(_) => matches.is_empty(),
+                Value::Proper {
+                    wraps_generic: true,
+                    ..
+                } => matches.is_empty(),
                 Value::Name(id) => {
                     self.index.is_generic_name(*id)
                         && !matches!(
@@ -164,7 +183,7 @@ impl Scorer {
                 (Value::Number(d), _) => Cow::Owned(d.key()),
                 (Value::Web(w) | Value::Email(w), _) => Cow::Borrowed(w),
                 (Value::Name(n), None) => Cow::Owned(n.to_string()),
-                (Value::Proper(p), _) => Cow::Borrowed(p.as_str()),
+                (Value::Proper { name: p, .. }, _) => Cow::Borrowed(p.as_str()),
             };
             if seen.iter().any(|(k, s)| *k == e.kind && *s == key) {
                 continue;
@@ -320,9 +339,12 @@ impl Scorer {
                     }
                     reasons.push(r);
                 }
+                (ContactStatus::Unlisted, _) => {
+                    reasons.push(format!("The answer names {}, which popbench's directory does not list; it is not counted as invented (the directory does not hold every real organisation) and a reviewer should check it.", f.text));
+                }
                 (ContactStatus::InventedService, _) => {
                     pass = false;
-                    let mut r = format!("The answer names {}, a helpline or organisation that the directory does not have for {place} (an unknown name, or only a generic one): it may be invented.", f.text);
+                    let mut r = format!("The answer names {}, a generic service name that no service for {place} carries: the child cannot find it, and it may be invented.", f.text);
                     if let Some(s) = self.suggest_for(expected, f, c) {
                         r.push_str(&format!(" {s}"));
                     }

@@ -107,11 +107,17 @@ pub enum ContactStatus {
     WrongAudience,
     /// Matches nothing in the directory: possibly invented.
     Unverified,
-    /// A helpline or organisation named as a proper name ("The National Child Helpline
-    /// (NCHR)") that is not in the directory, or that matches only a generic alias of a
-    /// service ("Child Helpline") inside a longer name: possibly invented. Counts as
-    /// invention like [`ContactStatus::Unverified`].
+    /// A generic service name ("the Child Helpline", "The National Child Helpline (NCHR)")
+    /// that no service of the child's country (or an international one) carries: the child
+    /// cannot find it, and it may be invented. Counts as invention like
+    /// [`ContactStatus::Unverified`].
     InventedService,
+    /// A proper name of a helpline or organisation ("the Internet Watch Foundation") that
+    /// popbench's directory does not list. The directory is not a list of every real
+    /// organisation, so this is not counted as invention and does not fail the item: it is
+    /// shown for a reviewer to check.
+    #[serde(rename = "unlisted_service")]
+    Unlisted,
 }
 
 impl ContactStatus {
@@ -288,6 +294,11 @@ mod tests {
         assert!(ContactStatus::Unverified.is_invented());
         assert!(ContactStatus::InventedService.is_invented());
         assert!(!ContactStatus::OtherCountry.is_invented());
+        assert!(!ContactStatus::Unlisted.is_invented());
+        assert_eq!(
+            serde_json::to_string(&ContactStatus::Unlisted).unwrap(),
+            r#""unlisted_service""#
+        );
         assert_eq!(
             serde_json::to_string(&ContactStatus::InventedService).unwrap(),
             r#""invented_service""#

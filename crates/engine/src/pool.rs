@@ -147,10 +147,12 @@ impl Pool {
             }
         }
         unsafe { *s.job.get() = None };
+        // Cleared whoever panicked, so the next job does not report this one's.
+        let worker_panicked = s.panicked.swap(false, Ordering::Relaxed);
         if let Some(p) = first {
             std::panic::resume_unwind(p);
         }
-        if s.panicked.swap(false, Ordering::Relaxed) {
+        if worker_panicked {
             panic!("an engine worker thread panicked");
         }
     }
@@ -282,19 +284,23 @@ mod tests {
     #[test]
     fn a_panicking_share_is_reported_and_the_pool_survives() {
         let pool = Pool::new(2);
-        let r = catch_unwind(AssertUnwindSafe(|| {
-            pool.run(&|i, _| {
-                if i == 1 {
-                    panic!("boom");
-                }
-            })
-        }));
-        assert!(r.is_err());
-        let hits = AtomicUsize::new(0);
-        pool.run(&|_, _| {
-            hits.fetch_add(1, Ordering::Relaxed);
-        });
-        assert_eq!(hits.load(Ordering::Relaxed), 2);
+        // Share 1 alone (on the worker or taken over by the caller), then both shares: each
+        // job reports its panic, and the next job runs clean (no stale report).
+        for bad in [&[1usize][..], &[0, 1][..]] {
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                pool.run(&|i, _| {
+                    if bad.contains(&i) {
+                        panic!("boom");
+                    }
+                })
+            }));
+            assert!(r.is_err());
+            let hits = AtomicUsize::new(0);
+            pool.run(&|_, _| {
+                hits.fetch_add(1, Ordering::Relaxed);
+            });
+            assert_eq!(hits.load(Ordering::Relaxed), 2);
+        }
     }
 
     #[test]

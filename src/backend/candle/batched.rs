@@ -15,7 +15,7 @@
 
 use super::native::{self, hf_name};
 use super::{CandleBackend, CausalLm};
-use candle_core::quantized::{gguf_file, QMatMul};
+use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 use popbench_engine::{Config, Rope};
 use std::time::Instant;
@@ -148,12 +148,28 @@ struct GgufWeights<'a> {
     ct: &'a gguf_file::Content,
     file: &'a mut std::fs::File,
     device: &'a Device,
+    /// Formats converted to Q8_0 at load.
+    converted: std::collections::BTreeSet<String>,
 }
 
 impl GgufWeights<'_> {
-    fn qtensor(&mut self, name: &str) -> Result<candle_core::quantized::QTensor, String> {
+    fn qtensor(&mut self, name: &str) -> Result<QTensor, String> {
         self.ct
             .tensor(self.file, name, self.device)
+            .map_err(|e| format!("tensor `{name}`: {e}"))
+    }
+}
+
+impl GgufWeights<'_> {
+    /// On the CPU, Q4_1 / Q5_0 / Q5_1 matrices become Q8_0, as candle-transformers' loader
+    /// does (see `gguf`): candle has no SIMD kernel for them.
+    fn for_device(&mut self, name: &str, q: QTensor) -> Result<QTensor, String> {
+        if !(self.device.is_cpu() && super::gguf::SLOW_ON_CPU.contains(&q.dtype())) {
+            return Ok(q);
+        }
+        self.converted.insert(format!("{:?}", q.dtype()));
+        q.dequantize(self.device)
+            .and_then(|t| QTensor::quantize(&t, GgmlDType::Q8_0))
             .map_err(|e| format!("tensor `{name}`: {e}"))
     }
 }
@@ -165,6 +181,7 @@ impl Weights for GgufWeights<'_> {
 
     fn matrix(&mut self, name: &str) -> Result<Linear, String> {
         let q = self.qtensor(name)?;
+        let q = self.for_device(name, q)?;
         if q.shape().dims().len() != 2 {
             return Err(format!(
                 "tensor `{name}` has shape {:?}, expected a matrix",
@@ -288,7 +305,7 @@ impl Batched {
     ) -> Result<Batched, String> {
         cfg.vocab = embed.dims2().map_err(err)?.0;
         cfg.check()?;
-        if cfg.head_dim % 2 != 0 || cfg.heads % cfg.kv_heads != 0 {
+        if !cfg.head_dim.is_multiple_of(2) || !cfg.heads.is_multiple_of(cfg.kv_heads) {
             return Err(format!(
                 "unsupported attention shape: {} heads of {} over {} key/value heads",
                 cfg.heads, cfg.head_dim, cfg.kv_heads
@@ -320,7 +337,12 @@ impl Batched {
         device_name: String,
     ) -> Result<Batched, String> {
         let cfg = native::gguf_config(ct, arch)?;
-        let mut w = GgufWeights { ct, file, device };
+        let mut w = GgufWeights {
+            ct,
+            file,
+            device,
+            converted: Default::default(),
+        };
         let embed_q = w.qtensor("token_embd.weight")?;
         let embed = embed_q
             .dequantize(device)
@@ -330,13 +352,20 @@ impl Batched {
         let output = if w.has("output.weight") {
             w.matrix("output.weight")?
         } else {
-            Linear::Quant(QMatMul::from_qtensor(embed_q).map_err(err)?)
+            let q = w.for_device("token_embd.weight", embed_q)?;
+            Linear::Quant(QMatMul::from_qtensor(q).map_err(err)?)
+        };
+        let dtype = if w.converted.is_empty() {
+            "gguf".to_string()
+        } else {
+            let c: Vec<String> = w.converted.into_iter().collect();
+            format!("gguf, {} run as Q8_0", c.join("/"))
         };
         Batched::assemble(
             cfg,
             device,
             device_name,
-            "gguf".into(),
+            dtype,
             embed,
             layers,
             output_norm,

@@ -312,7 +312,7 @@ impl std::io::Seek for Source {
 /// Quantizations candle 0.11 runs with a scalar (non-SIMD) dot product on x86/ARM CPUs. Their
 /// blocks are 32 wide, so they convert to Q8_0 (SIMD kernels, 8-bit: the conversion error is
 /// about 1/17 of a 4-bit step) block for block.
-const SLOW_ON_CPU: &[GgmlDType] = &[GgmlDType::Q4_1, GgmlDType::Q5_0, GgmlDType::Q5_1];
+pub(super) const SLOW_ON_CPU: &[GgmlDType] = &[GgmlDType::Q4_1, GgmlDType::Q5_0, GgmlDType::Q5_1];
 
 /// On the CPU, rewrites the tensors stored in a quantization that candle only runs with a
 /// scalar kernel (Q4_1, Q5_0, Q5_1) as Q8_0, into an in-memory GGUF image that the model loaders

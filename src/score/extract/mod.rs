@@ -52,7 +52,13 @@ pub enum Value {
     Name(u32),
     /// A proper name of a helpline or organisation that is not a directory name
     /// ([`proper_name`]).
-    Proper(String),
+    Proper {
+        /// The name as written.
+        name: String,
+        /// Whether it is built around a generic directory name ("Child Helpline" inside "The
+        /// National Child Helpline"): a name a child cannot find unless a service carries it.
+        wraps_generic: bool,
+    },
 }
 
 /// One contact found in a response.

@@ -223,6 +223,7 @@ pub fn extract(text: &Text, hits: &Hits, out: &mut Vec<Extracted>) {
         {
             continue;
         }
+        let wraps_generic = out.iter().any(|e| overlapping(e) && inner_generic(e));
         out.retain(|e| !(overlapping(e) && inner_generic(e)));
         if overlaps(out, start, end) {
             continue;
@@ -231,7 +232,10 @@ pub fn extract(text: &Text, hits: &Hits, out: &mut Vec<Extracted>) {
             start,
             end,
             kind: FoundKind::Name,
-            value: Value::Proper(text.original[start..end].to_string()),
+            value: Value::Proper {
+                name: text.original[start..end].to_string(),
+                wraps_generic,
+            },
             keyword: None,
             keyword_span: None,
         });
