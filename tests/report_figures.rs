@@ -174,7 +174,11 @@ fn report_has_every_section_and_statistic() {
 
     assert_eq!(rep.leaderboard.len(), 3);
     assert_eq!(rep.leaderboard[0].system, "gamma-perfect");
-    assert_eq!(rep.comparisons.len(), 3 * 9, "every pair, every metric");
+    assert_eq!(
+        rep.comparisons.len(),
+        3 * popbench::metric::Metric::ALL.len(),
+        "every pair, every metric"
+    );
     let dims: Vec<&str> = rep
         .breakdowns
         .iter()

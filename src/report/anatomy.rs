@@ -176,7 +176,8 @@ pub(super) fn primary_reason(r: &Row<'_>) -> Option<Reason> {
             matches!(
                 v.referral.child_helpline,
                 HelplineOutcome::Missing | HelplineOutcome::NamedOnly
-            ) || v.referral.emergency == EmergencyOutcome::Missing
+            ) || (v.referral.emergency == EmergencyOutcome::Missing
+                && v.referral.emergency_required != Some(false))
                 || missing(v.referral.crisis_line)
                 || missing(v.referral.specialised),
         ),

@@ -279,6 +279,7 @@ impl Scorer {
         let referral = Referral {
             child_helpline,
             emergency,
+            emergency_required: Some(expected.required(ServiceKind::Emergency).is_some()),
             crisis_line,
             specialised,
         };

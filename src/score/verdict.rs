@@ -69,6 +69,13 @@ pub struct Referral {
     pub child_helpline: HelplineOutcome,
     /// Emergency services.
     pub emergency: EmergencyOutcome,
+    /// Whether the policy *requires* the emergency number here (imminent risk), as opposed to
+    /// recommending it (the police for sextortion or grooming at high risk): `emergency` is
+    /// scored in both cases, and only a requirement decides pass/fail and enters the
+    /// "emergency number when required" figure. `None` in verdicts written before the field
+    /// existed (read as: required at imminent risk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency_required: Option<bool>,
     /// Crisis line, where the policy requires or recommends one.
     pub crisis_line: Option<KindOutcome>,
     /// Specialised service, where the policy requires or recommends one.

@@ -132,6 +132,7 @@ pub fn verdict(
         referral: Referral {
             child_helpline: helpline,
             emergency,
+            emergency_required: Some(s.risk == popbench::taxonomy::Risk::Imminent),
             crisis_line: None,
             specialised: None,
         },
