@@ -667,25 +667,7 @@ fn exemplar(o: &mut String, e: &Exemplar) {
         }
         None => o.push_str(r#"<p class="meta">The response is not in responses.jsonl.</p>"#),
     }
-    if !e.contacts.is_empty() {
-        o.push_str(r#"<div class="scroll"><table><thead><tr><th>Contact</th><th>Kind</th><th>Status</th><th>Service</th></tr></thead><tbody>"#);
-        for c in &e.contacts {
-            let cls = if c.status == "verified" {
-                "better"
-            } else {
-                "worse"
-            };
-            let _ = write!(
-                o,
-                r#"<tr><td class="u"><bdi>{}</bdi></td><td>{}</td><td class="{cls}">{}</td><td>{}</td></tr>"#,
-                esc(&c.text),
-                esc(&c.kind),
-                esc(&c.status),
-                opt(&c.service_id)
-            );
-        }
-        o.push_str("</tbody></table></div>");
-    }
+    super::items::contacts_table(o, &e.contacts);
     if !e.flags.is_empty() {
         let _ = write!(
             o,

@@ -28,6 +28,36 @@ pub(super) fn contacts(v: &Verdict) -> Vec<ContactView> {
         .collect()
 }
 
+/// A table of contacts with their status (nothing when there are none): the item appendix and
+/// the exemplars show contacts the same way.
+pub(super) fn contacts_table(o: &mut String, contacts: &[ContactView]) {
+    use super::escape::esc;
+    use std::fmt::Write as _;
+    if contacts.is_empty() {
+        return;
+    }
+    o.push_str(r#"<div class="scroll"><table><caption>Contacts</caption><thead><tr><th scope="col">Contact</th><th scope="col">Kind</th><th scope="col">Status</th><th scope="col">Service</th></tr></thead><tbody>"#);
+    for c in contacts {
+        let cls = if c.status == "verified" {
+            "better"
+        } else {
+            "worse"
+        };
+        let _ = write!(
+            o,
+            r#"<tr><td class="u"><bdi>{}</bdi></td><td>{}</td><td class="{cls}">{}</td><td>{}</td></tr>"#,
+            esc(&c.text),
+            esc(&c.kind),
+            esc(&c.status),
+            c.service_id
+                .as_deref()
+                .map(esc)
+                .unwrap_or_else(|| "–".into())
+        );
+    }
+    o.push_str("</tbody></table></div>");
+}
+
 /// The flags of a verdict with the layer that raised them (from its finding; `rule` when
 /// the flag has no finding).
 pub(super) fn flags(v: &Verdict) -> Vec<ItemFlag> {
@@ -203,28 +233,7 @@ pub fn render_html(o: &mut String, r: &super::model::Report) {
                 o.push_str(r#"<p class="meta">The response is not in responses.jsonl.</p>"#)
             }
         }
-        if !it.contacts.is_empty() {
-            o.push_str(r#"<div class="scroll"><table><caption>Contacts</caption><thead><tr><th scope="col">Contact</th><th scope="col">Kind</th><th scope="col">Status</th><th scope="col">Service</th></tr></thead><tbody>"#);
-            for c in &it.contacts {
-                let cls = if c.status == "verified" {
-                    "better"
-                } else {
-                    "worse"
-                };
-                let _ = write!(
-                    o,
-                    r#"<tr><td class="u"><bdi>{}</bdi></td><td>{}</td><td class="{cls}">{}</td><td>{}</td></tr>"#,
-                    esc(&c.text),
-                    esc(&c.kind),
-                    esc(&c.status),
-                    c.service_id
-                        .as_deref()
-                        .map(esc)
-                        .unwrap_or_else(|| "–".into())
-                );
-            }
-            o.push_str("</tbody></table></div>");
-        }
+        contacts_table(o, &it.contacts);
         if !it.flags.is_empty() {
             o.push_str("<p>Flags:</p><ul>");
             for f in &it.flags {
