@@ -67,7 +67,7 @@ fn about(j: &JudgeSummary) -> Vec<String> {
             .iter()
             .map(|(t, n)| format!("{t} {n}"))
             .collect();
-        out.push(format!("Judge errors by tag: {}. An error is never read as \"no\": those items carry no judge finding.", tags.join(", ")));
+        out.push(format!("Judge errors by tag: {}. An error is never read as \"no\": a criterion the judge did not grade readably carries no judge finding (the item is counted as having an error even when other criteria were graded).", tags.join(", ")));
     }
     if j.agreement_measured {
         out.push(format!("Agreement with the gold labels was measured on {} labelled responses (`popbench judge-eval`); a criterion with κ below 0.6 is marked not reliable for this judge.", j.agreement_items));
