@@ -3,6 +3,7 @@
 //! script; the width probe is our own script added to a copy without the CSP.
 //! Also: the core-run HTML stays under 3 MB.
 
+mod browser;
 use regex::Regex;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,45 +12,7 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn chromium() -> Option<PathBuf> {
-    std::env::var_os("POPBENCH_CHROMIUM")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(
-            [
-                "/usr/bin/chromium",
-                "/usr/bin/chromium-browser",
-                "/usr/bin/google-chrome",
-            ]
-            .map(PathBuf::from),
-        )
-        .find(|p| p.exists())
-}
-
-fn run_chromium(bin: &Path, profile: &Path, args: &[&str]) -> String {
-    let out = Command::new(bin)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--disable-dev-shm-usage",
-            "--hide-scrollbars",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .output()
-        .expect("running chromium");
-    assert!(
-        out.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use browser::{chromium, run_chromium};
 
 /// Writes the report of the committed core sample run into `out`.
 fn core_report(out: &Path) -> String {

@@ -6,14 +6,14 @@
 
 mod report_common;
 
+mod browser;
 use popbench::report::{self, ReportInput};
 use popbench::score::verdict::{ContactStatus, EmergencyOutcome, HelplineOutcome};
 use popbench::taxonomy::{Harm, Risk};
 use regex::Regex;
 use report_common as c;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 /// Payloads: each would change the title to a `*-FIRED` marker, or set a `data-owned`
 /// attribute, if it ever ran. The markers are built by concatenation so that the escaped
@@ -270,45 +270,7 @@ fn hostile_outputs_are_escaped() {
     }
 }
 
-fn chromium() -> Option<PathBuf> {
-    let explicit = std::env::var_os("POPBENCH_CHROMIUM").map(PathBuf::from);
-    explicit
-        .into_iter()
-        .chain(
-            [
-                "/usr/bin/chromium",
-                "/usr/bin/chromium-browser",
-                "/usr/bin/google-chrome",
-            ]
-            .map(PathBuf::from),
-        )
-        .find(|p| p.exists())
-}
-
-fn run_chromium(bin: &Path, profile: &Path, args: &[&str]) -> String {
-    let out = Command::new(bin)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--disable-dev-shm-usage",
-            "--hide-scrollbars",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .output()
-        .expect("running chromium");
-    assert!(
-        out.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use browser::{chromium, run_chromium};
 
 const MARKERS: &[&str] = &[
     "XSS-FIRED",
