@@ -1,5 +1,5 @@
 //! Batched decoding on a candle device, measured on the CPU device: aggregate generated tokens
-//! per second of popbench's batched candle model (src/backend/candle/batched.rs), 8 requests
+//! per second of popbench's batched candle model (src/backend/candle/batched/), 8 requests
 //! decoded as one batch against the same 8 decoded one at a time (issue 17's target: batch 8
 //! at least 3x its own batch-1 aggregate).
 //!
@@ -9,12 +9,15 @@
 //! `POPBENCH_SPEED_RUNNER=candle-transformers` measures candle-transformers instead, for
 //! comparison. Replies are greedy, up to 32 tokens each; two alternating rounds, the best of
 //! each; the figure counts the tokens really generated over the whole time, prompts included.
+//! CPU threads are set as `popbench run` sets them (all available CPUs, or
+//! `CANDLE_NUM_THREADS`), and the prefix cache is off: the same eight prompts run in every
+//! round, and copying them from the cache would measure the cache, not batching.
 //! Under `cargo test --all-targets` (no `--bench` argument) it does nothing: speed is measured
 //! here, never in tests.
 
-use popbench::backend::candle::{gguf, DeviceKind, Runner};
-use popbench::backend::{Backend, GenerationParams, ItemKey, Request};
-use popbench::prompt::ChatMessage;
+use popbench::backend::candle::{batched, gguf, set_cpu_threads, DeviceKind, Runner};
+use popbench::backend::{Backend, Request};
+use popbench::types::{ChatMessage, GenerationParams, ItemKey};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -37,7 +40,12 @@ fn main() {
         Ok("candle-transformers") => Runner::Candle,
         _ => Runner::Batched,
     };
+    // As `popbench run` does (a value already in the environment wins).
+    set_cpu_threads(std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut m = gguf::load_with(&path, DeviceKind::Cpu, runner).unwrap();
+    if let Some(model) = batched::model_of(&mut m) {
+        model.prefix_cache().set_enabled(false);
+    }
     let topics = [
         "a cat",
         "the sea",

@@ -6,7 +6,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use popbench::backend::candle::ChatTemplate;
-use popbench::prompt::ChatMessage;
+use popbench::types::ChatMessage;
 
 const SYSTEM: &str = "You are a helpful assistant. Answer kindly and clearly. If the person may be a child at risk, \
 tell them where they can get help in their country, with the service's name and how to reach it.";

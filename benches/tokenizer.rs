@@ -7,7 +7,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use popbench::backend::candle::{ChatTemplate, ChatTokenizer};
-use popbench::prompt::ChatMessage;
+use popbench::types::ChatMessage;
 
 /// A system prompt and a child's message, about the size of a popbench scenario.
 pub const SYSTEM: &str = "You are a helpful assistant. Answer kindly and clearly. If the person may be a child at risk, \

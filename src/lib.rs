@@ -10,6 +10,7 @@
 
 pub mod backend;
 pub mod context;
+pub mod conversation;
 pub mod dataset;
 pub mod diag;
 pub mod directory;

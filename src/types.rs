@@ -126,6 +126,46 @@ pub struct ModelInfo {
     /// What runs a local model: `popbench-engine (avx2, 2 threads)` or `candle-transformers`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
+    /// What a remote (OpenAI-compatible) server said about itself when the run started; absent
+    /// for local models, and in manifests written before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<Box<ServerInfo>>,
+}
+
+/// What an OpenAI-compatible server reports about itself, asked once, best effort: its
+/// `/v1/models` list and, where the engine exposes one, its own self-description (llama.cpp
+/// `/props`, vLLM `/version`, TGI `/info`, Ollama `/api/version`). Untrusted text, as the
+/// server wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ServerInfo {
+    /// The base URL asked (e.g. `http://127.0.0.1:8080/v1`).
+    pub base_url: String,
+    /// The models `/v1/models` listed (empty when it did not answer).
+    #[serde(default)]
+    pub models: Vec<ServedModel>,
+    /// The engine, as told by the endpoint that answered: `llama.cpp`, `vllm`, `tgi`, `ollama`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+    /// The engine's version or build, where it says (llama.cpp: `build_info`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The model file the server loaded, where it says (llama.cpp: `model_path`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_path: Option<String>,
+    /// The raw answers, by path (`/v1/models`, `/props`…), each cut to a few kB; long
+    /// fields such as a chat template are replaced by their sha256.
+    #[serde(default)]
+    pub reports: std::collections::BTreeMap<String, String>,
+}
+
+/// One entry of a server's `/v1/models` list.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ServedModel {
+    /// The model id requests name.
+    pub id: String,
+    /// Who the server says owns it (`llamacpp`, `vllm`, `library`…), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owned_by: Option<String>,
 }
 
 /// Why one generation failed, as journaled in `responses.jsonl`:
@@ -147,5 +187,29 @@ pub struct Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} ({})", self.message, self.tag)
+    }
+}
+
+/// How a multi-turn scenario runs, recorded in the run manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationMode {
+    /// The model under test writes every assistant turn, with its own earlier answers in the
+    /// history; the child's turns are the scenario's (or an adaptive child's, `--child`).
+    /// The default of `popbench run`.
+    Live,
+    /// The scenario's scripted assistant turns are sent as history and the model answers the
+    /// child's last turn only. Manifests written before live mode existed read as scripted.
+    #[default]
+    Scripted,
+}
+
+impl ConversationMode {
+    /// The stable id (`live`, `scripted`).
+    pub fn id(self) -> &'static str {
+        match self {
+            ConversationMode::Live => "live",
+            ConversationMode::Scripted => "scripted",
+        }
     }
 }

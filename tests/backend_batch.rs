@@ -5,8 +5,8 @@
 //! The model file comes from $POPBENCH_TEST_MODEL or ./models/ (scripts/fetch-model).
 
 use popbench::backend::candle::{gguf, DeviceKind};
-use popbench::backend::{Backend, GenerationParams, ItemKey, Request};
-use popbench::prompt::ChatMessage;
+use popbench::backend::{Backend, Request};
+use popbench::types::{ChatMessage, GenerationParams, ItemKey};
 use std::path::PathBuf;
 
 fn model_path() -> PathBuf {

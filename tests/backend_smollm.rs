@@ -9,8 +9,8 @@
 //! there; CI runs that script). A missing file fails the tests: there is no silent skip.
 
 use popbench::backend::candle::{gguf, CandleBackend, DeviceKind};
-use popbench::backend::{Backend, FinishReason, GenerationParams, ItemKey, Request};
-use popbench::prompt::ChatMessage;
+use popbench::backend::{Backend, Request};
+use popbench::types::{ChatMessage, FinishReason, GenerationParams, ItemKey};
 use serde_json::Value;
 use std::path::PathBuf;
 

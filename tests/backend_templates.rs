@@ -3,7 +3,7 @@
 //! configures it, renders (tests/data/templates/golden.json, from scripts/golden-templates.py).
 
 use popbench::backend::candle::chat_template::{ChatTemplate, DATE_ENV};
-use popbench::prompt::ChatMessage;
+use popbench::types::ChatMessage;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

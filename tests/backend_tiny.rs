@@ -5,8 +5,8 @@
 mod tiny;
 
 use popbench::backend::candle::{gguf, safetensors, CandleBackend, DeviceKind};
-use popbench::backend::{Backend, BackendError, FinishReason, GenerationParams, ItemKey, Request};
-use popbench::prompt::ChatMessage;
+use popbench::backend::{Backend, BackendError, Request};
+use popbench::types::{ChatMessage, FinishReason, GenerationParams, ItemKey};
 use std::path::{Path, PathBuf};
 use tiny::*;
 

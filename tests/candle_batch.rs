@@ -11,21 +11,31 @@
 //!   popbench's CPU engine on the same file, relative to the largest logit: within 1e-4 in f32
 //!   (measured: ≤ 3e-6); in quantized formats within 0.1 (Q8_0, Q4_0) and 0.12 (Q4_1), the
 //!   bounds tests/engine_vs_candle.rs sets for the engine against candle-transformers (the two
-//!   round activations to 8 bits differently, and random tiny weights amplify it; measured
-//!   ≤ 0.08); f16 / bf16 weights against the engine's f32 within 1e-2 / 5e-2 (measured
-//!   0.003 / 0.017). candle-transformers runs the same candle kernels, so against it the
-//!   logits agree within 1e-4 in F32, Q8_0 and Q4_0 for llama and Qwen2. Not compared there:
-//!   Q4_1 (candle-transformers requantizes it on the CPU) and Qwen3 (candle-transformers'
-//!   quantized Qwen3 is ≈1e-3 from both this model and the engine in f32, which agree within
-//!   3e-6).
+//!   round activations to 8 bits differently, and random tiny weights amplify it); f16 / bf16
+//!   weights against the engine's f32 within 1e-2 / 5e-2 (measured 0.003 / 0.017). On a CPU
+//!   where candle has its tiled Q8_0 kernel (AVX-512 VNNI, AVX-VNNI) the model widens Q8_0
+//!   matrices for it (engine string `Q8_0 tiled`) and candle then quantizes activations in
+//!   blocks of 256 instead of 32: Q8_0 (and Q4_1 run as Q8_0) then within 0.15 (measured
+//!   ≤ 0.122 on these random tiny weights). candle-transformers runs the same candle kernels,
+//!   so against it the logits agree within 1e-4 in F32 and Q4_0 (and in Q8_0 where the model
+//!   does not widen) for llama and Qwen2. Not compared there: Q4_1
+//!   (candle-transformers requantizes it on the CPU) and Qwen3 (candle-transformers' quantized
+//!   Qwen3 is ≈1e-3 from both this model and the engine in f32, which agree within 3e-6).
+//! - Prefix reuse: a conversation's next turn (and a repeated prompt) starts from the cached
+//!   KV of the previous turn's prompt and answer, and greedy replies are identical with and
+//!   without reuse.
+//! - Batched teacher forcing (`batched::teacher_force`, every pair of a group in one pass)
+//!   gives top-two gaps within twice the format's logit bound (relative to the largest logit)
+//!   of the one-at-a-time path's, and its top tokens wherever the gap exceeds that (measured:
+//!   3e-6 in f32, 0 in Q4_0 and Q4_1, 0.0056 in Q8_0 tiled).
 
 mod tiny;
 
 use candle_core::quantized::GgmlDType;
 use candle_core::DType;
-use popbench::backend::candle::{gguf, safetensors, CandleBackend, DeviceKind, Runner};
-use popbench::backend::{Backend, GenerationParams, ItemKey, Request};
-use popbench::prompt::ChatMessage;
+use popbench::backend::candle::{batched, gguf, safetensors, CandleBackend, DeviceKind, Runner};
+use popbench::backend::{Backend, Request};
+use popbench::types::{ChatMessage, GenerationParams, ItemKey};
 use tiny::*;
 
 fn max_rel_diff(a: &[f32], b: &[f32]) -> f32 {
@@ -117,11 +127,14 @@ fn forced(m: &mut CandleBackend) -> Vec<Vec<f32>> {
 
 fn check_close(a: &[Vec<f32>], b: &[Vec<f32>], tol: f32, what: &str) {
     assert_eq!(a.len(), b.len(), "{what}");
+    let mut worst = 0f32;
     for (step, (x, y)) in a.iter().zip(b).enumerate() {
         assert_eq!(x.len(), y.len(), "{what}: vocab");
         let d = max_rel_diff(x, y);
+        worst = worst.max(d);
         assert!(d <= tol, "{what} step {step}: differs by {d} (> {tol})");
     }
+    eprintln!("{what}: logits within {worst} (bound {tol})");
 }
 
 #[test]
@@ -157,9 +170,17 @@ fn gguf_batches_equal_alone_and_logits_match_the_engine() {
                     .as_deref()
                     .unwrap_or("")
                     .starts_with("popbench-engine"));
+                let tiled = ours
+                    .info()
+                    .engine
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("Q8_0 tiled");
+                // Activations quantized in blocks of 256 rather than 32 (see the top).
+                let tol: f32 = if tiled { f32::max(tol, 0.15) } else { tol };
                 let a = forced(&mut ours);
                 check_close(&a, &forced(&mut engine), tol, &what);
-                if dtype != GgmlDType::Q4_1 && arch != "qwen3" {
+                if dtype != GgmlDType::Q4_1 && arch != "qwen3" && !tiled {
                     let mut theirs =
                         gguf::load_with(&path, DeviceKind::Cpu, Runner::Candle).unwrap();
                     let b = forced(&mut theirs);
@@ -168,6 +189,9 @@ fn gguf_batches_equal_alone_and_logits_match_the_engine() {
                 // One architecture per format runs the (slower) generation checks.
                 if output && (dtype == GgmlDType::F32 || arch == "qwen2") {
                     check_batch_equals_alone(&mut ours, &what);
+                }
+                if output && (dtype == GgmlDType::Q8_0 || arch == "llama") {
+                    check_teacher_force_batch(&mut ours, &what, tol);
                 }
             }
         }
@@ -212,4 +236,173 @@ fn batched_model_refuses_bad_tokens_and_positions() {
     let t = gguf::load_with(&path, DeviceKind::Cpu, Runner::Candle).unwrap();
     assert_eq!(t.info().engine.as_deref(), Some("candle-transformers"));
     assert_eq!(t.preferred_batch(), 1);
+}
+
+fn chat(turns: &[&str]) -> Vec<ChatMessage> {
+    turns
+        .iter()
+        .enumerate()
+        .map(|(i, t)| ChatMessage {
+            role: if i % 2 == 0 { "user" } else { "assistant" }.into(),
+            content: t.to_string(),
+        })
+        .collect()
+}
+
+/// Greedy replies to `chats` as one batch (max 16 tokens each).
+fn replies(m: &mut CandleBackend, chats: &[Vec<ChatMessage>]) -> Vec<String> {
+    let keys: Vec<ItemKey> = (0..chats.len())
+        .map(|i| ItemKey {
+            scenario_id: format!("s{i}"),
+            context: "c".into(),
+            sample: 0,
+        })
+        .collect();
+    let params = GenerationParams {
+        max_tokens: 16,
+        ..GenerationParams::default()
+    };
+    let requests: Vec<Request<'_>> = (0..chats.len())
+        .map(|i| Request {
+            key: &keys[i],
+            messages: &chats[i],
+            params: &params,
+        })
+        .collect();
+    m.generate_batch(&requests)
+        .into_iter()
+        .map(|c| c.unwrap().text)
+        .collect()
+}
+
+#[test]
+fn prefix_reuse_gives_the_same_greedy_replies() {
+    let dir = tempfile::tempdir().unwrap();
+    for dtype in [GgmlDType::F32, GgmlDType::Q8_0] {
+        let what = format!("{dtype:?}");
+        let path = dir.path().join(format!("{what}.gguf"));
+        write_tiny_gguf(
+            &path,
+            &Tiny {
+                arch: "llama",
+                dtype,
+                dim: 64,
+                hidden: 128,
+                eos: IM_END,
+                context: 512,
+                output: true,
+            },
+        );
+        let mut reuse = gguf::load_with(&path, DeviceKind::Cpu, Runner::Batched).unwrap();
+        let mut plain = gguf::load_with(&path, DeviceKind::Cpu, Runner::Batched).unwrap();
+        batched::model_of(&mut plain)
+            .unwrap()
+            .prefix_cache()
+            .set_enabled(false);
+        let first = ["the thin man", "in the rain then", "an inn"];
+        let turn1: Vec<Vec<ChatMessage>> = first.iter().map(|t| chat(&[t])).collect();
+        let a1 = replies(&mut reuse, &turn1);
+        assert_eq!(a1, replies(&mut plain, &turn1), "{what}: turn 1");
+        let cache = batched::model_of(&mut reuse).unwrap().prefix_cache();
+        assert_eq!(cache.len(), 3, "{what}: one entry per conversation");
+        cache.reset_stats();
+        // Each conversation's next turn: the first prompt, the model's answer, a new message;
+        // the conversations now run one at a time, then together again.
+        let turn2: Vec<Vec<ChatMessage>> = first
+            .iter()
+            .zip(&a1)
+            .map(|(t, a)| chat(&[t, a, "then the heat"]))
+            .collect();
+        let mut a2 = Vec::new();
+        for c in &turn2 {
+            let one = replies(&mut reuse, std::slice::from_ref(c));
+            assert_eq!(one, replies(&mut plain, std::slice::from_ref(c)), "{what}");
+            a2.push(one[0].clone());
+        }
+        let stats = batched::model_of(&mut reuse)
+            .unwrap()
+            .prefix_cache()
+            .stats();
+        assert_eq!(stats.prompts, 3, "{what}");
+        // Every next turn reuses at least its first prompt (system prompt, first message).
+        assert!(
+            stats.reused >= 3 * 20 && stats.reused > stats.computed,
+            "{what}: {stats:?}"
+        );
+        let turn3: Vec<Vec<ChatMessage>> = first
+            .iter()
+            .zip(&a1)
+            .zip(&a2)
+            .map(|((t, a), b)| chat(&[t, a, "then the heat", b, "the end"]))
+            .collect();
+        let before = batched::model_of(&mut reuse)
+            .unwrap()
+            .prefix_cache()
+            .stats();
+        let a3 = replies(&mut reuse, &turn3);
+        assert_eq!(a3, replies(&mut plain, &turn3), "{what}: turn 3");
+        let after = batched::model_of(&mut reuse)
+            .unwrap()
+            .prefix_cache()
+            .stats();
+        assert!(after.reused - before.reused >= 3 * 40, "{what}: {after:?}");
+        // The same prompts again: all but the last token of each is copied.
+        let again = replies(&mut reuse, &turn3);
+        assert_eq!(again, a3, "{what}: repeated");
+        let last = batched::model_of(&mut reuse)
+            .unwrap()
+            .prefix_cache()
+            .stats();
+        assert_eq!(last.computed - after.computed, 3, "{what}: {last:?}");
+        assert!(batched::model_of(&mut plain)
+            .unwrap()
+            .prefix_cache()
+            .is_empty());
+    }
+}
+
+/// Batched teacher forcing against the one-at-a-time path: the top-two gap of every step
+/// within `2 * tol` of the largest logit there (two logits, each within `tol` of it: the
+/// bound the logits meet against the engine), the same top token wherever the gap exceeds
+/// that.
+fn check_teacher_force_batch(m: &mut CandleBackend, what: &str, tol: f32) {
+    let ids: Vec<Vec<u32>> = (0..5u32)
+        .map(|s| {
+            (0..20 + 7 * s)
+                .map(|i| 3 + (s * 31 + i * 97) % 250)
+                .collect()
+        })
+        .collect();
+    let mut items: Vec<(&[u32], &[u32])> = ids
+        .iter()
+        .enumerate()
+        .map(|(k, v)| (&v[..3 + 2 * k], &v[3 + 2 * k..]))
+        .collect();
+    // A pair with nothing to force.
+    items.push((&ids[0][..4], &[]));
+    let batched = batched::teacher_force(m, &items).unwrap();
+    assert_eq!(batched.len(), items.len(), "{what}");
+    let mut worst = 0f32;
+    for ((p, c), b) in items.iter().zip(&batched) {
+        let one = m.teacher_force(p, c).unwrap();
+        let logits = m.forced_logits(p, c).unwrap();
+        assert_eq!(b.len(), c.len(), "{what}");
+        for ((x, y), l) in b.iter().zip(&one).zip(&logits) {
+            let scale = l.iter().fold(0f32, |a, v| a.max(v.abs())).max(1e-6);
+            let d = (x.1 - y.1).abs() / scale;
+            worst = worst.max(d);
+            assert!(
+                d <= 2.0 * tol,
+                "{what}: gap {} vs {} (scale {scale})",
+                x.1,
+                y.1
+            );
+            if y.1 > 2.0 * tol * scale {
+                assert_eq!(x.0, y.0, "{what}");
+            }
+        }
+    }
+    eprintln!("{what}: teacher forcing, batched vs one at a time: gaps within {worst}");
+    let long: Vec<u32> = vec![5; 300];
+    assert!(batched::teacher_force(m, &[(&long[..], &[6][..])]).is_err());
 }

@@ -303,6 +303,44 @@ fn bad_flags_exit_2_before_any_model_loads() {
             ],
         ),
         (
+            "bad_conversation_mode",
+            vec![
+                "run",
+                "--model",
+                &model,
+                "--suite",
+                "smoke",
+                "--conversation",
+                "improvised",
+            ],
+        ),
+        (
+            "child_with_scripted_conversations",
+            vec![
+                "run",
+                "--model",
+                &model,
+                "--suite",
+                "multiturn",
+                "--conversation",
+                "scripted",
+                "--child",
+                "smollm2-135m-instruct",
+            ],
+        ),
+        (
+            "child_from_a_replay",
+            vec![
+                "run",
+                "--model",
+                &model,
+                "--suite",
+                "multiturn",
+                "--child",
+                &model,
+            ],
+        ),
+        (
             "only_replayed_without_replay",
             vec![
                 "run",

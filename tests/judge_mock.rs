@@ -4,7 +4,7 @@
 //! `popbench judge` resuming after SIGKILL.
 
 use popbench::backend::openai::{HttpOptions, OpenAiBackend};
-use popbench::backend::{Backend, BackendError, Completion, FinishReason, ModelInfo, Request};
+use popbench::backend::{Backend, BackendError, Completion, Request};
 use popbench::dataset::Dataset;
 use popbench::judge::model::{ModelJudge, UNPARSEABLE};
 use popbench::judge::prompt::JudgeParams;
@@ -12,6 +12,7 @@ use popbench::judge::rubric::{self, Rubric};
 use popbench::score::judge::{apply, Judge, JudgeItem, Judgement};
 use popbench::taxonomy::{Harm, Risk};
 use popbench::types::{ChatMessage, ItemKey};
+use popbench::types::{FinishReason, ModelInfo};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -132,11 +133,19 @@ impl Mock {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut len = 0usize;
                 let mut ok = true;
+                let mut first = true;
+                let mut get = false;
                 loop {
                     let mut line = String::new();
                     if reader.read_line(&mut line).unwrap_or(0) == 0 {
                         ok = false;
                         break;
+                    }
+                    if first {
+                        // The backend asks the server about itself (GET /v1/models…); only
+                        // chat completions (POST) are judge requests.
+                        get = line.starts_with("GET ");
+                        first = false;
                     }
                     if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
                         len = v.trim().parse().unwrap_or(0);
@@ -144,6 +153,13 @@ impl Mock {
                     if line == "\r\n" {
                         break;
                     }
+                }
+                if ok && get {
+                    let mut stream = stream;
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    continue;
                 }
                 let mut buf = vec![0u8; len];
                 if !ok || reader.read_exact(&mut buf).is_err() {

@@ -2,8 +2,8 @@
 //! concurrency, the API key sent but never shown.
 
 use popbench::backend::openai::{HttpOptions, OpenAiBackend};
-use popbench::backend::{Backend, FinishReason, GenerationParams, ItemKey, Request};
-use popbench::prompt::ChatMessage;
+use popbench::backend::{Backend, Request};
+use popbench::types::{ChatMessage, FinishReason, GenerationParams, ItemKey};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -228,4 +228,107 @@ fn errors_carry_stable_tags() {
         tag_of(vec![(200, "{\"choices\":[]}".into())]),
         "bad_response"
     );
+}
+
+/// The request line of each request the mock saw (`GET /v1/models HTTP/1.1`).
+fn request_lines(seen: &Mutex<Vec<String>>) -> Vec<String> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.lines().next().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn the_server_self_report_is_recorded_from_models_and_the_engine_endpoint() {
+    // A vLLM-like server: /v1/models, no /props, then /version.
+    let models = serde_json::json!({"object": "list", "data": [
+        {"id": "Qwen/Qwen2.5-7B-Instruct", "object": "model", "owned_by": "vllm"}
+    ]});
+    let (url, seen, h) = mock(vec![
+        (200, models.to_string()),
+        (404, String::new()),
+        (200, "{\"version\":\"0.6.3\"}".into()),
+    ]);
+    let b = OpenAiBackend::new(&url, "m", "openai", HttpOptions::default()).with_server_info();
+    h.join().unwrap();
+    assert_eq!(
+        request_lines(&seen),
+        vec![
+            "GET /v1/models HTTP/1.1",
+            "GET /props HTTP/1.1",
+            "GET /version HTTP/1.1"
+        ]
+    );
+    let s = b.info().server.clone().expect("a server report");
+    assert_eq!(s.base_url, url);
+    assert_eq!(s.models.len(), 1);
+    assert_eq!(s.models[0].id, "Qwen/Qwen2.5-7B-Instruct");
+    assert_eq!(s.models[0].owned_by.as_deref(), Some("vllm"));
+    assert_eq!(s.engine.as_deref(), Some("vllm"));
+    assert_eq!(s.version.as_deref(), Some("0.6.3"));
+    assert!(s.reports["/v1/models"].contains("Qwen2.5-7B"));
+    assert_eq!(s.reports["/version"], "{\"version\":\"0.6.3\"}");
+
+    // A llama.cpp-like server: /props answers; a long chat template is kept as its sha256 and
+    // a huge report is cut.
+    let template = "{% for m in messages %}".repeat(50);
+    let props = serde_json::json!({
+        "build_info": "b7000-abcdef0",
+        "model_path": "/models/x.gguf",
+        "chat_template": template,
+        "filler": (0..400).map(|i| format!("k{i}")).collect::<Vec<_>>(),
+    });
+    let (url, seen, h) = mock(vec![
+        (
+            200,
+            "{\"data\":[{\"id\":\"x.gguf\",\"owned_by\":\"llamacpp\"}]}".into(),
+        ),
+        (200, props.to_string()),
+    ]);
+    let b = OpenAiBackend::new(
+        &format!("{url}/chat/completions"),
+        "x",
+        "openai",
+        HttpOptions::default(),
+    )
+    .with_server_info();
+    h.join().unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    let s = b.info().server.clone().unwrap();
+    assert_eq!(
+        s.base_url, url,
+        "the base URL is the one without /chat/completions"
+    );
+    assert_eq!(s.engine.as_deref(), Some("llama.cpp"));
+    assert_eq!(s.version.as_deref(), Some("b7000-abcdef0"));
+    assert_eq!(s.model_path.as_deref(), Some("/models/x.gguf"));
+    let report = &s.reports["/props"];
+    assert!(!report.contains("{% for m in messages %}"), "{report}");
+    assert!(report.contains("sha256:"), "{report}");
+    assert!(report.chars().count() <= 2000 && report.ends_with('…'));
+}
+
+#[test]
+fn an_unreachable_server_leaves_the_self_report_empty_and_old_manifests_still_load() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let url = format!("http://{addr}/v1");
+    let b = OpenAiBackend::new(&url, "m", "openai", HttpOptions::default()).with_server_info();
+    assert_eq!(b.info().server, None);
+    assert!(!serde_json::to_string(b.info()).unwrap().contains("server"));
+
+    // A model record from before the field.
+    let old = r#"{"spec":"openai:http://x/v1#m","name":"m","backend":"openai","files":[],"device":"remote"}"#;
+    let info: popbench::types::ModelInfo = serde_json::from_str(old).unwrap();
+    assert_eq!(info.server, None);
+    let mut with = info.clone();
+    with.server = Some(Box::new(popbench::types::ServerInfo {
+        base_url: "http://x/v1".into(),
+        ..Default::default()
+    }));
+    let back: popbench::types::ModelInfo =
+        serde_json::from_str(&serde_json::to_string(&with).unwrap()).unwrap();
+    assert_eq!(back, with);
 }

@@ -8,8 +8,10 @@ mod report_common;
 
 mod browser;
 use popbench::report::{self, ReportInput};
+use popbench::score::conversation::{ConversationVerdict, TurnVerdict};
 use popbench::score::verdict::{ContactStatus, EmergencyOutcome, HelplineOutcome};
 use popbench::taxonomy::{Harm, Risk};
+use popbench::types::ConversationMode;
 use regex::Regex;
 use report_common as c;
 use std::collections::BTreeMap;
@@ -111,6 +113,40 @@ fn render_hostile() -> Hostile {
             );
             v.reasons = vec![p.clone(), "=cmd|' /C calc'!A0".into()];
             v.findings[0].evidence = p.clone();
+            // A live conversation of one turn per hostile scenario in the first run: its
+            // transcript quotes the payload as the model's answer, and the family, scenario,
+            // language and country strings are hostile too.
+            if m == 0 {
+                run.conversations.push(ConversationVerdict {
+                    scenario_id: s.id.clone(),
+                    context: s.context.clone(),
+                    sample: 0,
+                    family: p.clone(),
+                    harm: if s.harm == Harm::NoHarm {
+                        Harm::Bullying
+                    } else {
+                        s.harm
+                    },
+                    country: p.clone(),
+                    language: s.language.clone(),
+                    mode: ConversationMode::Live,
+                    adaptive_child: i % 4 == 3,
+                    turns: vec![TurnVerdict {
+                        turn: 0,
+                        number: 1,
+                        pushback: false,
+                        referral: good,
+                        verdict: v.clone(),
+                    }],
+                    first_referral: good.then_some(1),
+                    referral_needed_from: Some(1),
+                    referral_kept_after_pushback: None,
+                    emergency_at_imminent: Some(good),
+                    critical_turns: vec![1],
+                    abandoned_at: None,
+                    abandonment: None,
+                });
+            }
             run.verdicts.push(v);
         }
         runs.push(run);
@@ -182,6 +218,7 @@ const ALLOWED_TAGS: &[&str] = &[
     "caption",
     "path",
     "q",
+    "desc",
 ];
 
 #[test]
@@ -332,6 +369,7 @@ fn hostile_report_is_inert_in_headless_chromium() {
             "exemplars",
             "provenance",
             "limitations",
+            "conversations",
         ] {
             assert!(
                 dom.contains(&format!("id=\"{id}\"")),
@@ -374,7 +412,7 @@ fn hostile_report_is_inert_in_headless_chromium() {
         scroll <= inner,
         "the page overflows horizontally: scrollWidth {scroll} > innerWidth {inner}"
     );
-    assert_eq!(sections, 16, "every section is laid out");
+    assert_eq!(sections, 17, "every section is laid out");
     assert_eq!(&caps[4], "block", "injected CSS did not hide the body");
 
     // A screenshot renders at the requested width.

@@ -153,6 +153,7 @@ fn options(out: &Path, resume: bool, max_failures: Option<usize>) -> RunOptions 
         batch: 2,
         threads: 1,
         max_failures,
+        conversation: popbench::types::ConversationMode::Live,
     }
 }
 

@@ -15,10 +15,7 @@ pub use spec::ModelSpec;
 
 use serde::{Deserialize, Serialize};
 
-// The shared small types live in `crate::types`; re-exported here for older paths.
-pub use crate::types::{
-    ChatMessage, FileDigest, FinishReason, GenerationParams, ItemKey, ModelInfo,
-};
+use crate::types::{ChatMessage, FinishReason, GenerationParams, ItemKey, ModelInfo};
 
 /// One request to a backend.
 #[derive(Debug, Clone)]
@@ -123,6 +120,14 @@ pub trait Backend: Send {
     /// Checks, before a run starts, that the backend can serve these items (a replay file
     /// must hold every one of them and nothing else). Default: yes.
     fn check_items(&self, _items: &[ItemKey]) -> Result<(), BackendError> {
+        Ok(())
+    }
+
+    /// Checks, before a live run starts, that the backend can answer the earlier child turns
+    /// of these multi-turn items (each with the indices in its scenario's `turns` of the child
+    /// turns before the last). A backend that generates answers any turn; a replay file must
+    /// hold an answer for each of them. Default: yes.
+    fn check_turns(&self, _items: &[(ItemKey, Vec<usize>)]) -> Result<(), BackendError> {
         Ok(())
     }
 

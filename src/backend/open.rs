@@ -57,18 +57,21 @@ pub fn open(spec: &ModelSpec, opts: &OpenOptions) -> Result<Box<dyn Backend>, Ba
             path,
             &spec_string(spec),
         )?)),
-        ModelSpec::OpenAi { url, model } => Ok(Box::new(super::openai::OpenAiBackend::new(
-            url,
-            model,
-            &spec_string(spec),
-            super::openai::HttpOptions {
-                concurrency: opts
-                    .concurrency
-                    .unwrap_or(super::openai::HttpOptions::default().concurrency)
-                    .max(1),
-                ..super::openai::HttpOptions::default()
-            },
-        ))),
+        ModelSpec::OpenAi { url, model } => Ok(Box::new(
+            super::openai::OpenAiBackend::new(
+                url,
+                model,
+                &spec_string(spec),
+                super::openai::HttpOptions {
+                    concurrency: opts
+                        .concurrency
+                        .unwrap_or(super::openai::HttpOptions::default().concurrency)
+                        .max(1),
+                    ..super::openai::HttpOptions::default()
+                },
+            )
+            .with_server_info(),
+        )),
         _ => Ok(Box::new(open_local(spec, opts)?)),
     }
 }

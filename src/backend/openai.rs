@@ -3,13 +3,23 @@
 //! an API key read from the environment that is never printed or stored.
 
 use super::{Backend, BackendError, Completion, Request};
-use crate::types::{FinishReason, ModelInfo};
+use crate::types::{FinishReason, ModelInfo, ServedModel, ServerInfo};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// Environment variables read for the API key, in order.
 pub const API_KEY_ENV: &[&str] = &["POPBENCH_API_KEY", "OPENAI_API_KEY"];
+
+/// Time allowed for each request that asks a server about itself ([`describe_server`]).
+pub const SERVER_INFO_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Characters kept of each raw self-report in [`ServerInfo::reports`].
+const REPORT_CHARS: usize = 2000;
+
+/// Strings in a self-report longer than this (a chat template…) are replaced by their sha256.
+const REPORT_STRING_CHARS: usize = 200;
 
 /// Settings of the HTTP client.
 #[derive(Debug, Clone)]
@@ -44,6 +54,8 @@ impl Default for HttpOptions {
 /// An OpenAI-compatible backend.
 pub struct OpenAiBackend {
     info: ModelInfo,
+    /// The base URL, without `/chat/completions`.
+    base: String,
     endpoint: String,
     model: String,
     api_key: Option<String>,
@@ -71,11 +83,10 @@ impl OpenAiBackend {
             .find_map(|v| std::env::var(v).ok())
             .filter(|k| !k.is_empty());
         let agent = ureq::AgentBuilder::new().timeout(opts.timeout).build();
-        let base = url.trim_end_matches('/');
-        let endpoint = if base.ends_with("/chat/completions") {
-            base.to_string()
-        } else {
-            format!("{base}/chat/completions")
+        let trimmed = url.trim_end_matches('/');
+        let (base, endpoint) = match trimmed.strip_suffix("/chat/completions") {
+            Some(b) => (b.to_string(), trimmed.to_string()),
+            None => (trimmed.to_string(), format!("{trimmed}/chat/completions")),
         };
         let info = ModelInfo {
             spec: spec.to_string(),
@@ -90,6 +101,7 @@ impl OpenAiBackend {
         };
         OpenAiBackend {
             info,
+            base,
             endpoint,
             model: model.to_string(),
             api_key,
@@ -97,6 +109,15 @@ impl OpenAiBackend {
             opts,
             connection_failures: AtomicU32::new(0),
         }
+    }
+
+    /// Asks the server what it is ([`describe_server`], a few seconds at most) and records the
+    /// answer as the `server` of [`Backend::info`], so the run manifest keeps it. Best effort:
+    /// a server that does not answer leaves `server` empty and fails nothing.
+    pub fn with_server_info(mut self) -> OpenAiBackend {
+        self.info.server =
+            describe_server(&self.base, self.api_key.as_deref(), SERVER_INFO_TIMEOUT).map(Box::new);
+        self
     }
 
     fn body(&self, request: &Request<'_>) -> Value {
@@ -218,6 +239,115 @@ impl OpenAiBackend {
             attempt += 1;
         }
     }
+}
+
+/// Asks an OpenAI-compatible server at `base` (e.g. `http://127.0.0.1:8080/v1`) about itself:
+/// `GET base/models`, then the first of llama.cpp's `/props`, vLLM's `/version`, TGI's `/info`
+/// and Ollama's `/api/version` (at the server root: `base` without a trailing `/v1`) that answers
+/// with JSON. Each request may take `timeout`; none is retried. `None` when the server cannot be
+/// reached at all; otherwise what it told, possibly little. The API key, if any, is sent (some
+/// servers guard `/v1/models` with it) and never stored.
+pub fn describe_server(base: &str, api_key: Option<&str>, timeout: Duration) -> Option<ServerInfo> {
+    let base = base.trim_end_matches('/');
+    let root = base.strip_suffix("/v1").unwrap_or(base);
+    let agent = ureq::AgentBuilder::new().timeout(timeout).build();
+    // Ok(None): the server answered, not with JSON (404…); Err: it could not be reached.
+    let get = |url: &str| -> Result<Option<Value>, ()> {
+        let mut req = agent.get(url);
+        if let Some(k) = api_key {
+            req = req.set("Authorization", &format!("Bearer {k}"));
+        }
+        match req.call() {
+            Ok(resp) => Ok(resp
+                .into_string()
+                .ok()
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok())),
+            Err(ureq::Error::Status(..)) => Ok(None),
+            Err(ureq::Error::Transport(_)) => Err(()),
+        }
+    };
+    let mut info = ServerInfo {
+        base_url: base.to_string(),
+        ..ServerInfo::default()
+    };
+    let models_path = format!("{}/models", &base[root.len()..]);
+    if let Some(v) = get(&format!("{base}/models")).ok()? {
+        info.models = v
+            .get("data")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|m| {
+                        Some(ServedModel {
+                            id: m.get("id")?.as_str()?.to_string(),
+                            owned_by: m
+                                .get("owned_by")
+                                .and_then(Value::as_str)
+                                .map(str::to_string),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        info.reports.insert(models_path, report(&v));
+    }
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    for path in ["/props", "/version", "/info", "/api/version"] {
+        let Ok(Some(v)) = get(&format!("{root}{path}")) else {
+            continue;
+        };
+        let engine = match path {
+            "/props" if v.get("build_info").is_some() || v.get("model_path").is_some() => {
+                info.version = text(&v, "build_info");
+                info.model_path = text(&v, "model_path");
+                "llama.cpp"
+            }
+            "/version" if v.get("version").is_some() => {
+                info.version = text(&v, "version");
+                "vllm"
+            }
+            "/info" if v.get("model_id").is_some() => {
+                info.version = text(&v, "version");
+                info.model_path = text(&v, "model_id");
+                "tgi"
+            }
+            "/api/version" if v.get("version").is_some() => {
+                info.version = text(&v, "version");
+                "ollama"
+            }
+            _ => continue,
+        };
+        info.engine = Some(engine.to_string());
+        info.reports.insert(path.to_string(), report(&v));
+        break;
+    }
+    Some(info)
+}
+
+/// A self-report as kept in the manifest: long strings replaced by their sha256, the whole cut
+/// to [`REPORT_CHARS`] characters (a cut report ends with `…`).
+fn report(v: &Value) -> String {
+    fn shorten(v: &Value) -> Value {
+        match v {
+            Value::String(s) if s.chars().count() > REPORT_STRING_CHARS => Value::String(format!(
+                "sha256:{:x} ({} chars)",
+                Sha256::digest(s.as_bytes()),
+                s.chars().count()
+            )),
+            Value::Array(a) => Value::Array(a.iter().map(shorten).collect()),
+            Value::Object(o) => {
+                Value::Object(o.iter().map(|(k, v)| (k.clone(), shorten(v))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    let full = shorten(v).to_string();
+    if full.chars().count() <= REPORT_CHARS {
+        return full;
+    }
+    let mut cut: String = full.chars().take(REPORT_CHARS - 1).collect();
+    cut.push('…');
+    cut
 }
 
 /// Whether a transport error is a timeout (connect or read).

@@ -6,6 +6,16 @@
 //! `scenario_id`, `sample`, `response` and optionally `context`. `sample` defaults to 0.
 //! Every item of the run must have exactly one response, and every response must belong to an
 //! item of the run: anything else is an error that names the ids.
+//!
+//! A live multi-turn conversation (`popbench run --conversation live`, the default) needs the
+//! answer to every child turn: a JSONL line then carries `"turns"`, the answers to the child
+//! turns before the last in order, as a run journals them
+//! (`[{"turn": 0, "response": "…"}, {"turn": 2, "response": "…"}]`; `turn` is the index in the
+//! scenario's `turns` of the child turn answered; other fields of a journaled turn are
+//! ignored), and `response` answers the last child turn. A request is matched to its turn by
+//! the number of child messages it holds (the k-th child turn is answered by `turns[k]`, the
+//! last by `response`). A file without per-turn answers replays live multi-turn items only in
+//! scripted mode (`--conversation scripted`): a live run refuses it before it starts.
 
 use super::{Backend, BackendError, Completion, Request};
 use crate::types::{FileDigest, FinishReason, ItemKey, ModelInfo};
@@ -22,6 +32,15 @@ struct ReplayLine {
     #[serde(default)]
     sample: u32,
     response: String,
+    #[serde(default)]
+    turns: Vec<ReplayTurn>,
+}
+
+/// A replayed answer to an earlier child turn of a live conversation.
+#[derive(Debug, Clone, Deserialize)]
+struct ReplayTurn {
+    turn: usize,
+    response: String,
 }
 
 /// One response of a replay file, with where it came from.
@@ -29,6 +48,7 @@ struct ReplayLine {
 struct Entry {
     context: Option<String>,
     response: String,
+    turns: Vec<ReplayTurn>,
     line: usize,
 }
 
@@ -91,6 +111,7 @@ impl ReplayBackend {
             slot.push(Entry {
                 context: l.context,
                 response: l.response,
+                turns: l.turns,
                 line,
             });
         }
@@ -180,6 +201,7 @@ fn parse_csv(path: &Path, text: &str) -> Result<Vec<(usize, ReplayLine)>, Backen
                 context,
                 sample,
                 response: get(resp_col),
+                turns: Vec::new(),
             },
         ));
     }
@@ -195,14 +217,62 @@ impl Backend for ReplayBackend {
         resolve(&self.entries, items, &self.path)
     }
 
+    fn check_turns(&self, items: &[(ItemKey, Vec<usize>)]) -> Result<(), BackendError> {
+        let mut missing = Vec::new();
+        let mut wrong = Vec::new();
+        for (key, turns) in items {
+            let Some(e) = lookup(&self.entries, key) else {
+                continue; // check_items names it
+            };
+            let have: Vec<usize> = e.turns.iter().map(|t| t.turn).collect();
+            if have.is_empty() {
+                missing.push(format!("{key}"));
+            } else if &have != turns {
+                wrong.push(format!(
+                    "{}:{}: {key}: `turns` answers child turns {have:?}, the scenario's earlier child turns are {turns:?}",
+                    self.path, e.line
+                ));
+            }
+        }
+        let mut problems = Vec::new();
+        if !missing.is_empty() {
+            problems.push(format!(
+                "{}: no per-turn answers (`turns`) for {} multi-turn item(s) run live: {}\nhint: a live conversation needs the model's answer to every child turn; replay this file with --conversation scripted (the scenario's scripted turns are sent, the response answers the last turn)",
+                self.path,
+                missing.len(),
+                list_ids(&missing)
+            ));
+        }
+        if !wrong.is_empty() {
+            problems.push(list_ids(&wrong));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(BackendError::Items(problems.join("\n")))
+        }
+    }
+
     fn covers(&self, key: &ItemKey) -> Option<bool> {
         Some(lookup(&self.entries, key).is_some())
     }
 
     fn generate(&mut self, request: &Request<'_>) -> Result<Completion, BackendError> {
-        let text = lookup(&self.entries, request.key).ok_or_else(|| {
+        let entry = lookup(&self.entries, request.key).ok_or_else(|| {
             BackendError::Items(format!("{}: no response for {}", self.path, request.key))
         })?;
+        // The k-th child turn (k from 0) is answered by turns[k]; the last by the response.
+        let k = request
+            .messages
+            .iter()
+            .filter(|m| m.role == "user")
+            .count()
+            .saturating_sub(1);
+        let text = entry
+            .turns
+            .get(k)
+            .map_or(&entry.response, |t| &t.response)
+            .clone();
         Ok(Completion {
             text,
             prompt_tokens: 0,
@@ -214,12 +284,11 @@ impl Backend for ReplayBackend {
     }
 }
 
-fn lookup(entries: &HashMap<(String, u32), Vec<Entry>>, key: &ItemKey) -> Option<String> {
+fn lookup<'a>(entries: &'a HashMap<(String, u32), Vec<Entry>>, key: &ItemKey) -> Option<&'a Entry> {
     let slot = entries.get(&(key.scenario_id.clone(), key.sample))?;
     slot.iter()
         .find(|e| e.context.as_deref() == Some(key.context.as_str()))
         .or_else(|| slot.iter().find(|e| e.context.is_none()))
-        .map(|e| e.response.clone())
 }
 
 /// Checks replay lines against run items: every item needs one line, every line one item.
@@ -338,7 +407,7 @@ mod tests {
         .unwrap();
         let mut c = ReplayBackend::open(&p2, "replay:ok.csv").unwrap();
         c.check_items(&items).unwrap();
-        let params = crate::backend::GenerationParams::default();
+        let params = crate::types::GenerationParams::default();
         let out = c
             .generate(&Request {
                 key: &items[0],

@@ -54,7 +54,7 @@ enum Command {
     /// Print one greedy reply of a model to a message, for checking a model by hand.
     Chat(chat::Args),
     /// Run models on a suite into run directories (resumable, shardable), scoring as it goes.
-    Run(run::Args),
+    Run(Box<run::Args>),
     /// Re-score run directories from their responses, rewriting verdicts.jsonl.
     Score(score::Args),
     /// Score one response text against a country, language, harm and risk; prints one Verdict.
@@ -83,7 +83,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Report(a) => report::run(a, &root, printer),
         Command::Models(a) => models::run(a, printer),
         Command::Chat(a) => chat::run(a, printer),
-        Command::Run(a) => run::run(a, &root, printer),
+        Command::Run(a) => run::run(*a, &root, printer),
         Command::Score(a) => score::run(a, &root, printer),
         Command::ScoreText(a) => score_text::run(a, &root, printer),
         Command::ScorerEval(a) => scorer_eval::run(a, &root, printer),

@@ -13,7 +13,8 @@ use std::process::ExitCode;
 /// Flags of `report`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Run directories (each with manifest.json, responses.jsonl, verdicts.jsonl); one system each.
+    /// Run directories (each with manifest.json, responses.jsonl, verdicts.jsonl, and
+    /// conversations.jsonl when it ran live conversations); one system each.
     #[arg(required = true, value_name = "RUN_DIR")]
     runs: Vec<PathBuf>,
     /// Where to write report.html, report.md, results.json and results.csv.

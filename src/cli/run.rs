@@ -8,13 +8,14 @@ use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use popbench::backend::candle::DeviceKind;
 use popbench::backend::ModelSpec;
+use popbench::conversation::child::AdaptiveChild;
 use popbench::dataset::Dataset;
 use popbench::run::plan::{select_plan, Shard};
 use popbench::run::runner::{self, Progress, RunOptions};
 use popbench::run::scoring::{load_suite, Scored};
 use popbench::run::{ResponseRecord, Selection};
 use popbench::score::Verdict;
-use popbench::types::{Failure, GenerationParams, ItemKey};
+use popbench::types::{ConversationMode, Failure, GenerationParams, ItemKey};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -73,6 +74,12 @@ pub struct Args {
     /// Run shard I of N (I from 0).
     #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
     shard: Option<Shard>,
+    /// Multi-turn scenarios: `live` (the model answers every child turn, its own answers in the history) or `scripted` (the scenario's assistant turns are sent, the model answers the last turn). Default: live; a resume keeps its run's mode.
+    #[arg(long, value_name = "MODE", value_parser = parse_mode)]
+    conversation: Option<ConversationMode>,
+    /// Adaptive child (live mode): a model SPEC writes the child's turns after the first from a persona card built from the scenario, instead of the scripted words.
+    #[arg(long, value_name = "SPEC")]
+    child: Option<String>,
     /// Do not score; only generate.
     #[arg(long, conflicts_with = "judge")]
     no_score: bool,
@@ -90,6 +97,14 @@ pub struct Args {
     /// Device: cpu, cuda, metal.
     #[arg(long, default_value = "cpu")]
     device: String,
+}
+
+fn parse_mode(s: &str) -> Result<ConversationMode, String> {
+    match s {
+        "live" => Ok(ConversationMode::Live),
+        "scripted" => Ok(ConversationMode::Scripted),
+        _ => Err(format!("`{s}`: expected live or scripted")),
+    }
 }
 
 struct CliProgress {
@@ -160,6 +175,10 @@ impl Progress for CliProgress {
         self.done += 1;
         self.tokens += r.completion_tokens;
         self.gen_ms += r.prompt_ms + r.generation_ms;
+        for t in &r.turns {
+            self.tokens += t.completion_tokens;
+            self.gen_ms += t.prompt_ms + t.generation_ms;
+        }
         if let Some(v) = v {
             self.scored += 1;
             self.passed += v.pass as usize;
@@ -203,7 +222,13 @@ impl Progress for CliProgress {
 
 /// The command that resumes a run: the same inputs (a resume with other inputs is refused),
 /// this model only, its run directory, `--resume`.
-fn resume_command(args: &Args, selection: &Selection, model: &str, dir: &Path) -> String {
+fn resume_command(
+    args: &Args,
+    selection: &Selection,
+    mode: ConversationMode,
+    model: &str,
+    dir: &Path,
+) -> String {
     let d = GenerationParams::default();
     let mut c = format!(
         "popbench run --model {model} --suite {} --out {} --resume",
@@ -237,6 +262,12 @@ fn resume_command(args: &Args, selection: &Selection, model: &str, dir: &Path) -
     }
     if let Some(s) = args.shard {
         c.push_str(&format!(" --shard {}/{}", s.index, s.count));
+    }
+    if mode != ConversationMode::Live {
+        c.push_str(&format!(" --conversation {}", mode.id()));
+    }
+    if let Some(child) = &args.child {
+        c.push_str(&format!(" --child {child}"));
     }
     if args.no_score {
         c.push_str(" --no-score");
@@ -416,6 +447,50 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
             out,
         });
     }
+    if let Some(c) = &args.child {
+        let hint = "--child takes a model spec like --model (not replay:), e.g. --child smollm2-135m-instruct";
+        let spec = ModelSpec::parse(c).map_err(|e| bad_flag(format!("--child {e}"), hint))?;
+        spec.check()
+            .map_err(|e| bad_flag(format!("--child {c}: {e}"), hint))?;
+        if matches!(spec, ModelSpec::Replay(_)) {
+            return Err(bad_flag(
+                format!("--child {c}: a replay file cannot write new child turns"),
+                hint,
+            ));
+        }
+        if args.conversation == Some(ConversationMode::Scripted) {
+            return Err(bad_flag(
+                "--child needs live conversations, not --conversation scripted",
+                "drop --conversation scripted (live is the default) or drop --child",
+            ));
+        }
+    }
+    // A fresh run is live unless told otherwise; a resume keeps its run's mode.
+    let modes: Vec<ConversationMode> = models
+        .iter()
+        .map(|p| match args.conversation {
+            Some(m) => m,
+            None if args.resume => popbench::run::RunDir::open(&p.out)
+                .map(|(_, m)| m.inputs.conversation)
+                .unwrap_or(ConversationMode::Live),
+            None => ConversationMode::Live,
+        })
+        .collect();
+    if args.child.is_some() {
+        if let Some((p, _)) = models
+            .iter()
+            .zip(&modes)
+            .find(|(_, m)| **m != ConversationMode::Live)
+        {
+            return Err(bad_flag(
+                format!(
+                    "--child: the run in {} has scripted conversations; an adaptive child needs live ones",
+                    p.out.display()
+                ),
+                "resume it without --child, or start a new run",
+            ));
+        }
+    }
     args.judge.check(root)?;
     let device = DeviceKind::parse(&args.device).map_err(|e| {
         bad_flag(
@@ -497,8 +572,21 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         top_k: args.top_k,
         seed: args.seed,
     };
+    let mut child = match &args.child {
+        Some(c) => {
+            printer.status(format!("loading the adaptive child {c}…"));
+            let opts = popbench::backend::OpenOptions {
+                device,
+                threads: Some(threads),
+                dtype: None,
+                concurrency: (args.batch > 0).then_some(args.batch),
+            };
+            Some(AdaptiveChild::open(c, &opts).with_context(|| format!("--child {c}"))?)
+        }
+        None => None,
+    };
     let mut failures = 0usize;
-    for p in &models {
+    for (p, &mode) in models.iter().zip(&modes) {
         let model = &p.arg;
         let opts = RunOptions {
             suite: args.suite.clone(),
@@ -513,12 +601,21 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
             batch: args.batch,
             threads,
             max_failures: args.max_failures,
+            conversation: mode,
         };
         let result = (|| -> anyhow::Result<runner::RunOutcome> {
             printer.status(format!("loading {model}…"));
             let mut backend = open_backend(&p.spec, device, threads, args.batch)?;
             let mut progress = CliProgress::new(printer);
-            let outcome = runner::run(backend.as_mut(), &data, &suite, &opts, &mut progress, &stop);
+            let outcome = runner::run_with_child(
+                backend.as_mut(),
+                child.as_mut(),
+                &data,
+                &suite,
+                &opts,
+                &mut progress,
+                &stop,
+            );
             if let Some(b) = &progress.bar {
                 b.finish_and_clear();
             }
@@ -526,13 +623,30 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         })();
         match result {
             Ok(o) => {
+                let conversations = if o.multiturn == 0 {
+                    String::new()
+                } else {
+                    format!(
+                        " ({} multi-turn, conversations {}{})",
+                        o.multiturn,
+                        o.conversation.id(),
+                        if args.child.is_some() {
+                            ", adaptive child"
+                        } else {
+                            ""
+                        }
+                    )
+                };
                 printer.out(format!(
-                    "{model}: {}/{} items in {}",
+                    "{model}: {}/{} items in {}{conversations}",
                     o.done,
                     o.total,
                     o.dir.display()
                 ))?;
                 print_summary(&printer, &o.verdicts)?;
+                for line in popbench::metric::conversation_summary_lines(&o.conversations) {
+                    printer.out(line)?;
+                }
                 print_failures(&printer, &o.failures_by_tag)?;
                 if o.complete() && o.stopped.is_none() {
                     super::judge::after_run(&args.judge, root, &data, &o.dir, printer, &stop)?;
@@ -545,7 +659,7 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
                     };
                     printer.warn(format!(
                         "{why}; continue with: {}",
-                        resume_command(&args, &selection, model, &o.dir)
+                        resume_command(&args, &selection, mode, model, &o.dir)
                     ));
                     if o.interrupted() {
                         return Ok(ExitCode::from(130));

@@ -54,6 +54,16 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
             r.scored.verdicts.len()
         ))?;
         super::run::print_summary(&printer, &r.scored.verdicts)?;
+        if !r.scored.conversations.is_empty() {
+            printer.out(format!(
+                "{}: {} live conversations scored turn by turn (conversations.jsonl)",
+                path.display(),
+                r.scored.conversations.len()
+            ))?;
+            for line in popbench::metric::conversation_summary_lines(&r.scored.conversations) {
+                printer.out(line)?;
+            }
+        }
         super::run::print_failures(&printer, &r.failures_by_tag)?;
         super::run::print_left_out(
             &printer,

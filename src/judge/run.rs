@@ -13,7 +13,7 @@ use super::rubric::Rubric;
 use crate::backend::Backend;
 use crate::dataset::Dataset;
 use crate::hash::sha256_hex;
-use crate::prompt::build_chat;
+use crate::prompt::{build_chat, build_live_chat, Exchange};
 use crate::run::runner::now_rfc3339;
 use crate::run::scoring::{load_suite, score_records};
 use crate::run::{Manifest, ResponseRecord, RunDir};
@@ -157,7 +157,28 @@ fn judgeable(dir: &RunDir, suite: &Suite) -> Result<Vec<ResponseRecord>> {
 fn conversation(data: &Dataset, suite: &Suite, r: &ResponseRecord) -> Option<Vec<ChatMessage>> {
     let sc = suite.get(&r.scenario_id)?;
     let ctx = data.contexts.get(&r.context)?;
-    Some(build_chat(sc, ctx, &data.country_name(&sc.country)))
+    let country = data.country_name(&sc.country);
+    if r.turns.is_empty() {
+        return Some(build_chat(sc, ctx, &country));
+    }
+    // A live conversation: the judge sees what the model saw, its own earlier answers (and an
+    // adaptive child's words) instead of the scenario's scripted assistant turns.
+    let earlier: Vec<Exchange<'_>> = r
+        .turns
+        .iter()
+        .map(|t| Exchange {
+            child: t.child.as_deref(),
+            answer: &t.response,
+        })
+        .collect();
+    Some(build_live_chat(
+        sc,
+        ctx,
+        &country,
+        sc.turns.len().saturating_sub(1),
+        &earlier,
+        r.child.as_deref(),
+    ))
 }
 
 /// Judges a run directory with a backend, journaling each judgement, then rewrites the

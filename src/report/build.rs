@@ -285,6 +285,13 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         .collect();
     warnings.extend(super::warnings::computed(input, &names));
     let audiences = super::prose::recommendations(&leaderboard, &warnings);
+    let sections = super::section::sections(&mut super::section::Context {
+        input,
+        rows: &rows,
+        names: &names,
+        order: &order,
+        tally: &mut tally,
+    });
     Report {
         results_version: RESULTS_VERSION,
         popbench_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -326,6 +333,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         anatomy,
         failure_reasons: super::anatomy::definitions(),
         judges: input.judges.to_vec(),
+        sections,
         map,
         item_lists: std::mem::take(&mut tally.lists),
         items,

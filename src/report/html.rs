@@ -5,6 +5,8 @@
 use super::escape::esc;
 use super::fmt::{interval, p_value, pct, pp, pp_interval};
 use super::model::*;
+use super::section::conversations::{Conversations, Transcript};
+use super::section::Section;
 use super::svg;
 use crate::metric::Population;
 use std::fmt::Write as _;
@@ -223,9 +225,50 @@ pub fn render(r: &Report) -> String {
         r.totals.verdicts,
         r.totals.runs
     );
-    o.push_str(r##"<nav><ul><li><a href="#warnings">Warnings</a></li><li><a href="#headline">Headline</a></li><li><a href="#audiences">Recommendations</a></li><li><a href="#leaderboard">Leaderboard</a></li><li><a href="#controls">No-harm controls</a></li><li><a href="#anatomy">Why answers fail</a></li><li><a href="#comparisons">Paired comparisons</a></li><li><a href="#breakdowns">Breakdowns</a></li><li><a href="#map">Map</a></li><li><a href="#countries">Countries</a></li><li><a href="#exemplars">Exemplars</a></li><li><a href="#methodology">Methodology</a></li><li><a href="#coverage">Directory coverage</a></li><li><a href="#provenance">Provenance</a></li><li><a href="#limitations">Limitations</a></li><li><a href="#items">Every item</a></li></ul></nav>"##);
+    o.push_str("<nav><ul>");
+    for s in r.sections.iter() {
+        let _ = write!(
+            o,
+            r##"<li><a href="#{}">{}</a></li>"##,
+            s.id(),
+            esc(s.nav())
+        );
+    }
+    o.push_str("</ul></nav>");
+    for s in r.sections.iter() {
+        section(&mut o, s.id(), s.title());
+        body(&mut o, r, s);
+        o.push_str("</section>");
+    }
+    o.push_str("</main></body></html>\n");
+    o
+}
 
-    section(&mut o, "warnings", "Warnings");
+/// One arm per kind of section: its body, between the heading and `</section>`.
+fn body(o: &mut String, r: &Report, s: &Section) {
+    match s {
+        Section::Warnings => warnings(o, r),
+        Section::Headline => headline(o, r),
+        Section::Recommendations => recommendations(o, r),
+        Section::Leaderboard => leaderboard(o, r),
+        Section::Controls => controls(o, r),
+        Section::Anatomy => anatomy_section(o, r),
+        Section::Judge => o.push_str(&super::judge::html(&r.judges)),
+        Section::Comparisons => comparisons(o, r),
+        Section::Breakdowns => breakdowns(o, r),
+        Section::Map => map(o, r),
+        Section::Countries => countries(o, r),
+        Section::Exemplars => exemplars(o, r),
+        Section::Conversations(c) => conversations(o, c),
+        Section::Methodology => methodology(o, r),
+        Section::Coverage => coverage(o, r),
+        Section::Provenance => provenance(o, r),
+        Section::Limitations => limitations(o, r),
+        Section::Items => items(o, r),
+    }
+}
+
+fn warnings(o: &mut String, r: &Report) {
     if r.warnings.is_empty() {
         o.push_str("<p>No warnings: no answer was cut or garbled, no generation failed, and the directory and scorer checks pass.</p>");
     } else {
@@ -235,13 +278,13 @@ pub fn render(r: &Report) -> String {
         }
         o.push_str("</ul></div>");
     }
-    o.push_str("</section>");
+}
 
-    section(&mut o, "headline", "Headline");
-    list(&mut o, &r.headline);
-    o.push_str("</section>");
+fn headline(o: &mut String, r: &Report) {
+    list(o, &r.headline);
+}
 
-    section(&mut o, "audiences", "Recommendations");
+fn recommendations(o: &mut String, r: &Report) {
     o.push_str("<p>Each recommendation is triggered by a measured figure crossing a threshold named in the methodology, and cites that figure; the figure links to its items.</p>");
     for a in &r.audiences {
         let _ = write!(o, "<h3>{}</h3>", esc(&a.title));
@@ -259,38 +302,37 @@ pub fn render(r: &Report) -> String {
         }
         o.push_str("</ul>");
     }
-    o.push_str("</section>");
+}
 
-    section(&mut o, "leaderboard", "Leaderboard (help-seeking items)");
+fn leaderboard(o: &mut String, r: &Report) {
     o.push_str(MARKS);
     o.push_str(&svg::forest(r));
     metric_table(
-        &mut o,
+        o,
         r,
         &Metric::HELP_SEEKING,
         "Help-seeking items: every metric per system (no-harm controls excluded)",
     );
-    definitions(&mut o, r, Population::HelpSeeking);
-    o.push_str("</section>");
+    definitions(o, r, Population::HelpSeeking);
+}
 
-    section(&mut o, "controls", "No-harm controls");
+fn controls(o: &mut String, r: &Report) {
     o.push_str("<p>Ordinary requests (homework, everyday questions) that need no referral. They are counted apart and never raise or lower a help-seeking figure, and they are never shown as exemplars of a good answer. Lower is better for each.</p>");
     metric_table(
-        &mut o,
+        o,
         r,
         &Metric::CONTROLS,
         "No-harm controls: over-escalation and refusal per system",
     );
-    definitions(&mut o, r, Population::Controls);
-    o.push_str("</section>");
+    definitions(o, r, Population::Controls);
+}
 
-    section(&mut o, "anatomy", "Why answers fail");
+fn anatomy_section(o: &mut String, r: &Report) {
     o.push_str("<p>Every failed help-seeking item has one primary reason: the first of the reasons below, in this order, that applies to it. Each bar segment and each count links to its items.</p>");
-    anatomy(&mut o, r);
-    o.push_str("</section>");
-    o.push_str(&super::judge::html(&r.judges));
+    anatomy(o, r);
+}
 
-    section(&mut o, "comparisons", "Paired comparisons");
+fn comparisons(o: &mut String, r: &Report) {
     if r.comparisons.is_empty() {
         o.push_str("<p>One system only: nothing to compare.</p>");
     } else {
@@ -327,13 +369,9 @@ pub fn render(r: &Report) -> String {
         }
         o.push_str("</tbody></table></div>");
     }
-    o.push_str("</section>");
+}
 
-    section(
-        &mut o,
-        "breakdowns",
-        "Breakdowns of the pass rate (help-seeking items)",
-    );
+fn breakdowns(o: &mut String, r: &Report) {
     o.push_str("<p>Pass rate over help-seeking items only; no-harm controls are left out of every cell. Columns are systems by rank (#). A star or pale colour marks an underpowered cell; a blue badge gives the rule-of-three bound where no response failed.</p><ul>");
     for s in &r.leaderboard {
         let _ = write!(o, "<li>#{} = <bdi>{}</bdi></li>", s.rank, esc(&s.system));
@@ -372,18 +410,18 @@ pub fn render(r: &Report) -> String {
         }
         o.push_str("</tbody></table></div>");
     }
-    o.push_str("</section>");
+}
 
-    section(&mut o, "map", "Map: correct child helpline by country");
+fn map(o: &mut String, r: &Report) {
     o.push_str("<p>Share of help-seeking items (where the policy asks for the child helpline) that give the child's own helpline, by the child's country. Grey countries have no scenarios. Boundaries: Natural Earth 1:110m (public domain), for orientation only. Click a country for its items; the same figures are in map.csv and map.geojson.</p>");
     for s in &r.leaderboard {
         let cs: Vec<&MapCountry> = r.map.iter().filter(|m| m.system == s.system).collect();
         let _ = write!(o, "<h3><bdi>{}</bdi></h3>", esc(&s.system));
         o.push_str(&super::map::svg(&s.system, &cs));
     }
-    o.push_str("</section>");
+}
 
-    section(&mut o, "countries", "Countries");
+fn countries(o: &mut String, r: &Report) {
     o.push_str("<p>Each card (collapsed; open it to read) lists the services a correct answer gives for the country, each with its sources and the date each was read, the traps models fall into, and each system's figures.</p>");
     o.push_str(r#"<div class="cards">"#);
     for c in &r.countries {
@@ -464,9 +502,10 @@ pub fn render(r: &Report) -> String {
         }
         o.push_str("</tbody></table></div></details>");
     }
-    o.push_str("</div></section>");
+    o.push_str("</div>");
+}
 
-    section(&mut o, "exemplars", "Exemplars");
+fn exemplars(o: &mut String, r: &Report) {
     o.push_str("<p>Help-seeking items only (a no-harm control is never an exemplar). Responses are quoted as generated (escaped, never executed). Worst failures first, then the best answers. Every item is in the appendix.</p>");
     for s in &r.exemplars {
         let _ = write!(o, "<h3><bdi>{}</bdi></h3>", esc(&s.system));
@@ -474,18 +513,18 @@ pub fn render(r: &Report) -> String {
             o.push_str("<p>No exemplars.</p>");
         }
         for e in s.worst.iter().chain(&s.best) {
-            exemplar(&mut o, e);
+            exemplar(o, e);
         }
     }
-    o.push_str("</section>");
+}
 
-    section(&mut o, "methodology", "Methodology");
+fn methodology(o: &mut String, r: &Report) {
     for p in &r.methodology {
         let _ = write!(o, "<p>{}</p>", esc(p));
     }
-    o.push_str("</section>");
+}
 
-    section(&mut o, "coverage", "Directory coverage");
+fn coverage(o: &mut String, r: &Report) {
     let _ = write!(
         o,
         r#"<p>Directory hash <code class="u">{}</code>; services last verified between {} and {}.</p>"#,
@@ -513,9 +552,10 @@ pub fn render(r: &Report) -> String {
             opt(&c.newest_verified)
         );
     }
-    o.push_str("</tbody></table></div></section>");
+    o.push_str("</tbody></table></div>");
+}
 
-    section(&mut o, "provenance", "Provenance");
+fn provenance(o: &mut String, r: &Report) {
     for p in &r.provenance {
         let _ = write!(
             o,
@@ -595,16 +635,14 @@ pub fn render(r: &Report) -> String {
         );
         o.push_str("</dl>");
     }
-    o.push_str("</section>");
+}
 
-    section(&mut o, "limitations", "Limitations");
-    list(&mut o, &r.limitations);
-    o.push_str("</section>");
+fn limitations(o: &mut String, r: &Report) {
+    list(o, &r.limitations);
+}
 
-    section(&mut o, "items", "Every item");
-    super::items::render_html(&mut o, r);
-    o.push_str("</section></main></body></html>\n");
-    o
+fn items(o: &mut String, r: &Report) {
+    super::items::render_html(o, r);
 }
 
 fn exemplar(o: &mut String, e: &Exemplar) {
@@ -684,4 +722,229 @@ fn exemplar(o: &mut String, e: &Exemplar) {
         list(o, &e.reasons);
     }
     o.push_str("</article>");
+}
+
+fn conversations(o: &mut String, c: &Conversations) {
+    o.push_str("<p>Live conversations: the model under test answers every child turn, with its own earlier answers in the history, and each answer is scored at the risk in force at that turn. Each figure counts conversations (events/denominator); conversations of one family are not independent, so an interval marked † is a Wilson interval over the effective number of families. Conversations whose later child turns an adaptive child wrote are reported apart, never pooled with fixed-turn ones. Each strip cell and each transcript links to the turns it counts; transcripts are collapsed (open one to read it).</p>");
+    o.push_str(r#"<details><summary>What each figure counts</summary><dl class="kv">"#);
+    for d in &c.definitions {
+        let _ = write!(
+            o,
+            "<dt>{}</dt><dd>{}</dd>",
+            esc(&d.label),
+            esc(&d.definition)
+        );
+    }
+    o.push_str("</dl></details>");
+    for g in &c.groups {
+        let kind = if g.adaptive_child {
+            "adaptive child"
+        } else {
+            "fixed child turns"
+        };
+        let _ = write!(
+            o,
+            r#"<h3 id="{}"><bdi>{}</bdi>: {kind}</h3><p class="meta">{} conversations in {} families.</p>"#,
+            esc(&g.anchor),
+            esc(&g.system),
+            g.conversations,
+            g.families
+        );
+        let _ = write!(
+            o,
+            r#"<div class="scroll"><table><caption>Conversation metrics: <bdi>{}</bdi>, {kind}</caption><thead><tr><th scope="col">Metric</th><th scope="col">Conversations</th></tr></thead><tbody>"#,
+            esc(&g.system)
+        );
+        for (d, f) in c.definitions.iter().zip(&g.metrics) {
+            let _ = write!(
+                o,
+                r#"<tr><th scope="row">{}</th><td>{}</td></tr>"#,
+                esc(&d.label),
+                figure_cell(&f.figure)
+            );
+        }
+        o.push_str("</tbody></table></div>");
+        if !g.first_referral.is_empty() {
+            let parts: Vec<String> = g
+                .first_referral
+                .iter()
+                .map(|f| match f.number {
+                    Some(n) => format!("turn {n}: {}", f.conversations),
+                    None => format!("never: {}", f.conversations),
+                })
+                .collect();
+            let _ = write!(
+                o,
+                "<p>First correct referral, among conversations that needed one: {}.</p>",
+                esc(&parts.join(" · "))
+            );
+        }
+        let _ = write!(o, "<h4>Turn by turn</h4>{}", svg::strip(g));
+        let _ = write!(
+            o,
+            r#"<div class="scroll"><table><caption>Correct referral by family and child turn (events/conversations at that turn; P push-back turn, ! risk becomes imminent)</caption><thead><tr><th scope="col">Family</th><th scope="col">Conversations</th>"#
+        );
+        for n in 1..=g.strip.turns {
+            let _ = write!(o, r#"<th scope="col">Turn {n}</th>"#);
+        }
+        let _ = write!(
+            o,
+            r#"</tr></thead><tbody><tr><th scope="row">All families</th><td class="num">{}</td>"#,
+            g.conversations
+        );
+        for n in 1..=g.strip.turns {
+            match g.curve.iter().find(|t| t.number == n) {
+                Some(t) if t.n > 0 => {
+                    let _ = write!(
+                        o,
+                        r#"<td class="num">{}/{} <span class="n">{}</span></td>"#,
+                        t.referral,
+                        t.n,
+                        pct(t.share)
+                    );
+                }
+                _ => o.push_str(r#"<td class="num">–</td>"#),
+            }
+        }
+        o.push_str("</tr>");
+        for row in &g.strip.rows {
+            let _ = write!(
+                o,
+                r##"<tr><th scope="row"><a href="#{}"><bdi>{}</bdi></a></th><td class="num">{}</td>"##,
+                esc(&row.transcript),
+                esc(&row.family),
+                row.conversations
+            );
+            for cell in &row.cells {
+                let text = if cell.n == 0 {
+                    "–".to_string()
+                } else {
+                    format!("{}/{}", cell.referral, cell.n)
+                };
+                let marks = format!(
+                    "{}{}",
+                    if cell.pushback > 0 { " P" } else { "" },
+                    if cell.imminent > 0 { " !" } else { "" }
+                );
+                match &cell.link {
+                    Some(l) if cell.n > 0 => {
+                        let _ = write!(
+                            o,
+                            r##"<td class="num"><a href="#{}">{text}</a>{marks}</td>"##,
+                            esc(l)
+                        );
+                    }
+                    _ => {
+                        let _ = write!(o, r#"<td class="num">{text}{marks}</td>"#);
+                    }
+                }
+            }
+            o.push_str("</tr>");
+        }
+        o.push_str("</tbody></table></div><h4>Transcripts</h4><p>One conversation per family: the first that went wrong, else the first. The model's answers are quoted as generated (escaped, never executed).</p>");
+        for t in &g.transcripts {
+            transcript(o, t);
+        }
+    }
+}
+
+fn transcript(o: &mut String, t: &Transcript) {
+    let lang = esc(&t.language);
+    let dir = if t.rtl { "rtl" } else { "ltr" };
+    let _ = write!(
+        o,
+        r#"<details class="ex" id="{}"><summary><strong><bdi>{}</bdi></strong> <span class="meta"><bdi>{}</bdi> · {}</span></summary><p class="meta">{} · {} · {} · context {} · sample {} · first correct referral: {}{}"#,
+        esc(&t.anchor),
+        esc(&t.family),
+        esc(&t.scenario_id),
+        esc(&t.why),
+        esc(&t.harm),
+        esc(&t.country),
+        esc(&t.language),
+        esc(&t.context),
+        t.sample,
+        t.first_referral
+            .map(|n| format!("turn {n}"))
+            .unwrap_or_else(|| "none".into()),
+        match (t.abandoned_at, &t.abandonment) {
+            (Some(n), Some(how)) => format!(
+                " · abandons the child at turn {n} ({})",
+                esc(&how.replace('_', " "))
+            ),
+            (Some(n), None) => format!(" · abandons the child at turn {n}"),
+            _ => String::new(),
+        }
+    );
+    if let Some(i) = t.item {
+        let _ = write!(o, r##" · <a href="#i{i}">last answer in the appendix</a>"##);
+    }
+    o.push_str("</p>");
+    for turn in &t.turns {
+        let _ = write!(
+            o,
+            r#"<div id="{}"><p><strong>Turn {}</strong> <span class="meta">· {} risk{} ·</span> {} <span class="meta">·</span> <span class="{}">answer {}</span>{}</p>"#,
+            esc(&turn.anchor),
+            turn.number,
+            esc(&turn.risk),
+            if turn.pushback { " · push-back" } else { "" },
+            if turn.referral {
+                r#"<span class="pass">correct referral</span>"#
+            } else {
+                r#"<span class="fail">no correct referral</span>"#
+            },
+            if turn.pass { "pass" } else { "fail" },
+            if turn.pass { "passes" } else { "fails" },
+            if turn.emergency == "not_required" {
+                String::new()
+            } else {
+                format!(
+                    r#" <span class="meta">· emergency: {}</span>"#,
+                    esc(&turn.emergency.replace('_', " "))
+                )
+            }
+        );
+        match &turn.child {
+            Some(text) => {
+                let _ = write!(
+                    o,
+                    r#"<p class="meta">The child{}:</p><blockquote class="u" lang="{lang}" dir="{dir}">{}</blockquote>"#,
+                    if turn.child_adaptive {
+                        " (adaptive child)"
+                    } else {
+                        ""
+                    },
+                    esc(text)
+                );
+            }
+            None => {
+                o.push_str(r#"<p class="meta">The child's words are not in the loaded suites.</p>"#)
+            }
+        }
+        match &turn.answer {
+            Some(text) => {
+                let _ = write!(
+                    o,
+                    r#"<p class="meta">The model:</p><pre class="u" lang="{lang}" dir="{dir}">{}</pre>"#,
+                    esc(text)
+                );
+                if turn.answer_truncated {
+                    o.push_str(r#"<p class="meta">(cut at the exemplar limit)</p>"#);
+                }
+            }
+            None => o.push_str(r#"<p class="meta">The answer is not in responses.jsonl.</p>"#),
+        }
+        if !turn.flags.is_empty() {
+            let _ = write!(
+                o,
+                r#"<p class="meta">Flags: <span class="u">{}</span></p>"#,
+                esc(&turn.flags.join(", "))
+            );
+        }
+        if !turn.critical.is_empty() {
+            o.push_str("<p>Critical findings:</p>");
+            list(o, &turn.critical);
+        }
+        o.push_str("</div>");
+    }
+    o.push_str("</details>");
 }

@@ -82,13 +82,13 @@ fn about(j: &JudgeSummary) -> Vec<String> {
     out
 }
 
-/// The HTML section (empty when no run was judged).
+/// The HTML section's body, below its heading (empty when no run was judged).
 pub fn html(judges: &[JudgeSummary]) -> String {
     let mut o = String::new();
     if judges.is_empty() {
         return o;
     }
-    o.push_str(r#"<section id="judge"><h2>Judge findings beside rule findings</h2><p>Rules (phrase lists) and a judge model grade the same rubric criteria. Each row gives how often each layer said "yes" on this run's help-seeking and control responses, and each layer's agreement with the gold labels (Cohen's κ, 95% bootstrap interval).</p>"#);
+    o.push_str(r#"<p>Rules (phrase lists) and a judge model grade the same rubric criteria. Each row gives how often each layer said "yes" on this run's help-seeking and control responses, and each layer's agreement with the gold labels (Cohen's κ, 95% bootstrap interval).</p>"#);
     for j in judges {
         let _ = write!(o, "<h3>{}</h3><ul>", esc(&j.judge_name));
         for s in about(j) {
@@ -117,17 +117,15 @@ pub fn html(judges: &[JudgeSummary]) -> String {
         }
         o.push_str("</tbody></table></div>");
     }
-    o.push_str("</section>");
     o
 }
 
-/// The Markdown section (empty when no run was judged).
+/// The Markdown section's body, below its heading (empty when no run was judged).
 pub fn markdown(judges: &[JudgeSummary]) -> String {
     let mut o = String::new();
     if judges.is_empty() {
         return o;
     }
-    o.push_str("## Judge findings beside rule findings\n\n");
     for j in judges {
         let _ = writeln!(o, "### {}\n", md(&j.judge_name));
         for s in about(j) {

@@ -1,5 +1,6 @@
 //! Reading a run directory for the report, through [`RunDir`]: the manifest, the responses
-//! (one per item, a torn last line dropped) and the verdicts.
+//! (one per item, a torn last line dropped), the verdicts and, when the run has them, the
+//! live conversations' scores (`conversations.jsonl`).
 
 use super::RunData;
 use crate::run::RunDir;
@@ -47,11 +48,20 @@ pub fn load_run(dir: &std::path::Path) -> Result<(RunData, Vec<String>), Error> 
             verdicts.len()
         ));
     }
+    let read = run.read_conversations()?;
+    if read.dropped_torn_tail {
+        warnings.push(format!(
+            "{}: torn last line ignored",
+            run.conversations_path().display()
+        ));
+    }
+    let conversations = read.records;
     Ok((
         RunData {
             manifest,
             responses,
             verdicts,
+            conversations,
         },
         warnings,
     ))

@@ -5,6 +5,8 @@
 use super::escape::neutralise;
 use super::fmt::{interval, p_value, pct, pp, pp_interval};
 use super::model::*;
+use super::section::conversations::Conversations;
+use super::section::Section;
 use std::fmt::Write as _;
 
 /// Escapes a string for a Markdown table cell or inline text.
@@ -113,16 +115,57 @@ pub fn render(r: &Report) -> String {
         r.totals.verdicts,
         r.totals.runs
     );
-    o.push_str("## Warnings\n\n");
+    for s in r.sections.iter() {
+        let mut b = String::new();
+        if body(&mut b, r, s) {
+            let _ = writeln!(o, "## {}\n", md(s.title()));
+            o.push_str(&b);
+        }
+    }
+    o
+}
+
+/// One arm per kind of section: writes its body (below its heading) and says whether the
+/// Markdown report has it (the map and the item appendix are HTML only; map.csv and
+/// results.csv hold their figures).
+fn body(o: &mut String, r: &Report, s: &Section) -> bool {
+    match s {
+        Section::Warnings => warnings(o, r),
+        Section::Headline => headline(o, r),
+        Section::Recommendations => recommendations(o, r),
+        Section::Leaderboard => leaderboard(o, r),
+        Section::Controls => controls(o, r),
+        Section::Anatomy => anatomy(o, r),
+        Section::Judge => o.push_str(&super::judge::markdown(&r.judges)),
+        Section::Comparisons => comparisons(o, r),
+        Section::Breakdowns => breakdowns(o, r),
+        Section::Map | Section::Items => return false,
+        Section::Countries => countries(o, r),
+        Section::Exemplars => exemplars(o, r),
+        Section::Conversations(c) => conversations(o, c),
+        Section::Methodology => methodology(o, r),
+        Section::Coverage => coverage(o, r),
+        Section::Provenance => provenance(o, r),
+        Section::Limitations => limitations(o, r),
+    }
+    true
+}
+
+fn warnings(o: &mut String, r: &Report) {
     if r.warnings.is_empty() {
         o.push_str("None.\n\n");
     } else {
         let w: Vec<String> = r.warnings.iter().map(|w| w.text.clone()).collect();
-        bullets(&mut o, &w);
+        bullets(o, &w);
     }
-    o.push_str("## Headline\n\n");
-    bullets(&mut o, &r.headline);
-    o.push_str("## Recommendations\n\nEach is triggered by a measured figure crossing a documented threshold (the rule in brackets).\n\n");
+}
+
+fn headline(o: &mut String, r: &Report) {
+    bullets(o, &r.headline);
+}
+
+fn recommendations(o: &mut String, r: &Report) {
+    o.push_str("Each is triggered by a measured figure crossing a documented threshold (the rule in brackets).\n\n");
     for a in &r.audiences {
         let _ = writeln!(o, "### {}\n", md(&a.title));
         if a.findings.is_empty() {
@@ -133,20 +176,29 @@ pub fn render(r: &Report) -> String {
             .iter()
             .map(|f| format!("{} [{}]", f.text, f.rule))
             .collect();
-        bullets(&mut o, &f);
+        bullets(o, &f);
     }
-    o.push_str("## Leaderboard (help-seeking items)\n\nRate [95% interval] events/denominator; † Wilson interval over the effective number of scenario families; ⚠ underpowered. No-harm controls are excluded and reported below.\n\n");
-    table(&mut o, r, &Metric::HELP_SEEKING);
-    o.push_str("## No-harm controls\n\nOrdinary requests that need no referral, counted apart; lower is better.\n\n");
-    table(&mut o, r, &Metric::CONTROLS);
+}
+
+fn leaderboard(o: &mut String, r: &Report) {
+    o.push_str("Rate [95% interval] events/denominator; † Wilson interval over the effective number of scenario families; ⚠ underpowered. No-harm controls are excluded and reported below.\n\n");
+    table(o, r, &Metric::HELP_SEEKING);
+}
+
+fn controls(o: &mut String, r: &Report) {
+    o.push_str("Ordinary requests that need no referral, counted apart; lower is better.\n\n");
+    table(o, r, &Metric::CONTROLS);
     o.push_str("Definitions:\n\n");
     let defs: Vec<String> = r
         .metrics
         .iter()
         .map(|d| format!("{}: {}", d.label, d.definition))
         .collect();
-    bullets(&mut o, &defs);
-    o.push_str("## Why answers fail\n\nEach failed help-seeking item has one primary reason, the first that applies in this order.\n\n| Reason |");
+    bullets(o, &defs);
+}
+
+fn anatomy(o: &mut String, r: &Report) {
+    o.push_str("Each failed help-seeking item has one primary reason, the first that applies in this order.\n\n| Reason |");
     for a in &r.anatomy {
         let _ = write!(
             o,
@@ -177,9 +229,10 @@ pub fn render(r: &Report) -> String {
         .iter()
         .map(|d| format!("{}: {}", d.label, d.definition))
         .collect();
-    bullets(&mut o, &defs);
-    o.push_str(&super::judge::markdown(&r.judges));
-    o.push_str("## Paired comparisons\n\n");
+    bullets(o, &defs);
+}
+
+fn comparisons(o: &mut String, r: &Report) {
     if r.comparisons.is_empty() {
         o.push_str("One system only.\n\n");
     } else {
@@ -202,7 +255,9 @@ pub fn render(r: &Report) -> String {
         }
         o.push('\n');
     }
-    o.push_str("## Breakdowns of the pass rate\n\n");
+}
+
+fn breakdowns(o: &mut String, r: &Report) {
     for b in &r.breakdowns {
         let _ = write!(
             o,
@@ -223,7 +278,9 @@ pub fn render(r: &Report) -> String {
         }
         o.push('\n');
     }
-    o.push_str("## Countries\n\n");
+}
+
+fn countries(o: &mut String, r: &Report) {
     for c in &r.countries {
         let _ = writeln!(o, "### {} ({})\n", md(&c.name), md(&c.code));
         for s in &c.services {
@@ -253,7 +310,9 @@ pub fn render(r: &Report) -> String {
         }
         o.push('\n');
     }
-    o.push_str("## Exemplars\n\n");
+}
+
+fn exemplars(o: &mut String, r: &Report) {
     for s in &r.exemplars {
         let _ = writeln!(o, "### {}\n", md(&s.system));
         for e in s.worst.iter().chain(&s.best) {
@@ -272,11 +331,11 @@ pub fn render(r: &Report) -> String {
             );
             if let Some(t) = &e.child_turn {
                 o.push_str("The child writes:\n\n");
-                fenced(&mut o, t);
+                fenced(o, t);
             }
             if let Some(t) = &e.response {
                 o.push_str("The response:\n\n");
-                fenced(&mut o, t);
+                fenced(o, t);
             }
             for c in &e.contacts {
                 let _ = writeln!(
@@ -287,16 +346,21 @@ pub fn render(r: &Report) -> String {
                     md(&c.status)
                 );
             }
-            bullets(&mut o, &e.reasons);
+            bullets(o, &e.reasons);
         }
     }
-    o.push_str("## Methodology\n\n");
+}
+
+fn methodology(o: &mut String, r: &Report) {
     for p in &r.methodology {
         let _ = writeln!(o, "{}\n", md(p));
     }
+}
+
+fn coverage(o: &mut String, r: &Report) {
     let _ = writeln!(
         o,
-        "## Directory coverage\n\nDirectory hash `{}`; verified between {} and {}.\n\n| Code | Country | Services | Child helplines |\n|---|---|---|---|",
+        "Directory hash `{}`; verified between {} and {}.\n\n| Code | Country | Services | Child helplines |\n|---|---|---|---|",
         md(&r.coverage.directory_sha256),
         r.coverage.oldest_verified.as_deref().map(md).unwrap_or_default(),
         r.coverage.newest_verified.as_deref().map(md).unwrap_or_default()
@@ -311,7 +375,10 @@ pub fn render(r: &Report) -> String {
             c.child_helplines
         );
     }
-    o.push_str("\n## Provenance\n\n");
+    o.push('\n');
+}
+
+fn provenance(o: &mut String, r: &Report) {
     for p in &r.provenance {
         let _ = writeln!(
             o,
@@ -333,7 +400,143 @@ pub fn render(r: &Report) -> String {
             let _ = writeln!(o, "  - {} sha256 {}", md(&f.path), md(&f.sha256));
         }
     }
-    o.push_str("\n## Limitations\n\n");
-    bullets(&mut o, &r.limitations);
-    o
+    o.push('\n');
+}
+
+fn limitations(o: &mut String, r: &Report) {
+    bullets(o, &r.limitations);
+}
+
+fn conversations(o: &mut String, c: &Conversations) {
+    o.push_str("Live conversations: the model answers every child turn, with its own earlier answers in the history; each answer is scored at the risk in force at that turn. Figures count conversations (events/denominator); † Wilson interval over the effective number of scenario families. Adaptive-child conversations are reported apart.\n\n");
+    let defs: Vec<String> = c
+        .definitions
+        .iter()
+        .map(|d| format!("{}: {}", d.label, d.definition))
+        .collect();
+    bullets(o, &defs);
+    for g in &c.groups {
+        let kind = if g.adaptive_child {
+            "adaptive child"
+        } else {
+            "fixed child turns"
+        };
+        let _ = writeln!(
+            o,
+            "### {}: {kind}\n\n{} conversations in {} families.\n\n| Metric | Conversations |\n|---|---|",
+            md(&g.system),
+            g.conversations,
+            g.families
+        );
+        for (d, f) in c.definitions.iter().zip(&g.metrics) {
+            let _ = writeln!(o, "| {} | {} |", md(&d.label), cell(&f.figure));
+        }
+        o.push('\n');
+        if !g.first_referral.is_empty() {
+            let parts: Vec<String> = g
+                .first_referral
+                .iter()
+                .map(|f| match f.number {
+                    Some(n) => format!("turn {n}: {}", f.conversations),
+                    None => format!("never: {}", f.conversations),
+                })
+                .collect();
+            let _ = writeln!(
+                o,
+                "First correct referral, among conversations that needed one: {}.\n",
+                parts.join(" · ")
+            );
+        }
+        o.push_str("#### Turn by turn\n\nCorrect referral by family and child turn (events/conversations at that turn); P push-back turn, ! risk becomes imminent.\n\n| Family | Conversations |");
+        for n in 1..=g.strip.turns {
+            let _ = write!(o, " Turn {n} |");
+        }
+        let _ = writeln!(o, "\n|---|---|{}", "---|".repeat(g.strip.turns));
+        let _ = write!(o, "| All families | {} |", g.conversations);
+        for n in 1..=g.strip.turns {
+            match g.curve.iter().find(|t| t.number == n) {
+                Some(t) if t.n > 0 => {
+                    let _ = write!(o, " {}/{} ({}) |", t.referral, t.n, pct(t.share));
+                }
+                _ => o.push_str(" – |"),
+            }
+        }
+        o.push('\n');
+        for row in &g.strip.rows {
+            let _ = write!(o, "| {} | {} |", md(&row.family), row.conversations);
+            for c in &row.cells {
+                let text = if c.n == 0 {
+                    "–".to_string()
+                } else {
+                    format!("{}/{}", c.referral, c.n)
+                };
+                let _ = write!(
+                    o,
+                    " {text}{}{} |",
+                    if c.pushback > 0 { " P" } else { "" },
+                    if c.imminent > 0 { " !" } else { "" }
+                );
+            }
+            o.push('\n');
+        }
+        o.push_str("\n#### Transcripts\n\nOne conversation per family: the first that went wrong, else the first.\n\n");
+        for t in &g.transcripts {
+            let _ = writeln!(
+                o,
+                "##### {}: {}\n\n{} · {} · {} · {} · context {} · sample {} · first correct referral: {}{}\n",
+                md(&t.family),
+                md(&t.scenario_id),
+                md(&t.why),
+                md(&t.harm),
+                md(&t.country),
+                md(&t.language),
+                md(&t.context),
+                t.sample,
+                t.first_referral
+                    .map(|n| format!("turn {n}"))
+                    .unwrap_or_else(|| "none".into()),
+                t.abandoned_at
+                    .map(|n| format!(" · abandons the child at turn {n}"))
+                    .unwrap_or_default()
+            );
+            for turn in &t.turns {
+                let _ = writeln!(
+                    o,
+                    "Turn {} ({} risk{}): {}, {}{}\n",
+                    turn.number,
+                    md(&turn.risk),
+                    if turn.pushback { ", push-back" } else { "" },
+                    if turn.referral {
+                        "correct referral"
+                    } else {
+                        "no correct referral"
+                    },
+                    if turn.pass { "passes" } else { "fails" },
+                    if turn.emergency == "not_required" {
+                        String::new()
+                    } else {
+                        format!(", emergency {}", md(&turn.emergency.replace('_', " ")))
+                    }
+                );
+                if let Some(text) = &turn.child {
+                    o.push_str(if turn.child_adaptive {
+                        "The child (adaptive child):\n\n"
+                    } else {
+                        "The child:\n\n"
+                    });
+                    fenced(o, text);
+                }
+                if let Some(text) = &turn.answer {
+                    o.push_str("The model:\n\n");
+                    fenced(o, text);
+                }
+                for c in &turn.critical {
+                    let _ = writeln!(o, "- critical: {}", md(c));
+                }
+                if !turn.critical.is_empty() {
+                    o.push('\n');
+                }
+            }
+        }
+    }
 }

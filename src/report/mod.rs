@@ -4,8 +4,10 @@
 //!
 //! The flow is one way: [`RunData`] + scenarios + directory → [`build::build`] → the
 //! [`model::Report`] view model → renderers ([`html`], [`markdown`]) and serialisers.
-//! Renderers print only what the view model holds, so every figure of the HTML is in
-//! `results.json`; every untrusted string goes through [`escape::esc`].
+//! The report's sections are one ordered list ([`section::Sections`]): both renderers walk
+//! it, one arm per kind of section, and take the table of contents, anchors and headings
+//! from it. Renderers print only what the view model holds, so every figure of the HTML is
+//! in `results.json`; every untrusted string goes through [`escape::esc`].
 
 pub mod anatomy;
 pub mod build;
@@ -25,6 +27,7 @@ pub mod markdown;
 pub mod model;
 pub mod names;
 pub mod prose;
+pub mod section;
 pub mod svg;
 pub mod warnings;
 
@@ -49,6 +52,8 @@ pub struct RunData {
     pub responses: Vec<ResponseRecord>,
     /// The verdicts.
     pub verdicts: Vec<Verdict>,
+    /// The live conversations' scores (`conversations.jsonl`); empty when the run has none.
+    pub conversations: Vec<crate::score::conversation::ConversationVerdict>,
 }
 
 /// Everything a report is built from.

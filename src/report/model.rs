@@ -639,6 +639,10 @@ pub struct Report {
     pub failure_reasons: Vec<MethodText>,
     /// The judge layer of each judged run, beside the rule layer, with agreement.
     pub judges: Vec<crate::judge::summary::JudgeSummary>,
+    /// The sections in reading order; in `results.json`, the view models of the sections
+    /// that carry one, each under its section's id (`conversations`).
+    #[serde(flatten)]
+    pub sections: super::section::Sections,
     /// Correct-referral rate per country (the map), per system.
     pub map: Vec<MapCountry>,
     /// Every item list a figure links to.

@@ -1,9 +1,11 @@
-//! Inline SVG charts: a forest plot of pass rates and a harm × system heatmap. Every label
+//! Inline SVG charts: a forest plot of pass rates, a harm × system heatmap, the failure
+//! anatomy and the conversations' turn-by-turn strip. Every label
 //! goes through [`esc`]; every number printed is a figure of the report.
 
 use super::escape::esc;
 use super::fmt::{interval, pct};
 use super::model::{Breakdown, Metric, Report};
+use super::section::conversations::ConversationGroup;
 use std::fmt::Write as _;
 
 /// The fill of a rate: red (0) through amber to green (1); grey when missing.
@@ -182,6 +184,114 @@ pub fn anatomy(r: &Report) -> String {
                 None => s.push_str(&rect),
             }
             x += sw;
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// The turn-by-turn strip of a conversation group: one row per family, one column per child
+/// turn; each cell is coloured by the share of the family's conversations whose answer at
+/// that turn gives a correct referral, shows k/n, and links to that turn of the family's
+/// transcript. A thick dark border and `P` mark a push-back turn; `!` marks the turn where
+/// the risk becomes imminent.
+pub fn strip(g: &ConversationGroup) -> String {
+    let longest = g
+        .strip
+        .rows
+        .iter()
+        .map(|r| r.family.chars().count())
+        .max()
+        .unwrap_or(0);
+    let label_w = (10.0 + 7.0 * longest as f64).clamp(80.0, 240.0);
+    let cw = 64.0;
+    let rh = 30.0;
+    let top = 22.0;
+    let cols = g.strip.turns.max(1) as f64;
+    let w = label_w + cw * cols + 4.0;
+    let h = top + rh * g.strip.rows.len() as f64 + 4.0;
+    let id = esc(&g.anchor);
+    let mut s = format!(
+        r#"<svg class="chart" viewBox="0 0 {w:.0} {h:.0}" width="{w:.0}" role="img" aria-labelledby="{id}-st {id}-sd" xmlns="http://www.w3.org/2000/svg"><title id="{id}-st">Correct referral by child turn and family: {}</title><desc id="{id}-sd">One row per scenario family, one column per child turn. Each cell gives how many of the family's conversations got a correct referral in the answer to that turn, out of those that reached it; greener is more. P and a dark border mark a push-back turn; ! marks the turn where the risk becomes imminent. The table below gives the same figures.</desc>"#,
+        esc(&g.system)
+    );
+    for n in 1..=g.strip.turns {
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="15" font-size="11" text-anchor="middle" fill="#333">turn {n}</text>"##,
+            label_w + cw * (n as f64 - 0.5)
+        );
+    }
+    for (i, row) in g.strip.rows.iter().enumerate() {
+        let y = top + rh * i as f64;
+        let _ = write!(
+            s,
+            r##"<text x="4" y="{:.1}" font-size="12" fill="#222">{}</text>"##,
+            y + 19.0,
+            esc(&row.family)
+        );
+        for c in &row.cells {
+            let x = label_w + cw * (c.number as f64 - 1.0);
+            let mut notes = String::new();
+            if c.pushback > 0 {
+                let _ = write!(notes, "; push-back here in {} of {}", c.pushback, c.n);
+            }
+            if c.imminent > 0 {
+                let _ = write!(
+                    notes,
+                    "; risk becomes imminent here in {} of {}",
+                    c.imminent, row.conversations
+                );
+            }
+            let (stroke, sw) = if c.pushback > 0 {
+                ("#1f4e79", 3.0)
+            } else {
+                ("#fff", 1.0)
+            };
+            let text = if c.n == 0 {
+                "–".to_string()
+            } else {
+                format!("{}/{}", c.referral, c.n)
+            };
+            let mut cell = format!(
+                r##"<g><title>{} · turn {}: correct referral in {} of {} ({}){}</title><rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}" stroke="{stroke}" stroke-width="{sw}"/><text x="{:.1}" y="{:.1}" font-size="12" text-anchor="middle" fill="#111">{text}</text>"##,
+                esc(&row.family),
+                c.number,
+                c.referral,
+                c.n,
+                pct(c.share),
+                esc(&notes),
+                x + 1.0,
+                y + 1.0,
+                cw - 2.0,
+                rh - 2.0,
+                colour(c.share),
+                x + cw / 2.0,
+                y + 20.0
+            );
+            if c.pushback > 0 {
+                let _ = write!(
+                    cell,
+                    r##"<text x="{:.1}" y="{:.1}" font-size="10" font-weight="700" fill="#1f4e79">P</text>"##,
+                    x + 5.0,
+                    y + 12.0
+                );
+            }
+            if c.imminent > 0 {
+                let _ = write!(
+                    cell,
+                    r##"<text x="{:.1}" y="{:.1}" font-size="10" font-weight="700" fill="#a4262c">!</text>"##,
+                    x + cw - 9.0,
+                    y + 13.0
+                );
+            }
+            cell.push_str("</g>");
+            match &c.link {
+                Some(l) => {
+                    let _ = write!(s, r##"<a href="#{}">{cell}</a>"##, esc(l));
+                }
+                None => s.push_str(&cell),
+            }
         }
     }
     s.push_str("</svg>");

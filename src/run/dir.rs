@@ -8,6 +8,8 @@
 //!   responses.jsonl    journal appended by run; rewritten in plan order at the end of a run
 //!                      and by merge; read by score, merge, report, judge
 //!   verdicts.jsonl     written by run, score and merge; read by report
+//!   conversations.jsonl  one ConversationVerdict per live multi-turn response (absent when
+//!                      the run has none); written with the verdicts, read by report
 //!   <name>.jsonl       further journals (e.g. judgements.jsonl) through RunDir::journal
 //! ```
 
@@ -15,6 +17,7 @@ use super::files;
 use super::journal::{read_jsonl, write_atomic, write_jsonl, Journal, ReadOutcome};
 use super::manifest::Manifest;
 use super::record::ResponseRecord;
+use crate::score::conversation::ConversationVerdict;
 use crate::score::Verdict;
 use crate::types::ItemKey;
 use crate::{Error, Result};
@@ -152,6 +155,36 @@ impl RunDir {
         write_jsonl(&self.verdicts_path(), verdicts)
     }
 
+    /// `conversations.jsonl`.
+    pub fn conversations_path(&self) -> PathBuf {
+        self.path.join(format!("{CONVERSATIONS}.jsonl"))
+    }
+
+    /// Whether conversation verdicts were written.
+    pub fn has_conversations(&self) -> bool {
+        self.conversations_path().is_file()
+    }
+
+    /// Reads the conversation verdicts (the journal rules: a torn last line is dropped and
+    /// reported, a bad line before it is an error); an absent file reads as empty.
+    pub fn read_conversations(&self) -> Result<ReadOutcome<ConversationVerdict>> {
+        self.read_journal(CONVERSATIONS)
+    }
+
+    /// Writes the conversation verdicts atomically; with none, removes a conversations.jsonl
+    /// left by an earlier scoring, so the file always matches the verdicts beside it.
+    pub fn write_conversations(&self, conversations: &[ConversationVerdict]) -> Result<()> {
+        if conversations.is_empty() {
+            let p = self.conversations_path();
+            return match std::fs::remove_file(&p) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(Error::io(&p, e)),
+            };
+        }
+        self.write_journal(CONVERSATIONS, conversations)
+    }
+
     /// The path of a further JSONL file of the run (`name` without extension, e.g.
     /// `judgements`). Names are plain: letters, digits, `_` and `-`.
     pub fn file(&self, name: &str) -> Result<PathBuf> {
@@ -197,6 +230,9 @@ impl RunDir {
         write_jsonl(&self.file(name)?, records)
     }
 }
+
+/// The name of the conversation verdicts' file (`conversations.jsonl`), without extension.
+pub const CONVERSATIONS: &str = "conversations";
 
 /// Keeps one record per item: the last line of an item wins (a retried failure is followed by
 /// its new result), at the place of its first line.
@@ -249,5 +285,35 @@ mod tests {
         assert!(d.holds_run());
         assert!(RunDir::create(d.path()).is_err());
         assert!(RunDir::open(d.path()).is_err());
+    }
+
+    #[test]
+    fn conversations_are_written_read_and_removed_when_none() {
+        let t = tempfile::tempdir().unwrap();
+        let d = RunDir::create(t.path().join("r")).unwrap();
+        assert!(!d.has_conversations());
+        assert!(d.read_conversations().unwrap().records.is_empty());
+        d.write_conversations(&[]).unwrap();
+        assert!(!d.has_conversations());
+        let line = r#"{"scenario_id":"s","context":"c","sample":0,"family":"f","harm":"bullying",
+            "country":"GB","language":"en","mode":"live","turns":[],"first_referral":null,
+            "referral_needed_from":1,"referral_kept_after_pushback":null,
+            "emergency_at_imminent":null,"critical_turns":[],"abandoned_at":null,
+            "abandonment":null}"#;
+        let c: ConversationVerdict = serde_json::from_str(line).unwrap();
+        assert!(!c.adaptive_child);
+        d.write_conversations(&[c.clone(), c.clone()]).unwrap();
+        assert!(d.has_conversations());
+        assert_eq!(d.conversations_path(), d.path().join("conversations.jsonl"));
+        // A torn last line is dropped, as in every journal.
+        let mut bytes = std::fs::read(d.conversations_path()).unwrap();
+        bytes.extend_from_slice(b"{\"scenario_id\":");
+        std::fs::write(d.conversations_path(), bytes).unwrap();
+        let read = d.read_conversations().unwrap();
+        assert_eq!(read.records, [c.clone(), c]);
+        assert!(read.dropped_torn_tail);
+        // Re-scored with no conversations: the stale file goes.
+        d.write_conversations(&[]).unwrap();
+        assert!(!d.has_conversations());
     }
 }

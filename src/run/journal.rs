@@ -205,6 +205,8 @@ mod tests {
             prompt_ms: 0.0,
             generation_ms: 0.0,
             error: None,
+            turns: Vec::new(),
+            child: None,
         }
     }
 

@@ -1,7 +1,8 @@
 //! `manifest.json`: everything needed to know what a run was and to redo it.
 
 use super::select::Selection;
-use crate::types::{FileDigest, GenerationParams, ModelInfo};
+use crate::conversation::child::ChildInfo;
+use crate::types::{ConversationMode, FileDigest, GenerationParams, ModelInfo};
 use serde::{Deserialize, Serialize};
 
 /// The manifest format version.
@@ -46,6 +47,15 @@ pub struct RunInputs {
     /// Which items of the suite run (`--only`, `--limit`); empty: all of them.
     #[serde(default, skip_serializing_if = "Selection::is_all")]
     pub selection: Selection,
+    /// How multi-turn scenarios ran: `live` (the model answered every child turn, its own
+    /// answers in the history) or `scripted` (the scenario's assistant turns were sent and the
+    /// model answered the last child turn). Manifests from before live mode read as scripted.
+    #[serde(default)]
+    pub conversation: ConversationMode,
+    /// The adaptive child (`--child`) that wrote the child's turns after the first, when one
+    /// did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child: Option<ChildInfo>,
 }
 
 /// The machine a run ran on.

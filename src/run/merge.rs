@@ -191,6 +191,7 @@ pub fn merge(shard_dirs: &[PathBuf], out: &Path, data: &Dataset) -> Result<Merge
     dir.write_responses(&records)?;
     let scored = score_records(&Scorer::new(data), &suite, &records);
     dir.write_verdicts(&scored.verdicts)?;
+    dir.write_conversations(&scored.conversations)?;
     let mut m = first.clone();
     m.inputs.shard = None;
     m.run_id = dir.run_id();

@@ -13,6 +13,14 @@
 //! response, `"finish_reason":"error"` and the error with its stable tag:
 //! `"error":{"tag":"timeout","message":"…"}`. Failed records are never scored; a resume
 //! retries them.
+//!
+//! A live multi-turn conversation is one line too, written when its last child turn is
+//! answered: `response` answers the child's last turn and `turns` holds the answers to the
+//! earlier child turns ([`TurnAnswer`]). A failure at any turn makes the whole conversation one
+//! failed record (the tag of that turn's error; the message names the turn). Resume policy:
+//! a conversation in flight when a run is killed has no line and is **restarted** from its
+//! first turn by `--resume`; the per-turn seeds (`crate::conversation::turn_seed`) make the
+//! redo give the same answers.
 
 use crate::types::{Failure, FinishReason, ItemKey};
 use serde::{Deserialize, Serialize};
@@ -53,6 +61,48 @@ pub struct ResponseRecord {
     /// empty and the record is not scored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<Failure>,
+    /// A live conversation: the model's answers to the child's turns before the last, in
+    /// order (this record's own `response` answers the last child turn). Empty for
+    /// single-turn scenarios and scripted runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub turns: Vec<TurnAnswer>,
+    /// The child's words at the last turn, when an adaptive child (`--child`) wrote them
+    /// instead of the scenario.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child: Option<String>,
+}
+
+/// The model's answer to one earlier child turn of a live conversation.
+///
+/// ```json
+/// {"turn":0,"response":"I'm sorry that is happening…","prompt_tokens":120,
+///  "completion_tokens":88,"finish_reason":"stop","prompt_ms":310.2,"generation_ms":1620.4}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnAnswer {
+    /// The index in the scenario's `turns` of the child turn answered.
+    pub turn: usize,
+    /// The child's words at that turn, when an adaptive child (`--child`) wrote them instead
+    /// of the scenario.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child: Option<String>,
+    /// The answer (untrusted).
+    pub response: String,
+    /// Prompt tokens.
+    #[serde(default)]
+    pub prompt_tokens: usize,
+    /// Completion tokens.
+    #[serde(default)]
+    pub completion_tokens: usize,
+    /// Why generation stopped.
+    #[serde(default = "default_finish")]
+    pub finish_reason: FinishReason,
+    /// Prompt time, ms.
+    #[serde(default)]
+    pub prompt_ms: f64,
+    /// Generation time, ms.
+    #[serde(default)]
+    pub generation_ms: f64,
 }
 
 fn default_finish() -> FinishReason {
@@ -89,6 +139,8 @@ impl ResponseRecord {
             prompt_ms: 0.0,
             generation_ms: 0.0,
             error: Some(error),
+            turns: Vec::new(),
+            child: None,
         }
     }
 }

@@ -1,19 +1,29 @@
-//! The runner: plan → prompts → backend → journal, scoring as it goes, resumable. A failed
-//! generation is journaled with its error tag and the run goes on; a resume retries the
+//! The runner: plan → conversations → backend → journal, scoring as it goes, resumable. A
+//! failed generation is journaled with its error tag and the run goes on; a resume retries the
 //! failed and the missing items and nothing else.
+//!
+//! Each run item is a conversation ([`crate::conversation`]): live (the model answers every
+//! child turn) or scripted (the model answers the last child turn of the scripted history);
+//! a single-turn item is the same in both. The runner takes the items in chunks of the batch
+//! size and advances each chunk's conversations together, one child turn per backend call; a
+//! conversation is journaled as one line when its last turn is answered (or when a turn
+//! fails: the whole conversation is then a failed record with that turn's error). A run killed
+//! mid-conversation has no line for it, and a resume restarts that conversation from its
+//! first turn; per-turn seeds make the redo give the same answers.
 
 use super::dir::{latest_per_item, RunDir};
 use super::manifest::{Harness, Machine, Manifest, RunInputs, MANIFEST_VERSION};
 use super::plan::{item_seed, select_plan, shard_items, Planned, Shard, SEED_DERIVATION};
-use super::record::ResponseRecord;
+use super::record::{ResponseRecord, TurnAnswer};
 use super::scoring::score_records;
 use super::select::Selection;
-use crate::backend::{Backend, Request};
+use crate::backend::Backend;
+use crate::conversation::child::{AdaptiveChild, ChildInfo};
+use crate::conversation::{self, answered_turns, Conversation, Drive, Ended};
 use crate::dataset::Dataset;
-use crate::prompt::{build_chat, chat_hash};
 use crate::scenario::Suite;
 use crate::score::{Scorer, Verdict};
-use crate::types::{ChatMessage, Failure, FileDigest, GenerationParams, ItemKey};
+use crate::types::{ConversationMode, Failure, FileDigest, GenerationParams, ItemKey};
 use crate::{Error, Result};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -50,6 +60,8 @@ pub struct RunOptions {
     /// Failed generations this invocation may have before the run stops (None: 10% of the
     /// items of this run or shard, at least 1).
     pub max_failures: Option<usize>,
+    /// How multi-turn scenarios run: live (the model answers every child turn) or scripted.
+    pub conversation: ConversationMode,
 }
 
 /// Callbacks for progress display; the library never prints.
@@ -122,6 +134,12 @@ pub struct RunOutcome {
     pub stopped: Option<Stopped>,
     /// The verdicts, when scored.
     pub verdicts: Vec<Verdict>,
+    /// The verdicts of live multi-turn conversations, when scored.
+    pub conversations: Vec<crate::score::conversation::ConversationVerdict>,
+    /// How multi-turn scenarios ran.
+    pub conversation: ConversationMode,
+    /// Items of this run or shard whose scenario has more than one child turn.
+    pub multiturn: usize,
 }
 
 impl RunOutcome {
@@ -195,12 +213,18 @@ pub fn full_plan(
     Ok((p.items, p.dropped_unknown_country))
 }
 
+/// How per-item and per-turn seeds are derived (the manifest's `seed_derivation`).
+pub fn seed_derivation() -> String {
+    format!("{SEED_DERIVATION}; {}", conversation::TURN_SEED_DERIVATION)
+}
+
 /// The inputs of a run, for the manifest and for resume checks.
 pub fn run_inputs(
     opts: &RunOptions,
     suite: &Suite,
     data: &Dataset,
     backend: &dyn Backend,
+    child: Option<&AdaptiveChild>,
 ) -> RunInputs {
     let info = backend.info();
     RunInputs {
@@ -220,9 +244,11 @@ pub fn run_inputs(
         policy_sha256: data.policy.hash.clone(),
         samples: opts.samples,
         generation: opts.params.clone(),
-        seed_derivation: SEED_DERIVATION.into(),
+        seed_derivation: seed_derivation(),
         shard: opts.shard.map(|s| (s.index, s.count)),
         selection: opts.selection.clone(),
+        conversation: opts.conversation,
+        child: child.map(AdaptiveChild::info),
     }
 }
 
@@ -294,7 +320,39 @@ pub fn input_differences(old: &RunInputs, new: &RunInputs) -> Vec<String> {
         old.selection.describe(),
         new.selection.describe(),
     );
+    check(
+        "conversation mode (--conversation)",
+        old.conversation.id().to_string(),
+        new.conversation.id().to_string(),
+    );
+    check(
+        "adaptive child (--child)",
+        describe_child(old.child.as_ref()),
+        describe_child(new.child.as_ref()),
+    );
     d
+}
+
+/// What of an adaptive child must match for a resume or a merge: the model, its files, its
+/// generation parameters and the persona card.
+fn describe_child(c: Option<&ChildInfo>) -> String {
+    match c {
+        None => "none".into(),
+        Some(c) => format!(
+            "{} (files {}; {:?}; persona card v{} {}; {})",
+            c.model.spec,
+            c.model
+                .files
+                .iter()
+                .map(|f| f.sha256.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            c.params,
+            c.persona_card_version,
+            c.persona_sha256,
+            c.seed_derivation
+        ),
+    }
 }
 
 /// The failures a run may have before it stops, by default: 10% of its items, at least 1.
@@ -368,7 +426,110 @@ pub fn run(
     progress: &mut dyn Progress,
     stop: &AtomicBool,
 ) -> Result<RunOutcome> {
+    run_with_child(backend, None, data, suite, opts, progress, stop)
+}
+
+/// The journal line of an ended conversation: the answer to the last child turn as the
+/// record's response, the earlier answers as its `turns`; or a failed record with the error of
+/// the turn that failed.
+fn record_of(e: Ended, multiturn: bool) -> ResponseRecord {
+    let key = e.key;
+    if let Some(f) = e.failure {
+        let mut failure = f.error.to_failure();
+        if multiturn {
+            failure.message = format!("at turn {}: {}", f.turn + 1, failure.message);
+        }
+        return ResponseRecord::failure(&key, f.prompt_sha256, e.item_seed, failure);
+    }
+    let mut answers = e.answers;
+    let Some(last) = answers.pop() else {
+        // A conversation with no child turn cannot be planned (the loader requires one).
+        return ResponseRecord::failure(
+            &key,
+            String::new(),
+            e.item_seed,
+            Failure {
+                tag: "items".into(),
+                message: "the scenario has no child turn to answer".into(),
+            },
+        );
+    };
+    let turns = answers
+        .into_iter()
+        .map(|a| TurnAnswer {
+            turn: a.turn,
+            child: a.child,
+            response: a.completion.text,
+            prompt_tokens: a.completion.prompt_tokens,
+            completion_tokens: a.completion.completion_tokens,
+            finish_reason: a.completion.finish_reason,
+            prompt_ms: a.completion.prompt_ms,
+            generation_ms: a.completion.generation_ms,
+        })
+        .collect();
+    let c = last.completion;
+    ResponseRecord {
+        scenario_id: key.scenario_id,
+        context: key.context,
+        sample: key.sample,
+        response: c.text,
+        prompt_sha256: last.prompt_sha256,
+        seed: e.item_seed,
+        prompt_tokens: c.prompt_tokens,
+        completion_tokens: c.completion_tokens,
+        finish_reason: c.finish_reason,
+        prompt_ms: c.prompt_ms,
+        generation_ms: c.generation_ms,
+        error: None,
+        turns,
+        child: last.child,
+    }
+}
+
+/// Checks, before a live run starts, that the backend can answer every earlier child turn of
+/// the multi-turn items (a replay file needs per-turn answers).
+fn check_live_turns(backend: &dyn Backend, suite: &Suite, items: &[ItemKey]) -> Result<()> {
+    let asks: Vec<(ItemKey, Vec<usize>)> = items
+        .iter()
+        .filter_map(|k| {
+            let sc = suite.get(&k.scenario_id)?;
+            let mut turns = answered_turns(sc, ConversationMode::Live);
+            turns.pop();
+            (!turns.is_empty()).then(|| (k.clone(), turns))
+        })
+        .collect();
+    if asks.is_empty() {
+        return Ok(());
+    }
+    backend
+        .check_turns(&asks)
+        .map_err(|e| Error::Model(e.to_string()))
+}
+
+/// [`run`] with an optional adaptive child (`--child`) writing the child's turns after the
+/// first of live conversations.
+pub fn run_with_child(
+    backend: &mut dyn Backend,
+    mut child: Option<&mut AdaptiveChild>,
+    data: &Dataset,
+    suite: &Suite,
+    opts: &RunOptions,
+    progress: &mut dyn Progress,
+    stop: &AtomicBool,
+) -> Result<RunOutcome> {
+    if child.is_some() && opts.conversation != ConversationMode::Live {
+        return Err(Error::Input(
+            "an adaptive child (--child) needs live conversations (--conversation live)".into(),
+        ));
+    }
     let (planned, items) = plan_for(backend, suite, data, opts)?;
+    if opts.conversation == ConversationMode::Live {
+        check_live_turns(backend, suite, &items)?;
+    }
+    let multiturn = items
+        .iter()
+        .filter(|k| suite.get(&k.scenario_id).is_some_and(|s| s.is_multiturn()))
+        .count();
     if planned.dropped_unknown_country > 0 {
         progress.note(&format!(
             "{} item(s) skipped: their context states a country and the scenario's country is unknown",
@@ -383,7 +544,7 @@ pub fn run(
             planned.deselected
         ));
     }
-    let inputs = run_inputs(opts, suite, data, backend);
+    let inputs = run_inputs(opts, suite, data, backend, child.as_deref());
     let (dir, records, mut journal, mut manifest) = if opts.resume {
         let (dir, m) = RunDir::open(&opts.out)?;
         let diffs = input_differences(&m.inputs, &inputs);
@@ -455,7 +616,7 @@ pub fn run(
             stopped = Some(Stopped::Interrupted);
             break;
         }
-        let mut chats: Vec<(Vec<ChatMessage>, GenerationParams)> = Vec::with_capacity(chunk.len());
+        let mut conversations: Vec<Conversation<'_>> = Vec::with_capacity(chunk.len());
         for key in chunk {
             let sc = suite
                 .get(&key.scenario_id)
@@ -464,48 +625,30 @@ pub fn run(
                 .contexts
                 .get(&key.context)
                 .ok_or_else(|| Error::Input(format!("no context `{}`", key.context)))?;
-            let messages = build_chat(sc, ctx, &data.country_name(&sc.country));
             let params = GenerationParams {
                 seed: item_seed(opts.params.seed, key),
                 ..opts.params.clone()
             };
-            chats.push((messages, params));
+            conversations.push(Conversation::new(
+                (*key).clone(),
+                sc,
+                ctx,
+                data.country_name(&sc.country),
+                opts.conversation,
+                params,
+            ));
         }
-        let requests: Vec<Request<'_>> = chunk
-            .iter()
-            .zip(&chats)
-            .map(|(key, (m, p))| Request {
-                key,
-                messages: m,
-                params: p,
-            })
-            .collect();
-        let results = backend.generate_batch(&requests);
-        for ((key, (messages, params)), result) in chunk.iter().zip(&chats).zip(results) {
-            let rec = match result {
-                Ok(c) => ResponseRecord {
-                    scenario_id: key.scenario_id.clone(),
-                    context: key.context.clone(),
-                    sample: key.sample,
-                    response: c.text,
-                    prompt_sha256: chat_hash(messages),
-                    seed: params.seed,
-                    prompt_tokens: c.prompt_tokens,
-                    completion_tokens: c.completion_tokens,
-                    finish_reason: c.finish_reason,
-                    prompt_ms: c.prompt_ms,
-                    generation_ms: c.generation_ms,
-                    error: None,
-                },
-                Err(e) => {
-                    ResponseRecord::failure(key, chat_hash(messages), params.seed, e.to_failure())
-                }
-            };
+        let mut on_end = |e: Ended| -> Result<()> {
+            let multi = suite
+                .get(&e.key.scenario_id)
+                .is_some_and(|s| s.is_multiturn());
+            let rec = record_of(e, multi);
             journal.append(&rec)?;
             match &rec.error {
                 Some(f) => {
-                    progress.failed(key, f);
-                    failed.push(((*key).clone(), f.clone()));
+                    let key = rec.key();
+                    progress.failed(&key, f);
+                    failed.push((key, f.clone()));
                 }
                 None => {
                     let verdict = scorer.as_ref().and_then(|s| {
@@ -517,8 +660,18 @@ pub fn run(
                 }
             }
             new_records.push(rec);
+            Ok(())
+        };
+        let drove =
+            conversation::drive(backend, child.as_deref_mut(), &conversations, &mut on_end)?;
+        if let Drive::BackendGone(why) = drove {
+            stopped = Some(Stopped::BackendGone(why));
+            break;
         }
-        if let Some(why) = backend.gone() {
+        if let Some(why) = backend
+            .gone()
+            .or_else(|| child.as_deref().and_then(AdaptiveChild::gone))
+        {
             stopped = Some(Stopped::BackendGone(why));
             break;
         }
@@ -551,13 +704,14 @@ pub fn run(
     if !in_order || repeats || had_repeats {
         dir.write_responses(&records)?;
     }
-    let verdicts = match &scorer {
+    let (verdicts, conversations) = match &scorer {
         Some(s) => {
-            let v = score_records(s, suite, &records).verdicts;
-            dir.write_verdicts(&v)?;
-            v
+            let scored = score_records(s, suite, &records);
+            dir.write_verdicts(&scored.verdicts)?;
+            dir.write_conversations(&scored.conversations)?;
+            (scored.verdicts, scored.conversations)
         }
-        None => Vec::new(),
+        None => (Vec::new(), Vec::new()),
     };
     let done = records.iter().filter(|r| !r.failed()).count();
     manifest.items_done = done;
@@ -572,6 +726,9 @@ pub fn run(
         failed,
         stopped,
         verdicts,
+        conversations,
+        conversation: opts.conversation,
+        multiturn,
     })
 }
 
@@ -597,5 +754,33 @@ mod tests {
         let d = input_differences(&m.inputs, &now);
         assert_eq!(d.len(), 1, "{d:?}");
         assert!(d[0].starts_with("engine:"), "{d:?}");
+    }
+
+    #[test]
+    fn manifests_from_before_live_mode_read_as_scripted_and_a_resume_keeps_the_mode() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/reports/sample-smoke/run/manifest.json"
+        );
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let inputs = v["inputs"].as_object_mut().unwrap();
+        inputs.remove("conversation");
+        inputs.remove("child");
+        let m: Manifest = serde_json::from_value(v).unwrap();
+        assert_eq!(m.inputs.conversation, ConversationMode::Scripted);
+        assert_eq!(m.inputs.child, None);
+        let mut now = m.inputs.clone();
+        now.conversation = ConversationMode::Live;
+        let d = input_differences(&m.inputs, &now);
+        assert_eq!(
+            d,
+            vec!["conversation mode (--conversation): run has scripted, now live".to_string()]
+        );
+        // Written and read back, the mode is kept.
+        let live = serde_json::to_string(&now).unwrap();
+        assert!(live.contains("\"conversation\":\"live\""), "{live}");
+        let back: RunInputs = serde_json::from_str(&live).unwrap();
+        assert!(input_differences(&now, &back).is_empty());
     }
 }

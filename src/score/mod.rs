@@ -29,6 +29,7 @@
 //! # }
 //! ```
 
+pub mod conversation;
 pub mod extract;
 pub mod gold;
 pub mod index;

@@ -300,6 +300,7 @@ pub fn run(
         manifest: manifest(run_id, model, "synthetic", "s1", samples),
         responses,
         verdicts,
+        conversations: Vec::new(),
     }
 }
 

@@ -5,12 +5,15 @@
 //! every reply is the one the request would get alone (greedy: bit for bit; sampled: the same
 //! draws, each request keeps its own seeded sampler).
 //!
-//! A prompt that shares a prefix with the last prompt run (the deployment context's system
-//! prompt, typically) starts from a copy of that prefix's cache instead of recomputing it.
+//! On the engine a prompt starts from the longest prefix the prefix cache holds of it (a
+//! conversation's previous turn and the model's answer, a deployment context's system prompt;
+//! see `prefix`) instead of recomputing it, and each sequence goes back to the cache, reply
+//! included, when the batch ends.
 
 use super::native::Native;
 use super::{sampling, top_two, CandleBackend};
-use crate::backend::{BackendError, Completion, FinishReason, Request};
+use crate::backend::{BackendError, Completion, Request};
+use crate::types::FinishReason;
 use candle_core::{Device, Tensor};
 use candle_transformers::generation::LogitsProcessor;
 use popbench_engine::{Sequence, Step};
@@ -197,19 +200,15 @@ fn run(b: &mut CandleBackend, prompts: &[Vec<u32>], replies: &mut [Reply]) -> Re
         .native()
         .ok_or("the model is not on popbench's engine")?;
     let t0 = Instant::now();
-    let mut seqs = Vec::with_capacity(prompts.len());
-    let mut done = Vec::with_capacity(prompts.len());
-    for (p, r) in prompts.iter().zip(replies.iter()) {
-        let (seq, reused) = native.sequence_for(p, p.len() + r.max_new);
-        seqs.push(seq);
-        done.push(reused);
-    }
     let refs: Vec<&[u32]> = prompts.iter().map(Vec::as_slice).collect();
+    let capacities: Vec<usize> = prompts
+        .iter()
+        .zip(replies.iter())
+        .map(|(p, r)| p.len() + r.max_new)
+        .collect();
+    let (mut seqs, mut done) = native.start_batch(&refs, &capacities);
     let first = prefill(native, &mut seqs, &refs, &mut done)?;
     let prompt_ms = t0.elapsed().as_secs_f64() * 1e3;
-    for (p, s) in prompts.iter().zip(&seqs) {
-        native.remember_prefix(p, s);
-    }
     let t1 = Instant::now();
     for (r, lg) in replies.iter_mut().zip(&first) {
         r.take(lg, &stop_ids)?;
@@ -236,6 +235,8 @@ fn run(b: &mut CandleBackend, prompts: &[Vec<u32>], replies: &mut [Reply]) -> Re
             replies[i].take(lg, &stop_ids)?;
         }
     }
+    let outs: Vec<&[u32]> = replies.iter().map(|r| r.out.as_slice()).collect();
+    native.finish_batch(&refs, &outs, seqs);
     Ok(prompt_ms)
 }
 

@@ -3,7 +3,7 @@
 //! `trim_blocks` + `lstrip_blocks`, loop controls, Python string methods (pycompat),
 //! `raise_exception`, `strftime_now`, and a `tojson` that does not HTML-escape.
 
-use crate::prompt::ChatMessage;
+use crate::types::ChatMessage;
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, Error, ErrorKind};
 use std::collections::BTreeMap;

@@ -7,7 +7,8 @@ use super::{
     digest_file, input, last_logits, CandleBackend, CausalLm, ChatTokenizer, DeviceKind, Parts,
     Runner,
 };
-use crate::backend::{BackendError, ModelInfo};
+use crate::backend::BackendError;
+use crate::types::ModelInfo;
 use candle_core::quantized::{gguf_file, GgmlDType};
 use candle_core::Device;
 use candle_transformers::models::{

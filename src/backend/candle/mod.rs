@@ -8,16 +8,15 @@ pub mod batched;
 pub mod chat_template;
 pub mod gguf;
 pub mod native;
+pub mod prefix;
 pub mod safetensors;
 pub mod tokenizer;
 
 pub use chat_template::ChatTemplate;
 pub use tokenizer::ChatTokenizer;
 
-use super::{
-    Backend, BackendError, Completion, FinishReason, GenerationParams, ModelInfo, Request,
-};
-use crate::prompt::ChatMessage;
+use super::{Backend, BackendError, Completion, Request};
+use crate::types::{ChatMessage, FileDigest, FinishReason, GenerationParams, ModelInfo};
 use candle_core::{DType, Device, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
 use std::time::Instant;
@@ -332,6 +331,28 @@ impl CandleBackend {
         self.model.native().is_some() || self.model.batched().is_some()
     }
 
+    /// Prompt positions computed and reused (from the prefix cache) by batched generation on
+    /// popbench's engine since the last [`CandleBackend::reset_prefix_stats`]; None when the
+    /// model is not on the engine.
+    pub fn prefix_stats(&mut self) -> Option<prefix::PrefixStats> {
+        self.model.native().map(|n| n.prefix_cache().stats())
+    }
+
+    /// Zeroes the counters of [`CandleBackend::prefix_stats`].
+    pub fn reset_prefix_stats(&mut self) {
+        if let Some(n) = self.model.native() {
+            n.prefix_cache().reset_stats();
+        }
+    }
+
+    /// Turns the engine's prefix reuse on (the default) or off (every prompt computed whole;
+    /// for comparisons). Off empties the cache.
+    pub fn set_prefix_reuse(&mut self, on: bool) {
+        if let Some(n) = self.model.native() {
+            n.prefix_cache().set_enabled(on);
+        }
+    }
+
     /// Teacher forcing of several pairs together on popbench's engine (one pair after another
     /// through candle-transformers); the results equal [`CandleBackend::teacher_force`]'s.
     pub fn teacher_force_batch(
@@ -340,6 +361,9 @@ impl CandleBackend {
     ) -> Result<Vec<Vec<(u32, f32)>>, BackendError> {
         if self.model.native().is_some() {
             return batch::teacher_force(self, items);
+        }
+        if self.model.batched().is_some() {
+            return batched::teacher_force(self, items);
         }
         items
             .iter()
@@ -541,7 +565,7 @@ impl DeviceKind {
 }
 
 /// sha256 and size of a file, for provenance.
-pub fn digest_file(path: &std::path::Path) -> Result<super::FileDigest, BackendError> {
+pub fn digest_file(path: &std::path::Path) -> Result<FileDigest, BackendError> {
     use sha2::Digest as _;
     use std::io::Read as _;
     let mut f = std::fs::File::open(path)
@@ -559,7 +583,7 @@ pub fn digest_file(path: &std::path::Path) -> Result<super::FileDigest, BackendE
         bytes += n as u64;
         h.update(&buf[..n]);
     }
-    Ok(super::FileDigest {
+    Ok(FileDigest {
         path: path.display().to_string(),
         sha256: hex::encode(h.finalize()),
         bytes,

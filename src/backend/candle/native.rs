@@ -1,13 +1,14 @@
 //! GGUF llama-family models (llama, mistral, Qwen2, Qwen3) on popbench's own CPU engine
 //! (`crates/engine`): native AVX2 kernels for Q4_0, Q4_1 and Q8_0 weights, a preallocated KV
-//! cache per sequence, batched decoding, and reuse of the cached prefix that prompts share (the
-//! deployment context's system prompt).
+//! cache per sequence, batched decoding, and reuse of cached prefixes (a conversation's history,
+//! a deployment context's system prompt: [`prefix`](super::prefix)).
 //!
 //! Weights in other formats are converted at load: F16/BF16 to f32, K-quants and Q5 to Q8_0
-//! (8-bit, block for block; [`ModelInfo::dtype`](crate::backend::ModelInfo) says so). Models
+//! (8-bit, block for block; [`ModelInfo::dtype`](crate::types::ModelInfo) says so). Models
 //! this engine does not run (other architectures, rope scaling, GPU devices) load through
 //! candle-transformers instead; `POPBENCH_ENGINE=candle` forces that for comparisons.
 
+use super::prefix::PrefixCache;
 use super::CausalLm;
 use candle_core::quantized::{gguf_file, GgmlDType};
 use candle_core::Device;
@@ -55,22 +56,12 @@ pub fn unsupported(ct: &gguf_file::Content, arch: &str) -> Option<String> {
     None
 }
 
-/// Cached prompt prefixes kept (most recently used first): one per deployment context in use.
-const PREFIXES: usize = 8;
-
-/// Tokens two prompts must share before their common part replaces a cached prefix.
-const MIN_SHARED: usize = 8;
-
-/// A model on the engine, with one sequence for single-sequence use and the cached prompt
-/// prefixes that batched generation reuses.
+/// A model on the engine, with one sequence for single-sequence use and the prefix cache that
+/// batched generation reuses.
 pub struct Native {
     engine: Engine,
     seq: Sequence,
-    prefixes: Vec<(Vec<u32>, Sequence)>,
-}
-
-fn common(a: &[u32], b: &[u32]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+    cache: PrefixCache,
 }
 
 impl std::fmt::Debug for Native {
@@ -109,60 +100,25 @@ impl Native {
         &mut self.engine
     }
 
-    /// A fresh sequence for `prompt` with room for `capacity` positions, holding the longest
-    /// cached prefix of `prompt` (at most `prompt.len() - 1` positions, so the last prompt token
-    /// is always run and yields logits). Returns it and the number of positions reused.
-    pub fn sequence_for(&self, prompt: &[u32], capacity: usize) -> (Sequence, usize) {
-        let mut seq = self.engine.sequence(capacity);
-        let best = self
-            .prefixes
-            .iter()
-            .map(|(tokens, cached)| (common(tokens, prompt).min(cached.len()), cached))
-            .max_by_key(|(n, _)| *n);
-        let mut reuse = 0;
-        if let Some((n, cached)) = best {
-            reuse = n.min(prompt.len().saturating_sub(1));
-            if reuse > 0 {
-                seq.copy_prefix_from(cached, reuse);
-            }
-        }
-        (seq, reuse)
+    /// One sequence per prompt of a batch, with room for `capacities[i]` positions and
+    /// holding what the prefix cache had of `prompts[i]`; returns them and the positions each
+    /// holds (see [`PrefixCache::start`]).
+    pub fn start_batch(
+        &mut self,
+        prompts: &[&[u32]],
+        capacities: &[usize],
+    ) -> (Vec<Sequence>, Vec<usize>) {
+        self.cache.start(&self.engine, prompts, capacities)
     }
 
-    /// Learns from a prompt just run (`seq` holds at least its positions): a cached prefix it
-    /// shares [`MIN_SHARED`] tokens or more with shrinks to the shared part (two prompts of one
-    /// deployment context converge on its system prompt); otherwise the prompt is kept whole,
-    /// evicting the least recently used of [`PREFIXES`] entries.
-    pub fn remember_prefix(&mut self, prompt: &[u32], seq: &Sequence) {
-        if seq.len() < prompt.len() {
-            return;
-        }
-        let best = self
-            .prefixes
-            .iter()
-            .enumerate()
-            .map(|(i, (tokens, _))| (common(tokens, prompt), i))
-            .max();
-        match best {
-            Some((n, i)) if n >= MIN_SHARED => {
-                let (mut tokens, cached) = self.prefixes.remove(i);
-                let cached = if n < tokens.len() {
-                    tokens.truncate(n);
-                    let mut shared = self.engine.sequence(n);
-                    shared.copy_prefix_from(&cached, n);
-                    shared
-                } else {
-                    cached
-                };
-                self.prefixes.insert(0, (tokens, cached));
-            }
-            _ => {
-                let mut keep = self.engine.sequence(prompt.len());
-                keep.copy_prefix_from(seq, prompt.len());
-                self.prefixes.insert(0, (prompt.to_vec(), keep));
-                self.prefixes.truncate(PREFIXES);
-            }
-        }
+    /// Hands a batch's sequences (prompt, then the reply tokens run) to the prefix cache.
+    pub fn finish_batch(&mut self, prompts: &[&[u32]], replies: &[&[u32]], seqs: Vec<Sequence>) {
+        self.cache.finish(prompts, replies, seqs);
+    }
+
+    /// The prefix cache.
+    pub fn prefix_cache(&mut self) -> &mut PrefixCache {
+        &mut self.cache
     }
 }
 
@@ -437,7 +393,7 @@ fn native(weights: Weights, threads: usize) -> Result<Native, String> {
     Ok(Native {
         engine,
         seq,
-        prefixes: Vec::new(),
+        cache: PrefixCache::default(),
     })
 }
 

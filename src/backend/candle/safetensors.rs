@@ -6,7 +6,8 @@ use super::{
     digest_file, input, last_logits, CandleBackend, CausalLm, ChatTokenizer, DeviceKind, Parts,
     Runner,
 };
-use crate::backend::{BackendError, ModelInfo};
+use crate::backend::BackendError;
+use crate::types::ModelInfo;
 use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use candle_transformers::models::{gemma3, llama, phi3, qwen2, qwen3};
