@@ -213,6 +213,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         countries: country_set.len() as u64,
         languages: languages as u64,
         unknown_scenarios: rows.iter().filter(|r| r.sc.is_none()).count() as u64,
+        live_conversations: runs.iter().map(|r| r.conversations.len() as u64).sum(),
     };
 
     let settings = Settings {

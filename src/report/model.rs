@@ -562,6 +562,10 @@ pub struct Totals {
     pub languages: u64,
     /// Verdicts whose scenario is not in the loaded suites.
     pub unknown_scenarios: u64,
+    /// Live multi-turn conversations scored turn by turn (`conversations.jsonl`); their
+    /// verdicts above score the answer to the child's last turn.
+    #[serde(default)]
+    pub live_conversations: u64,
 }
 
 /// Definition of a metric, for the methodology.

@@ -193,6 +193,12 @@ pub(super) fn headline(t: &Totals, board: &[SystemSummary], comps: &[Comparison]
         "{} verdicts from {} run(s): {} scenarios in {} families, {} countries, {} languages.",
         t.verdicts, t.runs, t.scenarios, t.families, t.countries, t.languages
     )];
+    if t.live_conversations > 0 {
+        out.push(format!(
+            "{} of them are live conversations (the model answered every child turn): the figures below score each conversation's answer to the child's last turn; the Conversations section scores every turn.",
+            t.live_conversations
+        ));
+    }
     for s in board.iter().take(6) {
         let em = &metric(s, Metric::EmergencyGiven).figure;
         let mut line = format!(
