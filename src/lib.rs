@@ -16,6 +16,7 @@ pub mod diag;
 pub mod directory;
 pub mod hash;
 pub mod judge;
+pub mod language;
 pub mod metric;
 pub mod policy;
 pub mod prompt;

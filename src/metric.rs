@@ -528,6 +528,17 @@ pub fn turn_referral_curve<'a>(
     curve
 }
 
+/// One metric as a line of the terminal summary (`popbench run`, `popbench score`):
+/// label, rate with k/n, id and direction.
+pub fn summary_line(label: &str, id: &str, c: Count, lower_is_better: bool) -> String {
+    let rate = match c.rate() {
+        Some(p) => format!("{:5.1}% ({}/{})", 100.0 * p, c.k, c.n),
+        None => format!("    - (0/{})", c.n),
+    };
+    let better = if lower_is_better { "lower" } else { "higher" };
+    format!("    {label:<52} {rate}  [{id}; {better} is better]")
+}
+
 /// The conversation metrics as terminal lines (`k/n` and the rate), one block per population
 /// that has conversations; empty when there are none. For `popbench run` and `popbench score`.
 pub fn conversation_summary_lines(conversations: &[ConversationVerdict]) -> Vec<String> {
@@ -540,20 +551,7 @@ pub fn conversation_summary_lines(conversations: &[ConversationVerdict]) -> Vec<
         lines.push(format!("  {} ({total}):", pop.label()));
         for m in ConversationMetric::ALL {
             let c = m.count(pop, conversations);
-            let rate = match c.rate() {
-                Some(p) => format!("{:5.1}% ({}/{})", 100.0 * p, c.k, c.n),
-                None => format!("    - (0/{})", c.n),
-            };
-            let better = if m.lower_is_better() {
-                "lower"
-            } else {
-                "higher"
-            };
-            lines.push(format!(
-                "    {:<52} {rate}  [{}; {better} is better]",
-                m.label(),
-                m.id()
-            ));
+            lines.push(summary_line(m.label(), m.id(), c, m.lower_is_better()));
         }
     }
     lines

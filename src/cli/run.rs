@@ -328,20 +328,11 @@ pub fn print_summary(printer: &Printer, verdicts: &[Verdict]) -> std::io::Result
             printer.out(format!("  {} ({n}):", pop.label()))?;
             last = Some(pop);
         }
-        let c = m.count(verdicts);
-        let rate = match c.rate() {
-            Some(p) => format!("{:5.1}% ({}/{})", 100.0 * p, c.k, c.n),
-            None => format!("    - (0/{})", c.n),
-        };
-        let better = if m.lower_is_better() {
-            "lower"
-        } else {
-            "higher"
-        };
-        printer.out(format!(
-            "    {:<52} {rate}  [{}; {better} is better]",
+        printer.out(popbench::metric::summary_line(
             m.label(),
-            m.id()
+            m.id(),
+            m.count(verdicts),
+            m.lower_is_better(),
         ))?;
     }
     Ok(())

@@ -280,6 +280,7 @@ pub fn drive<E>(
                         ChildRequest {
                             key: &c.key,
                             scenario: c.scenario,
+                            country_name: &c.country_name,
                             turn,
                             history,
                             seed: child_seed(c.params.seed, turn),

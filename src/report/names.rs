@@ -2,73 +2,7 @@
 //! reader says them.
 
 use crate::directory::Directory;
-
-/// English names of the languages (BCP 47) the suites use; others are shown by their tag.
-const LANGUAGES: &[(&str, &str)] = &[
-    ("ar", "Arabic"),
-    ("bn", "Bengali"),
-    ("cs", "Czech"),
-    ("da", "Danish"),
-    ("de", "German"),
-    ("de-CH", "German (Switzerland)"),
-    ("el", "Greek"),
-    ("en", "English"),
-    ("en-IN", "English (India)"),
-    ("es", "Spanish"),
-    ("fa", "Persian"),
-    ("fil", "Filipino"),
-    ("fr", "French"),
-    ("fr-CA", "French (Canada)"),
-    ("gsw", "Swiss German"),
-    ("he", "Hebrew"),
-    ("hi", "Hindi"),
-    ("hi-Latn", "Hindi (Latin script)"),
-    ("id", "Indonesian"),
-    ("it", "Italian"),
-    ("ja", "Japanese"),
-    ("ko", "Korean"),
-    ("ms", "Malay"),
-    ("nb", "Norwegian Bokmål"),
-    ("ne", "Nepali"),
-    ("nl", "Dutch"),
-    ("pl", "Polish"),
-    ("pt", "Portuguese"),
-    ("pt-BR", "Portuguese (Brazil)"),
-    ("ro", "Romanian"),
-    ("ru", "Russian"),
-    ("sv", "Swedish"),
-    ("sw", "Swahili"),
-    ("th", "Thai"),
-    ("tr", "Turkish"),
-    ("uk", "Ukrainian"),
-    ("ur", "Urdu"),
-    ("vi", "Vietnamese"),
-    ("zh", "Chinese"),
-];
-
-/// Scripts and languages written right to left.
-const RTL: &[&str] = &["ar", "fa", "he", "ur", "yi", "ps", "dv", "ckb", "ug", "sd"];
-
-/// The English name of a language tag, or the tag itself.
-pub fn language(tag: &str) -> String {
-    LANGUAGES
-        .iter()
-        .find(|(t, _)| *t == tag)
-        .map(|(_, n)| n.to_string())
-        .unwrap_or_else(|| tag.to_string())
-}
-
-/// Whether a language tag is written right to left (by its primary subtag, or an `Arab` or
-/// `Hebr` script subtag).
-pub fn is_rtl(tag: &str) -> bool {
-    let mut parts = tag.split('-');
-    let primary = parts.next().unwrap_or("").to_ascii_lowercase();
-    let script_rtl = tag
-        .split('-')
-        .any(|p| p.eq_ignore_ascii_case("Arab") || p.eq_ignore_ascii_case("Hebr"));
-    let latin = tag.split('-').any(|p| p.eq_ignore_ascii_case("Latn"));
-    script_rtl || (RTL.contains(&primary.as_str()) && !latin)
-}
+pub use crate::language::{is_rtl, name as language};
 
 /// An id as words: `general_assistant_located` → `General assistant located`.
 pub fn humanise(id: &str) -> String {
