@@ -7,10 +7,10 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod run_common;
-use run_common::{bin, data_root, model, repo};
+use run_common::{bin, data_root, kill_when_journaled, lines, model, repo, without_timings};
 
 /// Four conversations of three child turns each.
 const FAMILY: &str = "family=mt-dv-cant-call";
@@ -51,60 +51,20 @@ fn run_ok(out: &Path, extra: &[&str]) {
     );
 }
 
-fn lines(path: &Path) -> usize {
-    std::fs::read(path)
-        .map(|b| b.iter().filter(|&&c| c == b'\n').count())
-        .unwrap_or(0)
-}
-
 /// Starts a run and kills it with SIGKILL once its journal has `after` whole lines.
 fn run_and_kill(out: &Path, after: usize, extra: &[&str]) {
-    let mut child = run_cmd(out, extra)
+    let child = run_cmd(out, extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let journal = out.join("responses.jsonl");
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let ready = if after == 0 {
-            out.join("manifest.json").exists()
-        } else {
-            lines(&journal) >= after
-        };
-        if ready || Instant::now() > deadline {
-            break;
-        }
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let _ = child.kill(); // SIGKILL on Unix
-    let _ = child.wait();
-}
-
-/// A JSONL file with the timing fields removed (also inside `turns`): the only fields allowed
-/// to differ.
-fn without_timings(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let o = v.as_object_mut().unwrap();
-            o.remove("prompt_ms");
-            o.remove("generation_ms");
-            if let Some(turns) = o.get_mut("turns").and_then(|t| t.as_array_mut()) {
-                for t in turns {
-                    let t = t.as_object_mut().unwrap();
-                    t.remove("prompt_ms");
-                    t.remove("generation_ms");
-                }
-            }
-            serde_json::to_string(&v).unwrap()
-        })
-        .collect()
+    kill_when_journaled(
+        child,
+        out,
+        after,
+        Duration::from_secs(300),
+        Duration::from_millis(10),
+    );
 }
 
 fn merge(shards: &[&Path], out: &Path) -> std::process::Output {

@@ -4,10 +4,10 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod run_common;
-use run_common::{bin, data_root, model, repo};
+use run_common::{bin, data_root, kill_when_journaled, lines, model, repo, without_timings};
 
 const MAX_TOKENS: &str = "6";
 
@@ -44,53 +44,21 @@ fn run_ok(out: &Path, extra: &[&str]) {
     );
 }
 
-fn lines(path: &Path) -> usize {
-    std::fs::read(path)
-        .map(|b| b.iter().filter(|&&c| c == b'\n').count())
-        .unwrap_or(0)
-}
-
 /// Starts a run and kills it with SIGKILL once its journal has `after` whole lines.
 fn run_and_kill(out: &Path, after: usize, resume: bool) {
     let extra: &[&str] = if resume { &["--resume"] } else { &[] };
-    let mut child = run_cmd(out, extra)
+    let child = run_cmd(out, extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let journal = out.join("responses.jsonl");
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let ready = if after == 0 {
-            out.join("manifest.json").exists()
-        } else {
-            lines(&journal) >= after
-        };
-        if ready || Instant::now() > deadline {
-            break;
-        }
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill(); // SIGKILL on Unix
-    let _ = child.wait();
-}
-
-/// The journal with the timing fields removed: the only fields allowed to differ.
-fn without_timings(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let o = v.as_object_mut().unwrap();
-            o.remove("prompt_ms");
-            o.remove("generation_ms");
-            serde_json::to_string(&v).unwrap()
-        })
-        .collect()
+    kill_when_journaled(
+        child,
+        out,
+        after,
+        Duration::from_secs(600),
+        Duration::from_millis(20),
+    );
 }
 
 #[test]

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant};
 
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_popbench"))
@@ -48,4 +50,64 @@ pub fn model() -> String {
         p.display()
     );
     format!("gguf:{}", p.display())
+}
+
+/// Whole lines in a file (0 when it does not exist).
+pub fn lines(path: &Path) -> usize {
+    std::fs::read(path)
+        .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+        .unwrap_or(0)
+}
+
+/// Kills a started run with SIGKILL once its journal (`out/responses.jsonl`) has `after` whole
+/// lines (`after` = 0: once its manifest exists), once it exits, or after `timeout`, polling
+/// every `poll`.
+pub fn kill_when_journaled(
+    mut child: Child,
+    out: &Path,
+    after: usize,
+    timeout: Duration,
+    poll: Duration,
+) {
+    let journal = out.join("responses.jsonl");
+    let deadline = Instant::now() + timeout;
+    loop {
+        let ready = if after == 0 {
+            out.join("manifest.json").exists()
+        } else {
+            lines(&journal) >= after
+        };
+        if ready || Instant::now() > deadline {
+            break;
+        }
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(poll);
+    }
+    let _ = child.kill(); // SIGKILL on Unix
+    let _ = child.wait();
+}
+
+/// A JSONL file with the timing fields removed (also inside `turns`): the only fields allowed
+/// to differ.
+pub fn without_timings(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let o = v.as_object_mut().unwrap();
+            o.remove("prompt_ms");
+            o.remove("generation_ms");
+            if let Some(turns) = o.get_mut("turns").and_then(|t| t.as_array_mut()) {
+                for t in turns {
+                    let t = t.as_object_mut().unwrap();
+                    t.remove("prompt_ms");
+                    t.remove("generation_ms");
+                }
+            }
+            serde_json::to_string(&v).unwrap()
+        })
+        .collect()
 }
