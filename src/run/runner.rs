@@ -15,7 +15,7 @@ use super::dir::{latest_per_item, RunDir};
 use super::manifest::{Harness, Machine, Manifest, RunInputs, MANIFEST_VERSION};
 use super::plan::{item_seed, select_plan, shard_items, Planned, Shard, SEED_DERIVATION};
 use super::record::{ResponseRecord, TurnAnswer};
-use super::scoring::score_records;
+use super::scoring::{score_final_answers, score_records};
 use super::select::Selection;
 use crate::backend::Backend;
 use crate::conversation::child::{AdaptiveChild, ChildInfo};
@@ -652,7 +652,7 @@ pub fn run_with_child(
                 }
                 None => {
                     let verdict = scorer.as_ref().and_then(|s| {
-                        score_records(s, suite, std::slice::from_ref(&rec))
+                        score_final_answers(s, suite, std::slice::from_ref(&rec))
                             .verdicts
                             .pop()
                     });

@@ -35,27 +35,12 @@ pub struct Scored {
 /// whose scenario the suite holds, matched by scenario id (so a suite that gained or lost
 /// scenarios since the run still scores what is there).
 pub fn score_records(scorer: &Scorer, suite: &Suite, records: &[ResponseRecord]) -> Scored {
-    let mut out = Scored::default();
-    let mut items: Vec<(&Scenario, &str, u32, &str)> = Vec::with_capacity(records.len());
-    let mut live: Vec<(&Scenario, &ResponseRecord)> = Vec::new();
-    for r in records {
-        if r.failed() {
-            out.failed += 1;
-            continue;
-        }
-        match suite.get(&r.scenario_id) {
-            Some(s) => {
-                items.push((s, r.context.as_str(), r.sample, r.response.as_str()));
-                if !r.turns.is_empty() {
-                    live.push((s, r));
-                }
-            }
-            None => out.unknown.push(r.scenario_id.clone()),
-        }
-    }
-    out.unknown.sort();
-    out.unknown.dedup();
-    out.verdicts = scorer.score_all(&items);
+    let mut out = score_final_answers(scorer, suite, records);
+    let live: Vec<(&Scenario, &ResponseRecord)> = records
+        .iter()
+        .filter(|r| !r.failed() && !r.turns.is_empty())
+        .filter_map(|r| suite.get(&r.scenario_id).map(|s| (s, r)))
+        .collect();
     out.conversations = live
         .par_iter()
         .map(|(s, r)| {
@@ -63,6 +48,27 @@ pub fn score_records(scorer: &Scorer, suite: &Suite, records: &[ResponseRecord])
             score_conversation(scorer, s, &r.context, r.sample, &answers)
         })
         .collect();
+    out
+}
+
+/// [`score_records`] without the conversations: the verdicts of the records' own (last)
+/// answers only. The runner's per-item progress needs no more.
+pub fn score_final_answers(scorer: &Scorer, suite: &Suite, records: &[ResponseRecord]) -> Scored {
+    let mut out = Scored::default();
+    let mut items: Vec<(&Scenario, &str, u32, &str)> = Vec::with_capacity(records.len());
+    for r in records {
+        if r.failed() {
+            out.failed += 1;
+            continue;
+        }
+        match suite.get(&r.scenario_id) {
+            Some(s) => items.push((s, r.context.as_str(), r.sample, r.response.as_str())),
+            None => out.unknown.push(r.scenario_id.clone()),
+        }
+    }
+    out.unknown.sort();
+    out.unknown.dedup();
+    out.verdicts = scorer.score_all(&items);
     out
 }
 
