@@ -50,7 +50,8 @@ impl std::fmt::Display for ItemKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FinishReason {
-    /// An end-of-turn token (or the server said so).
+    /// An end-of-turn token or a stop string ([`GenerationParams::stop`]), or the server said
+    /// so.
     Stop,
     /// `max_tokens` was reached.
     Length,
@@ -73,7 +74,17 @@ pub struct GenerationParams {
     pub top_k: usize,
     /// The seed of this item (derived per item by the runner).
     pub seed: u64,
+    /// Stop strings (`--stop`, OpenAI's `stop`): the reply ends as soon as its text contains
+    /// one, and the text returned ends before it (the stop string is not part of the reply;
+    /// the finish reason is [`FinishReason::Stop`]). At most [`MAX_STOP_STRINGS`], none empty
+    /// ([`GenerationParams::check_stop`]). Left out of manifests when empty, so runs without
+    /// stop strings read and compare as before the field existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<String>,
 }
+
+/// The most stop strings a request may carry (OpenAI's limit).
+pub const MAX_STOP_STRINGS: usize = 4;
 
 impl Default for GenerationParams {
     fn default() -> Self {
@@ -83,6 +94,44 @@ impl Default for GenerationParams {
             top_p: 1.0,
             top_k: 0,
             seed: 0,
+            stop: Vec::new(),
+        }
+    }
+}
+
+impl GenerationParams {
+    /// Checks the stop strings: at most [`MAX_STOP_STRINGS`], none empty.
+    pub fn check_stop(&self) -> Result<(), String> {
+        if self.stop.len() > MAX_STOP_STRINGS {
+            return Err(format!(
+                "{} stop strings given; at most {MAX_STOP_STRINGS} are allowed (OpenAI's limit)",
+                self.stop.len()
+            ));
+        }
+        if let Some(i) = self.stop.iter().position(String::is_empty) {
+            return Err(format!(
+                "stop string {} is empty; an empty stop string would end every reply before it starts",
+                i + 1
+            ));
+        }
+        Ok(())
+    }
+
+    /// Where the first stop string in `text` starts (a byte offset, on a character boundary):
+    /// the earliest occurrence of any of them; None when none occurs (or none is set).
+    pub fn stop_position(&self, text: &str) -> Option<usize> {
+        self.stop
+            .iter()
+            .filter(|s| !s.is_empty())
+            .filter_map(|s| text.find(s.as_str()))
+            .min()
+    }
+
+    /// `text` cut before its first stop string, and whether one was found.
+    pub fn cut_at_stop<'t>(&self, text: &'t str) -> (&'t str, bool) {
+        match self.stop_position(text) {
+            Some(at) => (&text[..at], true),
+            None => (text, false),
         }
     }
 }
@@ -211,5 +260,66 @@ impl ConversationMode {
             ConversationMode::Live => "live",
             ConversationMode::Scripted => "scripted",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_stop(stop: &[&str]) -> GenerationParams {
+        GenerationParams {
+            stop: stop.iter().map(|s| s.to_string()).collect(),
+            ..GenerationParams::default()
+        }
+    }
+
+    #[test]
+    fn the_earliest_stop_string_cuts_the_text() {
+        let p = with_stop(&["world", "lo w", "o"]);
+        // "lo w" starts at 3, before "o" (4) and "world" (6): the earliest wins, whatever
+        // the order the strings were given in.
+        assert_eq!(p.cut_at_stop("hello world"), ("hel", true));
+        assert_eq!(
+            with_stop(&["world"]).cut_at_stop("hello world"),
+            ("hello ", true)
+        );
+        assert_eq!(with_stop(&["xyz"]).cut_at_stop("hello"), ("hello", false));
+        assert_eq!(
+            GenerationParams::default().cut_at_stop("hello"),
+            ("hello", false)
+        );
+        // At position 0: nothing is left.
+        assert_eq!(with_stop(&["he"]).cut_at_stop("hello"), ("", true));
+        // Multi-byte: the cut falls on a character boundary.
+        assert_eq!(with_stop(&["é"]).cut_at_stop("caféine"), ("caf", true));
+        assert_eq!(with_stop(&["日本"]).cut_at_stop("ab日本語"), ("ab", true));
+        assert_eq!(with_stop(&["\n\n"]).stop_position("a\nb\n\nc"), Some(3));
+    }
+
+    #[test]
+    fn stop_strings_are_checked() {
+        assert!(with_stop(&[]).check_stop().is_ok());
+        assert!(with_stop(&[".", "\n", "User:", "é"]).check_stop().is_ok());
+        let e = with_stop(&["a", "b", "c", "d", "e"])
+            .check_stop()
+            .unwrap_err();
+        assert!(e.contains("at most 4"), "{e}");
+        let e = with_stop(&["a", ""]).check_stop().unwrap_err();
+        assert!(e.contains("stop string 2 is empty"), "{e}");
+    }
+
+    #[test]
+    fn params_without_stop_strings_serialize_as_before() {
+        let p = GenerationParams::default();
+        let j = serde_json::to_string(&p).unwrap();
+        assert!(!j.contains("stop"), "{j}");
+        let old = r#"{"max_tokens":256,"temperature":0.0,"top_p":1.0,"top_k":0,"seed":0}"#;
+        let back: GenerationParams = serde_json::from_str(old).unwrap();
+        assert_eq!(back, p);
+        let s = with_stop(&["."]);
+        let j = serde_json::to_string(&s).unwrap();
+        assert!(j.ends_with(r#","stop":["."]}"#), "{j}");
+        assert_eq!(serde_json::from_str::<GenerationParams>(&j).unwrap(), s);
     }
 }

@@ -193,6 +193,7 @@ fn greedy_reply_is_deterministic_and_stops_at_end_of_turn() {
         top_p: 0.9,
         top_k: 40,
         seed: 42,
+        stop: Vec::new(),
     };
     let s1 = b
         .generate(&Request {

@@ -126,6 +126,7 @@ fn sampling_is_deterministic_per_seed() {
             top_p: 0.95,
             top_k: 50,
             seed,
+            stop: Vec::new(),
         };
         generate(b, &chat("tell me"), &p).unwrap().text
     };

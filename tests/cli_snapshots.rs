@@ -263,6 +263,23 @@ fn bad_flags_exit_2_before_any_model_loads() {
             ],
         ),
         (
+            "bad_stop_count",
+            vec![
+                "run", "--model", &model, "--suite", "smoke", "--stop", "a", "--stop", "b",
+                "--stop", "c", "--stop", "d", "--stop", "e",
+            ],
+        ),
+        (
+            "bad_stop_empty",
+            vec![
+                "run", "--model", &model, "--suite", "smoke", "--stop", ".", "--stop", "",
+            ],
+        ),
+        (
+            "stop_with_a_replay",
+            vec!["run", "--model", &model, "--suite", "smoke", "--stop", "."],
+        ),
+        (
             "bad_context",
             vec![
                 "run",

@@ -516,6 +516,7 @@ fn smollm2_child_writes_two_turns_in_one_batch_deterministically() {
             top_p: 1.0,
             top_k: 0,
             seed: 0,
+            stop: Vec::new(),
         });
     assert_eq!(child.info().model.family.as_deref(), Some("llama"));
 

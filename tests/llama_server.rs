@@ -1,7 +1,8 @@
 //! A real serving engine end to end (issue 17.4): llama.cpp's `llama-server`, built from source
 //! by `scripts/llama-server`, serves the default GGUF, and `popbench run --model openai:…`
 //! drives it. On four slots: several requests in flight at once, the end-of-turn stop honoured,
-//! token usage journaled, a request over the context journaled as a failed record with its
+//! stop strings (`--stop`) sent and honoured (and a resume with other ones refused), token usage
+//! journaled, a request over the context journaled as a failed record with its
 //! stable tag, the server's self-report kept. On one slot: a server killed mid-run (SIGKILL)
 //! stops the run early with the resume command, which completes it once a server is back, with
 //! the answers a fresh run gives.
@@ -333,6 +334,97 @@ fn llama_server_serves_the_smoke_suite_concurrently_and_journals_usage_errors_an
     assert!(
         (2..=4).contains(&most),
         "--batch 4 keeps 2 to 4 requests in flight at once; saw at most {most}"
+    );
+
+    // Stop strings (`--stop . --stop ,`, sent as `stop`): most of SmolLM2's answers write a
+    // comma or a full stop within the limit (8 of the 10 here). The server ends each answer at
+    // the first, leaving it out, with finish reason stop and the tokens it generated counted.
+    let stop_out = t.path().join("smoke-stop");
+    let o = popbench(&[
+        "run",
+        "--model",
+        &spec(server.port),
+        "--suite",
+        "smoke",
+        "--batch",
+        "4",
+        "--max-tokens",
+        &max_tokens.to_string(),
+        "--stop",
+        ".",
+        "--stop",
+        ",",
+        "--out",
+        stop_out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}\n{}", server.log_text());
+    let (_, manifest) = RunDir::open(&stop_out).expect("the run directory opens");
+    assert_eq!(manifest.inputs.generation.stop, [".", ","]);
+    let stopped = responses(&stop_out);
+    assert_eq!(stopped.len(), 10, "one record per smoke item");
+    let marks: &[char] = &['.', ','];
+    // Items whose answer without the stop strings writes one before its end.
+    let mut marked = 0;
+    let mut shorter = 0;
+    for (k, r) in &stopped {
+        assert!(r.error.is_none(), "{r:?}");
+        assert!(
+            !r.response.contains(marks),
+            "the stop strings are left out: {r:?}"
+        );
+        // (Stop with as many tokens as the limit: the last token wrote the stop string.)
+        match r.finish_reason {
+            FinishReason::Stop => assert!(r.completion_tokens <= max_tokens, "{r:?}"),
+            FinishReason::Length => assert_eq!(r.completion_tokens, max_tokens, "{r:?}"),
+            other => panic!("unexpected finish reason {other:?}"),
+        }
+        let plain = &recs[k];
+        if plain
+            .response
+            .trim_end()
+            .trim_end_matches(marks)
+            .contains(marks)
+        {
+            marked += 1;
+            // Generation ended at the stop string: fewer tokens than the answer that went on.
+            if r.finish_reason == FinishReason::Stop
+                && r.completion_tokens < plain.completion_tokens
+            {
+                shorter += 1;
+            }
+        }
+    }
+    assert!(
+        marked >= 6,
+        "only {marked} of 10 answers write a comma or a full stop before their end; pick other stop strings"
+    );
+    // llama.cpp's greedy answers can differ between runs with several slots (see
+    // DETERMINISTIC below), so an item may go another way; most must have stopped early.
+    assert!(
+        shorter * 4 >= marked * 3,
+        "only {shorter} of the {marked} answers with a stop string ended there"
+    );
+    // A resume with other stop strings is refused: its replies would not be comparable.
+    let o = popbench(&[
+        "run",
+        "--model",
+        &spec(server.port),
+        "--suite",
+        "smoke",
+        "--max-tokens",
+        &max_tokens.to_string(),
+        "--stop",
+        "!",
+        "--out",
+        stop_out.to_str().unwrap(),
+        "--resume",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_ne!(o.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("generation parameters") && stderr.contains("stop: [\"!\"]"),
+        "{stderr}"
     );
 
     // A request longer than the context: a failed record with its stable tag, the run goes

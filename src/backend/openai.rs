@@ -3,7 +3,7 @@
 //! an API key read from the environment that is never printed or stored.
 
 use super::{Backend, BackendError, Completion, Request};
-use crate::types::{FinishReason, ModelInfo, ServedModel, ServerInfo};
+use crate::types::{FinishReason, GenerationParams, ModelInfo, ServedModel, ServerInfo};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -136,6 +136,9 @@ impl OpenAiBackend {
         if p.top_k > 0 {
             body["top_k"] = json!(p.top_k);
         }
+        if !p.stop.is_empty() {
+            body["stop"] = json!(p.stop);
+        }
         body
     }
 
@@ -157,9 +160,11 @@ impl OpenAiBackend {
                     self.connection_failures.store(0, Ordering::SeqCst);
                     match resp.into_json::<Value>() {
                         Ok(v) => {
-                            return parse_completion(&v, start.elapsed()).map_err(|e| {
-                                BackendError::Remote(format!("{}: {e}", self.endpoint))
-                            })
+                            return parse_completion(&v, start.elapsed())
+                                .map(|c| cut_at_stop(c, request.params))
+                                .map_err(|e| {
+                                    BackendError::Remote(format!("{}: {e}", self.endpoint))
+                                });
                         }
                         Err(e) if e.kind() == std::io::ErrorKind::TimedOut => (
                             BackendError::Timeout(format!(
@@ -375,6 +380,17 @@ fn mentions_context_length(text: &str) -> bool {
         && (t.contains("length") || t.contains("exceed") || t.contains("too long"))
 }
 
+/// A server that honours `stop` ends the text before the stop string (OpenAI's semantics); one
+/// that returns it anyway (or text past it) is cut here the same way, finish reason stop, so a
+/// reply never holds a stop string whichever server wrote it. Usage stays as the server said.
+fn cut_at_stop(mut c: Completion, params: &GenerationParams) -> Completion {
+    if let Some(at) = params.stop_position(&c.text) {
+        c.text.truncate(at);
+        c.finish_reason = FinishReason::Stop;
+    }
+    c
+}
+
 /// Reads a chat-completions response.
 fn parse_completion(v: &Value, elapsed: Duration) -> Result<Completion, String> {
     let choice = v
@@ -453,5 +469,62 @@ impl Backend for OpenAiBackend {
         out.into_iter()
             .map(|r| r.unwrap_or_else(|| Err(BackendError::Remote("no result".into()))))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{ChatMessage, ItemKey};
+
+    fn params(stop: &[&str]) -> GenerationParams {
+        GenerationParams {
+            stop: stop.iter().map(|s| s.to_string()).collect(),
+            ..GenerationParams::default()
+        }
+    }
+
+    #[test]
+    fn stop_strings_are_sent_only_when_given() {
+        let b = OpenAiBackend::new(
+            "http://127.0.0.1:9/v1",
+            "m",
+            "openai:x",
+            HttpOptions::default(),
+        );
+        let key = ItemKey {
+            scenario_id: "s".into(),
+            context: "c".into(),
+            sample: 0,
+        };
+        let messages = [ChatMessage::new("user", "hi")];
+        for (stop, sent) in [
+            (params(&[]), None),
+            (params(&[".", "\n"]), Some(json!([".", "\n"]))),
+        ] {
+            let body = b.body(&Request {
+                key: &key,
+                messages: &messages,
+                params: &stop,
+            });
+            assert_eq!(body.get("stop").cloned(), sent, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_stop_string_the_server_left_in_is_cut() {
+        let v = json!({
+            "choices": [{"message": {"content": "Hello. World."}, "finish_reason": "length"}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 7}
+        });
+        let c = parse_completion(&v, Duration::ZERO).unwrap();
+        assert_eq!(c.finish_reason, FinishReason::Length);
+        let cut = cut_at_stop(c.clone(), &params(&["World", ". "]));
+        assert_eq!(cut.text, "Hello");
+        assert_eq!(cut.finish_reason, FinishReason::Stop);
+        assert_eq!(cut.completion_tokens, 7, "usage stays as the server said");
+        // No stop string in the text: unchanged.
+        assert_eq!(cut_at_stop(c.clone(), &params(&["xyz"])), c);
+        assert_eq!(cut_at_stop(c.clone(), &params(&[])), c);
     }
 }

@@ -51,6 +51,11 @@ pub struct Args {
     /// Top-k sampling (0 = off).
     #[arg(long, default_value_t = 0)]
     top_k: usize,
+    /// Stop string (repeatable, at most 4): a reply ends as soon as its text contains one, and
+    /// the text kept ends before it (finish reason stop). Sent to OpenAI-compatible servers as
+    /// `stop`. A newline in bash: --stop $'\n'.
+    #[arg(long = "stop", value_name = "TEXT")]
+    stop: Vec<String>,
     /// Cross the suite with these contexts instead of each scenario's own (repeatable).
     #[arg(long = "context", value_name = "CONTEXT")]
     contexts: Vec<String>,
@@ -253,6 +258,9 @@ fn resume_command(
     if args.top_k != d.top_k {
         c.push_str(&format!(" --top-k {}", args.top_k));
     }
+    for s in &args.stop {
+        c.push_str(&format!(" --stop {}", shell_word(s)));
+    }
     for ctx in &args.contexts {
         c.push_str(&format!(" --context {ctx}"));
     }
@@ -276,6 +284,33 @@ fn resume_command(
         c.push_str(&format!(" --judge {j}"));
     }
     c
+}
+
+/// `s` as one POSIX shell word: as it is when it is plainly safe, else in single quotes; a
+/// control character (a newline, a tab) as bash's `$'…'` with escapes, so that the printed
+/// command stays on one line.
+fn shell_word(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        return s.to_string();
+    }
+    if !s.chars().any(char::is_control) {
+        return format!("'{}'", s.replace('\'', r"'\''"));
+    }
+    let mut o = String::from("$'");
+    for c in s.chars() {
+        match c {
+            '\n' => o.push_str(r"\n"),
+            '\t' => o.push_str(r"\t"),
+            '\r' => o.push_str(r"\r"),
+            '\\' => o.push_str(r"\\"),
+            '\'' => o.push_str(r"\'"),
+            c if c.is_control() => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('\'');
+    o
 }
 
 /// Opens the backend of a spec. An OpenAI-compatible server gets as many requests in flight
@@ -483,6 +518,27 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         }
     }
     args.judge.check(root)?;
+    let stop_hint = "e.g. --stop . --stop $'\\n' (up to 4 strings, none empty)";
+    GenerationParams {
+        stop: args.stop.clone(),
+        ..GenerationParams::default()
+    }
+    .check_stop()
+    .map_err(|e| bad_flag(format!("--stop: {e}"), stop_hint))?;
+    if !args.stop.is_empty() {
+        if let Some(p) = models
+            .iter()
+            .find(|p| matches!(p.spec, ModelSpec::Replay(_)))
+        {
+            return Err(bad_flag(
+                format!(
+                    "--stop with --model {}: replayed responses were generated elsewhere and are scored as they are",
+                    p.arg
+                ),
+                "drop --stop for replay models (run them separately from models that use it)",
+            ));
+        }
+    }
     let device = DeviceKind::parse(&args.device).map_err(|e| {
         bad_flag(
             format!("--device {e}"),
@@ -562,6 +618,7 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         top_p: args.top_p,
         top_k: args.top_k,
         seed: args.seed,
+        stop: args.stop.clone(),
     };
     let mut child = match &args.child {
         Some(c) => {
@@ -685,4 +742,23 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    #[test]
+    fn stop_strings_are_quoted_for_the_resume_command() {
+        assert_eq!(shell_word("."), ".");
+        assert_eq!(shell_word("User:"), "User:");
+        assert_eq!(shell_word(""), "''");
+        assert_eq!(shell_word("the end"), "'the end'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word("$HOME;rm"), "'$HOME;rm'");
+        assert_eq!(shell_word("é"), "'é'");
+        assert_eq!(shell_word("\n"), r"$'\n'");
+        assert_eq!(shell_word("a'\tb\\"), r"$'a\'\tb\\'");
+        assert_eq!(shell_word("\u{1b}"), r"$'\u001b'");
+    }
 }

@@ -120,6 +120,7 @@ impl AdaptiveChild {
             top_p: 0.9,
             top_k: 0,
             seed: 0,
+            stop: Vec::new(),
         }
     }
 

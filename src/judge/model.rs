@@ -59,6 +59,7 @@ impl<'a> ModelJudge<'a> {
             top_p: 1.0,
             top_k: 0,
             seed: self.params.seed,
+            stop: Vec::new(),
         }
     }
 

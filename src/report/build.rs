@@ -263,6 +263,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
                 samples: m.inputs.samples,
                 temperature: m.inputs.generation.temperature,
                 max_tokens: m.inputs.generation.max_tokens,
+                stop: m.inputs.generation.stop.clone(),
                 seed: m.inputs.generation.seed,
                 device: m.machine.device.clone(),
                 started_at: m.started_at.clone(),

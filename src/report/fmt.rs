@@ -50,6 +50,15 @@ pub fn p_value(p: f64, floor: f64) -> String {
     }
 }
 
+/// `, stop strings "a", "b"` (each written by `quote`), or nothing when the run had none.
+pub fn stop_strings(stop: &[String], quote: impl Fn(&str) -> String) -> String {
+    if stop.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = stop.iter().map(|s| quote(s)).collect();
+    format!(", stop strings {}", list.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +72,16 @@ mod tests {
         assert_eq!(pp_interval(Some(-0.012), Some(0.08)), "−1.2 to +8.0 pp");
         assert_eq!(p_value(0.00001, 0.0001), "< 0.0001");
         assert_eq!(p_value(0.05251, 0.0001), "0.0525");
+    }
+
+    #[test]
+    fn stop_strings_are_listed_quoted_and_escaped() {
+        let esc = |s: &str| crate::report::escape::esc(&format!("{s:?}"));
+        assert_eq!(stop_strings(&[], esc), "");
+        let stop = ["<b>".to_string(), "\n".to_string()];
+        assert_eq!(
+            stop_strings(&stop, esc),
+            ", stop strings &quot;&lt;b&gt;&quot;, &quot;\\n&quot;"
+        );
     }
 }

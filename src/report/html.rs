@@ -617,8 +617,12 @@ fn provenance(o: &mut String, r: &Report) {
         kv(
             "Generation",
             format!(
-                "k = {}, temperature {}, max tokens {}, seed {}",
-                p.samples, p.temperature, p.max_tokens, p.seed
+                "k = {}, temperature {}, max tokens {}, seed {}{}",
+                p.samples,
+                p.temperature,
+                p.max_tokens,
+                p.seed,
+                super::fmt::stop_strings(&p.stop, |s| esc(&format!("{s:?}")))
             ),
         );
         kv("Device", esc(&p.device));

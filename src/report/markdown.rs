@@ -382,7 +382,7 @@ fn provenance(o: &mut String, r: &Report) {
     for p in &r.provenance {
         let _ = writeln!(
             o,
-            "- **{}**: run {}, model {} ({}), suite {} sha256 {}, directory sha256 {}, popbench {} commit {}, k = {}, temperature {}, seed {}",
+            "- **{}**: run {}, model {} ({}), suite {} sha256 {}, directory sha256 {}, popbench {} commit {}, k = {}, temperature {}, seed {}{}",
             md(&p.system),
             md(&p.run_id),
             md(&p.model_spec),
@@ -394,7 +394,8 @@ fn provenance(o: &mut String, r: &Report) {
             p.popbench_commit.as_deref().map(md).unwrap_or_else(|| "unknown".into()),
             p.samples,
             p.temperature,
-            p.seed
+            p.seed,
+            super::fmt::stop_strings(&p.stop, |s| md(&format!("{s:?}")))
         );
         for f in &p.model_files {
             let _ = writeln!(o, "  - {} sha256 {}", md(&f.path), md(&f.sha256));

@@ -334,6 +334,9 @@ pub struct Provenance {
     pub temperature: f64,
     /// Max new tokens.
     pub max_tokens: usize,
+    /// Stop strings (`popbench run --stop`), none for most runs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<String>,
     /// Run seed.
     pub seed: u64,
     /// Device.

@@ -11,12 +11,13 @@
 //! included, when the batch ends.
 
 use super::native::Native;
-use super::{sampling, top_two, CandleBackend};
+use super::{sampling, top_two, CandleBackend, ChatTokenizer};
 use crate::backend::{BackendError, Completion, Request};
-use crate::types::FinishReason;
+use crate::types::{FinishReason, GenerationParams};
 use candle_core::{Device, Tensor};
 use candle_transformers::generation::LogitsProcessor;
 use popbench_engine::{Sequence, Step};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Prompt rows per prefill pass: enough to keep the tiled products busy, few enough to bound
@@ -91,6 +92,41 @@ fn step(
         .map_err(|e| e.to_string())
 }
 
+/// Watches a reply for its request's stop strings ([`GenerationParams::stop`]): after each
+/// token the reply so far is decoded whole (so a stop string split across tokens, or a
+/// character split across byte tokens, is seen once its last piece arrives) and searched.
+pub(super) struct StopScan {
+    tokenizer: Arc<ChatTokenizer>,
+    params: GenerationParams,
+}
+
+impl StopScan {
+    /// A scan for `params`' stop strings; None when it has none.
+    pub(super) fn new(
+        tokenizer: &Arc<ChatTokenizer>,
+        params: &GenerationParams,
+    ) -> Option<StopScan> {
+        (!params.stop.is_empty()).then(|| StopScan {
+            tokenizer: tokenizer.clone(),
+            params: GenerationParams {
+                stop: params.stop.clone(),
+                ..GenerationParams::default()
+            },
+        })
+    }
+
+    /// The text of `out` up to its last whole character (a character whose bytes have not all
+    /// arrived decodes as U+FFFD at the end, and is left out until they have), and where the
+    /// first stop string in it starts.
+    pub(super) fn scan(&self, out: &[u32]) -> Result<(String, Option<usize>), String> {
+        let mut text = self.tokenizer.decode(out)?;
+        let whole = text.trim_end_matches(char::REPLACEMENT_CHARACTER).len();
+        text.truncate(whole);
+        let at = self.params.stop_position(&text);
+        Ok((text, at))
+    }
+}
+
 /// One request's reply as it is decoded.
 pub(super) struct Reply {
     /// Tokens the reply may have.
@@ -98,6 +134,8 @@ pub(super) struct Reply {
     /// Tokens so far.
     pub(super) out: Vec<u32>,
     sampler: LogitsProcessor,
+    /// The request's stop strings, if it has any.
+    stop: Option<StopScan>,
     /// Why it stopped (None: still going).
     pub(super) finish: Option<FinishReason>,
     /// Decode time until it stopped.
@@ -105,7 +143,10 @@ pub(super) struct Reply {
 }
 
 impl Reply {
-    /// Samples the token after `logits`; records why the reply stops, if it does.
+    /// Samples the token after `logits`; records why the reply stops, if it does: an
+    /// end-of-turn token (not part of the reply), a stop string in the reply's text (the tokens
+    /// that wrote it are part of the reply; its text is cut when the reply is decoded), or the
+    /// token limit.
     pub(super) fn take(&mut self, logits: &[f32], stop_ids: &[u32]) -> Result<(), String> {
         if self.out.len() >= self.max_new {
             self.finish = Some(FinishReason::Length);
@@ -118,10 +159,34 @@ impl Reply {
             return Ok(());
         }
         self.out.push(next);
+        if let Some(scan) = &self.stop {
+            if scan.scan(&self.out)?.1.is_some() {
+                self.finish = Some(FinishReason::Stop);
+                return Ok(());
+            }
+        }
         if self.out.len() >= self.max_new {
             self.finish = Some(FinishReason::Length);
         }
         Ok(())
+    }
+}
+
+/// The text of a finished reply: `out` decoded, cut before its first stop string (finish
+/// reason stop then).
+pub(super) fn reply_text(
+    tokenizer: &ChatTokenizer,
+    out: &[u32],
+    params: &GenerationParams,
+    finish: FinishReason,
+) -> Result<(String, FinishReason), String> {
+    let mut text = tokenizer.decode(out)?;
+    match params.stop_position(&text) {
+        Some(at) => {
+            text.truncate(at);
+            Ok((text, FinishReason::Stop))
+        }
+        None => Ok((text, finish)),
     }
 }
 
@@ -151,6 +216,7 @@ pub(super) fn generate(
                     max_new,
                     out: Vec::new(),
                     sampler: LogitsProcessor::from_sampling(r.params.seed, sampling(r.params)),
+                    stop: StopScan::new(&b.tokenizer, r.params),
                     finish: None,
                     generation_ms: 0.0,
                 });
@@ -166,17 +232,20 @@ pub(super) fn generate(
     match ran {
         Ok(prompt_ms) => {
             for ((i, prompt), reply) in index.into_iter().zip(&prompts).zip(replies) {
-                let text = b
-                    .tokenizer
-                    .decode(&reply.out)
-                    .map_err(BackendError::Generate);
-                results[i] = Some(text.map(|text| Completion {
+                let text = reply_text(
+                    &b.tokenizer,
+                    &reply.out,
+                    requests[i].params,
+                    reply.finish.unwrap_or(FinishReason::Length),
+                )
+                .map_err(BackendError::Generate);
+                results[i] = Some(text.map(|(text, finish_reason)| Completion {
                     text,
                     prompt_tokens: prompt.len(),
                     completion_tokens: reply.out.len(),
                     prompt_ms,
                     generation_ms: reply.generation_ms,
-                    finish_reason: reply.finish.unwrap_or(FinishReason::Length),
+                    finish_reason,
                 }));
             }
         }

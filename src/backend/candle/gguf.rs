@@ -163,8 +163,11 @@ pub fn load_with(
         && super::batched::unsupported_gguf(&ct, &arch).is_none()
     {
         let dev = device.open()?;
-        let model = super::batched::Batched::load_gguf(&ct, &mut file, &arch, &dev, device.name())
-            .map_err(load_err)?;
+        let kernels = (dev.is_cpu() && runner != Runner::BatchedCandleKernels)
+            .then(|| super::batched::Kernels::new(super::cpu_threads()));
+        let model =
+            super::batched::Batched::load_gguf(&ct, &mut file, &arch, &dev, device.name(), kernels)
+                .map_err(load_err)?;
         let context_length = model.context_length();
         let mut info = info_for(path, &arch, device, tokenizer_json.as_deref())?;
         info.engine = Some(model.describe());

@@ -71,8 +71,13 @@ pub enum Runner {
     /// candle-transformers everywhere.
     #[default]
     Auto,
-    /// popbench's batched candle model on any device (llama, mistral, Qwen2, Qwen3).
+    /// popbench's batched candle model on any device (llama, mistral, Qwen2, Qwen3); on the
+    /// CPU device its GGUF matrices run through popbench's engine kernels
+    /// ([`batched`]'s module documentation).
     Batched,
+    /// popbench's batched candle model with candle's own quantized kernels on every device:
+    /// on the CPU device, the code path GPUs run (for tests and comparisons).
+    BatchedCandleKernels,
     /// candle-transformers, one sequence at a time (for comparisons).
     Candle,
 }
@@ -90,7 +95,8 @@ pub fn cpu_threads() -> usize {
 /// A local model, ready to generate.
 pub struct CandleBackend {
     model: Box<dyn CausalLm>,
-    tokenizer: ChatTokenizer,
+    /// Shared with the stop-string scans of the replies being decoded (`batch::StopScan`).
+    tokenizer: std::sync::Arc<ChatTokenizer>,
     template: ChatTemplate,
     stop_ids: Vec<u32>,
     context_length: usize,
@@ -173,7 +179,7 @@ impl CandleBackend {
         };
         Ok(CandleBackend {
             model,
-            tokenizer,
+            tokenizer: std::sync::Arc::new(tokenizer),
             template,
             stop_ids,
             context_length,
@@ -371,7 +377,9 @@ impl CandleBackend {
             .collect()
     }
 
-    /// Generates from prompt ids; calls `on_text` with text as soon as it forms whole characters.
+    /// Generates from prompt ids; calls `on_text` with text as soon as it forms whole characters
+    /// (with stop strings, as soon as it can no longer turn out to be the start of one: the
+    /// text streamed is the text returned, which ends before the first stop string).
     pub fn generate_ids(
         &mut self,
         prompt: &[u32],
@@ -387,6 +395,9 @@ impl CandleBackend {
         let t1 = Instant::now();
         let mut out: Vec<u32> = Vec::new();
         let mut stream = self.tokenizer.stream();
+        let scan = batch::StopScan::new(&self.tokenizer, params);
+        // With stop strings: the bytes of the reply's text already passed to `on_text`.
+        let mut shown = 0usize;
         let mut finish = FinishReason::Length;
         while out.len() < max_new {
             let l = Tensor::new(logits.as_slice(), &Device::Cpu)
@@ -399,8 +410,25 @@ impl CandleBackend {
                 break;
             }
             out.push(next);
-            if let Some(text) = stream.step(next).map_err(BackendError::Generate)? {
-                on_text(&text);
+            match &scan {
+                None => {
+                    if let Some(text) = stream.step(next).map_err(BackendError::Generate)? {
+                        on_text(&text);
+                    }
+                }
+                Some(scan) => {
+                    let (text, at) = scan.scan(&out).map_err(BackendError::Generate)?;
+                    // Text that may still be the start of a stop string waits.
+                    let safe = at.unwrap_or(text.len() - stop_prefix_len(&text, &params.stop));
+                    if let Some(new) = text.get(shown..safe).filter(|t| !t.is_empty()) {
+                        on_text(new);
+                        shown = safe;
+                    }
+                    if at.is_some() {
+                        finish = FinishReason::Stop;
+                        break;
+                    }
+                }
             }
             if out.len() >= max_new {
                 break;
@@ -408,10 +436,14 @@ impl CandleBackend {
             logits = run(self.model.as_mut(), &[next], prompt.len() + out.len() - 1)?;
         }
         drop(stream);
-        let text = self
-            .tokenizer
-            .decode(&out)
+        let (text, finish) = batch::reply_text(&self.tokenizer, &out, params, finish)
             .map_err(BackendError::Generate)?;
+        if scan.is_some() {
+            // What was held back as a possible stop string's start, and was not one.
+            if let Some(rest) = text.get(shown..).filter(|t| !t.is_empty()) {
+                on_text(rest);
+            }
+        }
         Ok(Completion {
             text,
             prompt_tokens: prompt.len(),
@@ -431,6 +463,21 @@ impl CandleBackend {
         let prompt = self.prompt_ids(request.messages, true)?;
         self.generate_ids(&prompt, request.params, on_text)
     }
+}
+
+/// The length of the longest end of `text` that is a proper start of one of `stops` (0: none):
+/// text a following token could still turn into a stop string. On a character boundary (a
+/// string cannot start inside a character).
+fn stop_prefix_len(text: &str, stops: &[String]) -> usize {
+    stops
+        .iter()
+        .flat_map(|s| {
+            (1..s.len())
+                .filter(|&k| s.is_char_boundary(k) && text.ends_with(&s[..k]))
+                .max()
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 fn run(model: &mut dyn CausalLm, tokens: &[u32], pos: usize) -> Result<Vec<f32>, BackendError> {
@@ -605,5 +652,18 @@ mod tests {
         assert!(matches!(sampling(&p), Sampling::TopKThenTopP { k: 40, .. }));
         assert_eq!(top_two(&[0.0, 3.0, 2.5]), (1, 0.5));
         assert_eq!(DeviceKind::parse("cuda:1").unwrap(), DeviceKind::Cuda(1));
+    }
+
+    #[test]
+    fn text_that_may_start_a_stop_string_is_held_back() {
+        let stops = ["User:".to_string(), "é!".to_string()];
+        assert_eq!(stop_prefix_len("hello", &stops), 0);
+        assert_eq!(stop_prefix_len("hello Us", &stops), 2);
+        assert_eq!(stop_prefix_len("hello User", &stops), 4);
+        // A whole stop string is found by the scan, not held back here.
+        assert_eq!(stop_prefix_len("hello User:", &stops), 0);
+        assert_eq!(stop_prefix_len("caf é", &stops), "é".len());
+        assert_eq!(stop_prefix_len("", &stops), 0);
+        assert_eq!(stop_prefix_len("abc", &[]), 0);
     }
 }

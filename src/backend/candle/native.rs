@@ -444,6 +444,24 @@ pub fn gguf_config(ct: &gguf_file::Content, arch: &str) -> Result<Config, String
     })
 }
 
+/// One GGUF matrix as popbench's engine holds it: Q4_0 / Q4_1 / Q8_0 / F32 as stored, other
+/// formats converted as [`load`] converts them (the conversions are added to `converted`).
+pub(super) fn gguf_matrix(
+    ct: &gguf_file::Content,
+    file: &mut std::fs::File,
+    name: &str,
+    converted: &mut BTreeSet<String>,
+) -> Result<QMatrix, String> {
+    let mut src = GgufSource {
+        ct,
+        file,
+        converted: std::mem::take(converted),
+    };
+    let m = src.matrix(name);
+    *converted = src.converted;
+    m
+}
+
 /// Loads the weights of a supported GGUF onto the engine with `threads` threads. Returns the
 /// model and the formats that were converted at load (empty when all ran natively).
 pub fn load(

@@ -4,6 +4,7 @@
 //! columns so that candle runs them through its tiled kernel.
 
 use super::super::native::{self, hf_name};
+use super::host::{HostProj, Kernels};
 use super::{Batched, Layer, Linear, Proj, Weight};
 use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QStorage, QTensor};
 use candle_core::{DType, Device, Tensor};
@@ -92,6 +93,8 @@ pub(super) struct GgufWeights<'a> {
     pub(super) converted: std::collections::BTreeSet<String>,
     /// Whether some matrix was widened for the tiled kernel.
     pub(super) widened: bool,
+    /// On the CPU device: run the matrices through popbench's engine kernels ([`super::host`]).
+    pub(super) kernels: Option<std::sync::Arc<Kernels>>,
 }
 
 impl GgufWeights<'_> {
@@ -164,6 +167,21 @@ impl Weights for GgufWeights<'_> {
     }
 
     fn proj(&mut self, names: &[String]) -> Result<Proj, String> {
+        if let Some(kernels) = &self.kernels {
+            let kernels = kernels.clone();
+            let mut mats = Vec::with_capacity(names.len());
+            for name in names {
+                mats.push(native::gguf_matrix(
+                    self.ct,
+                    self.file,
+                    name,
+                    &mut self.converted,
+                )?);
+            }
+            return HostProj::new(mats, kernels)
+                .map(Proj::Host)
+                .map_err(|e| format!("tensor `{}`: {e}", names[0]));
+        }
         let mut parts = Vec::with_capacity(names.len());
         let mut widths = Vec::with_capacity(names.len());
         for name in names {
@@ -329,27 +347,36 @@ pub(super) fn layers(
 /// Fused widths must be the configuration's (a file whose q/k/v rows disagree with its
 /// head counts is refused here rather than mis-split).
 fn check_widths(p: &Proj, want: &[usize], what: &str) -> Result<(), String> {
-    if let Proj::Fused(_, w) = p {
-        if w != want {
-            return Err(format!(
-                "{what}: projection widths {w:?}, expected {want:?}"
-            ));
-        }
+    let w = match p {
+        Proj::Fused(_, w) => w.clone(),
+        Proj::Host(h) => h.widths(),
+        Proj::Apart(_) => return Ok(()),
+    };
+    if w != want {
+        return Err(format!(
+            "{what}: projection widths {w:?}, expected {want:?}"
+        ));
     }
     Ok(())
 }
 
 impl Batched {
     /// Loads a GGUF file (llama, mistral, qwen2, qwen3; see [`unsupported_gguf`]) onto
-    /// `device`, every matrix in its stored format (on the CPU, Q4_1 / Q5_0 / Q5_1 as Q8_0, and
-    /// Q8_0 widened for candle's tiled kernel where it has one: see the module documentation).
+    /// `device`. With `kernels` (the CPU device only) the matrices run through popbench's
+    /// engine kernels ([`super::host`]); without, every matrix is candle's `QMatMul` in its
+    /// stored format (on the CPU, Q4_1 / Q5_0 / Q5_1 as Q8_0, and Q8_0 widened for candle's
+    /// tiled kernel where it has one: see the module documentation).
     pub fn load_gguf(
         ct: &gguf_file::Content,
         file: &mut std::fs::File,
         arch: &str,
         device: &Device,
         device_name: String,
+        kernels: Option<std::sync::Arc<Kernels>>,
     ) -> Result<Batched, String> {
+        if kernels.is_some() && !device.is_cpu() {
+            return Err("popbench's engine kernels run on the CPU device only".into());
+        }
         let cfg = native::gguf_config(ct, arch)?;
         let mut w = GgufWeights {
             ct,
@@ -357,6 +384,7 @@ impl Batched {
             device,
             converted: Default::default(),
             widened: false,
+            kernels,
         };
         let embed_q = w.host("token_embd.weight")?;
         let embed = embed_q
@@ -366,19 +394,28 @@ impl Batched {
         let output_norm = w.vector("output_norm.weight", cfg.embd)?;
         let output = if w.has("output.weight") {
             w.proj(&["output.weight".to_string()])?
+        } else if w.kernels.is_some() {
+            w.proj(&["token_embd.weight".to_string()])?
         } else {
             let q = w.for_device("token_embd.weight", embed_q)?;
             let l = w.linear("token_embd.weight", std::slice::from_ref(&q))?;
             Proj::Fused(l, vec![q.shape().dims2().map_err(err)?.0])
         };
         let mut dtype = "gguf".to_string();
-        if !w.converted.is_empty() {
+        if let Some(k) = &w.kernels {
+            dtype += &format!(", {}", k.describe());
+            if !w.converted.is_empty() {
+                let c: Vec<String> = std::mem::take(&mut w.converted).into_iter().collect();
+                dtype += &format!(", converted: {}", c.join(", "));
+            }
+        } else if !w.converted.is_empty() {
             let c: Vec<String> = std::mem::take(&mut w.converted).into_iter().collect();
             dtype += &format!(", {} run as Q8_0", c.join("/"));
         }
         if w.widened() {
             dtype += ", Q8_0 tiled";
         }
+        let host = w.kernels.take();
         Batched::assemble(
             cfg,
             device,
@@ -388,6 +425,7 @@ impl Batched {
             layers,
             output_norm,
             output,
+            host,
         )
     }
 
@@ -433,6 +471,7 @@ impl Batched {
             layers,
             output_norm,
             output,
+            None,
         )
     }
 }

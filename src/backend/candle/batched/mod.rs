@@ -1,6 +1,7 @@
 //! popbench's own candle forward pass for the llama family (llama, mistral, Qwen2, Qwen3), from
-//! GGUF (weights as stored, through candle's `QMatMul`) or safetensors (f32, f16 or bf16), with
-//! batched generation on any candle device (CPU, CUDA, Metal): only candle tensor ops are used.
+//! GGUF (weights as stored) or safetensors (f32, f16 or bf16), with batched generation on any
+//! candle device (CPU, CUDA, Metal): candle tensor ops throughout, except the products of GGUF
+//! matrices on the CPU device, which run on popbench's engine kernels by default (below).
 //!
 //! A batch is a [`State`]: one KV cache per sequence, held as the rows of one tensor per layer
 //! (`[sequence, kv head, column, head dim]`, preallocated for the prompt and the longest reply
@@ -12,25 +13,32 @@
 //! rows of finished sequences are dropped from the caches. Attention reads the caches in place
 //! (strided batched matmuls, no copy per step).
 //!
-//! Fewer, larger products: the q/k/v projections of a layer are one matrix, and so are its
-//! gate and up projections (fused at load when the parts share a format; otherwise they stay
-//! apart). On a CPU with AVX-512 VNNI or AVX-VNNI, a Q8_0 matrix (and Q4_1 / Q5_0 / Q5_1,
-//! which run as Q8_0 on the CPU) whose input width is not a multiple of 256 gets zero input
-//! columns up to the next multiple (its inputs get zeros to match): candle 0.11 then runs it
-//! through its tiled kernel, which applies each weight tile to several rows of the batch at
-//! once, instead of one vec-dot per row and output column — on SmolLM2 (input width 576 →
-//! 768; one thread, AVX-512 VNNI) 4.5–7.6× less time per product at batch 8 and 1.3–4.2× at
-//! batch 1 (the output matrix, 49,152 × 576, gains least there: it is memory-bound). Zero
-//! blocks add nothing to a dot product; the activations are then quantized in blocks of 256
-//! (candle's `Q8K`) rather than 32, which moves the logits a little more than the engine's and
-//! candle's Q8_0 kernels differ from each other (tests/candle_batch.rs: 0.15 against 0.1 of
-//! the largest logit on random tiny weights). On CUDA and Metal the matrices stay as
-//! stored and candle's own quantized kernels run them (on CUDA: its MMVQ kernel up to 8 rows,
-//! MMQ beyond).
+//! Fewer, larger products: the q/k/v projections of a layer are one matrix (or one dispatch),
+//! and so are its gate and up projections (fused at load when the parts share a format;
+//! otherwise they stay apart).
+//!
+//! Which kernels run the matrices:
+//! - **The CPU device, GGUF (the default):** popbench's engine kernels ([`host`]): each weight
+//!   block unpacked once for up to 8 rows of the batch, Q4_0 / Q4_1 / Q8_0 as stored, the
+//!   activations quantized as the engine quantizes them, so the products are the engine's bit
+//!   for bit (tests/candle_batch.rs: logits within 1e-4 of the engine in every format).
+//! - **CUDA and Metal, and the CPU with [`super::Runner::BatchedCandleKernels`]:** candle's
+//!   `QMatMul`, the matrices as stored (on CUDA: its MMVQ kernel up to 8 rows, MMQ beyond). On
+//!   the CPU, Q4_1 / Q5_0 / Q5_1 then run as Q8_0, and on a CPU with AVX-512 VNNI or AVX-VNNI a
+//!   Q8_0 matrix whose input width is not a multiple of 256 gets zero input columns up to the
+//!   next multiple (its inputs get zeros to match): candle 0.11 then runs it through its tiled
+//!   kernel, which applies each weight tile to up to 4 rows of the batch at once, instead of
+//!   one vec-dot per row and output column — on SmolLM2 (576 → 768; one thread) 4.5–7.6× less
+//!   time per product at batch 8 and 1.3–4.2× at batch 1. Zero blocks add nothing to a dot
+//!   product; the activations are then quantized in blocks of 256 (candle's `Q8K`) rather
+//!   than 32, which moves the logits a little more (0.15 against 0.1 of the largest logit on
+//!   random tiny weights). This keeps the code GPUs run tested on the CPU device.
+//! - **Safetensors:** dense matrices in the model's dtype, candle's matmul on every device.
 //!
 //! Memory, on top of the weights as stored: the token embeddings dequantized to f32 (vocab ×
-//! width × 4 bytes, 113 MB for SmolLM2-135M); widened Q8_0 matrices hold 256/k more columns
-//! rounded up (SmolLM2: ×4/3 for the matrices whose input width is 576, +34 MB in all); the
+//! width × 4 bytes, 113 MB for SmolLM2-135M); with candle's CPU kernels, widened Q8_0 matrices
+//! hold 256/k more columns rounded up (SmolLM2: ×4/3 for the matrices whose input width is
+//! 576, +34 MB in all); the
 //! KV caches are f32, layers × kv width × 2 × 4 bytes a position and row (45 KiB for
 //! SmolLM2-135M), preallocated for prompt + longest reply; the prefix cache ([`PrefixCache`])
 //! keeps up to 64 MiB (CPU) or 1 GiB (other devices) of earlier sequences besides the last
@@ -46,11 +54,13 @@
 
 mod cache;
 mod generate;
+mod host;
 mod load;
 
 pub use cache::{PrefixCache, ReuseStats};
 pub(super) use generate::run;
 pub use generate::{model_of, teacher_force};
+pub use host::Kernels;
 pub use load::{unsupported_config, unsupported_gguf};
 
 use super::CausalLm;
@@ -90,10 +100,12 @@ impl Linear {
 }
 
 /// Matrices that read the same input: one fused matrix (and the widths of its parts) when
-/// their formats allow, else one each.
+/// their formats allow, else one each; on the CPU device, GGUF matrices through popbench's
+/// engine kernels ([`host`]).
 enum Proj {
     Fused(Linear, Vec<usize>),
     Apart(Vec<Linear>),
+    Host(host::HostProj),
 }
 
 impl Proj {
@@ -114,6 +126,7 @@ impl Proj {
                 Ok(out)
             }
             Proj::Apart(ls) => ls.iter().map(|l| l.forward(x)).collect(),
+            Proj::Host(h) => h.forward(x),
         }
     }
 
@@ -158,6 +171,9 @@ pub struct Batched {
     single: Option<State>,
     /// Earlier sequences that batches start from.
     cache: PrefixCache,
+    /// On the CPU device with popbench's engine kernels: attention computed by them too
+    /// ([`Kernels::attend`]).
+    host: Option<std::sync::Arc<Kernels>>,
 }
 
 impl std::fmt::Debug for Batched {
@@ -221,6 +237,7 @@ impl Batched {
         layers: Vec<Layer>,
         output_norm: Tensor,
         output: Proj,
+        host: Option<std::sync::Arc<Kernels>>,
     ) -> Result<Batched, String> {
         cfg.vocab = embed.dims2().map_err(err)?.0;
         cfg.check()?;
@@ -249,6 +266,7 @@ impl Batched {
             sin,
             single: None,
             cache: PrefixCache::new(budget),
+            host,
         })
     }
 
@@ -367,8 +385,9 @@ impl Batched {
             }
         }
         let dev = &self.device;
-        // A decode step without pad columns attends to every column: no mask.
-        let mask = if s > 1 || st.pads.iter().any(|&p| p > 0) {
+        // A decode step without pad columns attends to every column: no mask; the engine's
+        // attention leaves pad columns out instead.
+        let mask = if self.host.is_none() && (s > 1 || st.pads.iter().any(|&p| p > 0)) {
             let mut mask = vec![0f32; b * s * total];
             for (r, &pad) in st.pads.iter().enumerate() {
                 for j in 0..s {
@@ -423,25 +442,32 @@ impl Batched {
             let k = rope(&k)?;
             st.k[l].slice_set(&k, 2, st.len)?;
             st.v[l].slice_set(&v, 2, st.len)?;
-            // The filled columns, read in place (strided batched matmuls).
-            let keys = st.k[l].narrow(2, 0, total)?;
-            let values = st.v[l].narrow(2, 0, total)?;
-            // Grouped-query attention: the `rep` query heads of a key/value head are stacked.
-            let q = q.reshape((b, kvh, rep * s, hd))?;
-            let att = q.matmul(&keys.t()?)?.affine(scale, 0.0)?;
-            let att = match &mask {
-                Some(m) => att
-                    .reshape((b, kvh, rep, s, total))?
-                    .broadcast_add(m)?
-                    .reshape((b, kvh, rep * s, total))?,
-                None => att,
+            let o = match &self.host {
+                Some(kernels) => {
+                    kernels.attend(&q, &st.k[l], &st.v[l], &st.pads, st.len, scale as f32)?
+                }
+                None => {
+                    // The filled columns, read in place (strided batched matmuls).
+                    let keys = st.k[l].narrow(2, 0, total)?;
+                    let values = st.v[l].narrow(2, 0, total)?;
+                    // Grouped-query attention: the `rep` query heads of a key/value head are
+                    // stacked.
+                    let q = q.reshape((b, kvh, rep * s, hd))?;
+                    let att = q.matmul(&keys.t()?)?.affine(scale, 0.0)?;
+                    let att = match &mask {
+                        Some(m) => att
+                            .reshape((b, kvh, rep, s, total))?
+                            .broadcast_add(m)?
+                            .reshape((b, kvh, rep * s, total))?,
+                        None => att,
+                    };
+                    let att = candle_nn::ops::softmax_last_dim(&att)?;
+                    att.matmul(&values)?
+                        .reshape((b, heads, s, hd))?
+                        .transpose(1, 2)?
+                        .reshape((b * s, heads * hd))?
+                }
             };
-            let att = candle_nn::ops::softmax_last_dim(&att)?;
-            let o = att
-                .matmul(&values)?
-                .reshape((b, heads, s, hd))?
-                .transpose(1, 2)?
-                .reshape((b * s, heads * hd))?;
             x = (x + layer.wo.one(&o)?)?;
             let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, c.rms_eps)?;
             let mut gu = layer.gate_up.forward(&h)?.into_iter();
