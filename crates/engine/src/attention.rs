@@ -62,27 +62,68 @@ pub fn attend(
             let values = seqs[seq].values(layer);
             let off = (h / group) * dim;
             let qh = &q[t * q_dim + h * dim..][..dim];
-            let s = &mut scores[..=pos];
-            let mut max = f32::NEG_INFINITY;
-            for (j, sj) in s.iter_mut().enumerate() {
-                *sj = dot(isa, qh, &keys[j * kv_dim + off..][..dim]) * scale;
-                max = max.max(*sj);
-            }
-            let mut sum = 0f32;
-            for sj in s.iter_mut() {
-                *sj = (*sj - max).exp();
-                sum += *sj;
-            }
-            let inv = 1.0 / sum;
             // SAFETY: task (t, h) is owned by exactly one thread and writes only its own
             // `dim` floats of `out`, inside the bound checked above.
             let o =
                 unsafe { std::slice::from_raw_parts_mut(outp.ptr().add(t * q_dim + h * dim), dim) };
-            o.fill(0.0);
-            for (j, &p) in s.iter().enumerate() {
-                axpy(isa, o, p * inv, &values[j * kv_dim + off..][..dim]);
-            }
+            let at = Positions {
+                first: off,
+                stride: kv_dim,
+                count: pos + 1,
+            };
+            attend_head(isa, qh, keys, values, at, scale, &mut scores, o);
             task += n;
         }
     });
+}
+
+/// Where one head's keys (and values) lie in a cache: position `j` of `count` at
+/// `first + j · stride`, `q.len()` floats each.
+#[derive(Debug, Clone, Copy)]
+pub struct Positions {
+    /// Offset of the first position.
+    pub first: usize,
+    /// Floats from one position to the next.
+    pub stride: usize,
+    /// Positions attended to.
+    pub count: usize,
+}
+
+/// `out = softmax(q · K[j]ᵀ · scale) · V[j]` over the positions `at` of `keys` and `values`,
+/// with `scores` as scratch space (at least `at.count` long). The one computation every
+/// attention call runs per query row and head: the same float operations in the same order,
+/// wherever the cache comes from.
+#[allow(clippy::too_many_arguments)]
+pub fn attend_head(
+    isa: Isa,
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    at: Positions,
+    scale: f32,
+    scores: &mut [f32],
+    out: &mut [f32],
+) {
+    let dim = q.len();
+    let s = &mut scores[..at.count];
+    let mut max = f32::NEG_INFINITY;
+    for (j, sj) in s.iter_mut().enumerate() {
+        *sj = dot(isa, q, &keys[at.first + j * at.stride..][..dim]) * scale;
+        max = max.max(*sj);
+    }
+    let mut sum = 0f32;
+    for sj in s.iter_mut() {
+        *sj = (*sj - max).exp();
+        sum += *sj;
+    }
+    let inv = 1.0 / sum;
+    out.fill(0.0);
+    for (j, &p) in s.iter().enumerate() {
+        axpy(
+            isa,
+            out,
+            p * inv,
+            &values[at.first + j * at.stride..][..dim],
+        );
+    }
 }

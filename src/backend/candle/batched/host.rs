@@ -16,7 +16,8 @@
 //! tested on the CPU device.
 
 use candle_core::{Device, Tensor};
-use popbench_engine::kernels::{axpy, dot, Isa};
+use popbench_engine::attention::{attend_head, Positions};
+use popbench_engine::kernels::Isa;
 use popbench_engine::matmul::{matmul, Act, Product};
 use popbench_engine::pool::Pool;
 use popbench_engine::QMatrix;
@@ -176,23 +177,12 @@ impl Kernels {
                     let col = start + j;
                     let lo = if col < pads[r] { col } else { pads[r] };
                     let qh = &q[((r * heads + h) * s + j) * hd..][..hd];
-                    let base = (r * kvh + h / rep) * cap * hd;
-                    let sc = &mut scores[lo..=col];
-                    let mut max = f32::NEG_INFINITY;
-                    for (x, v) in sc.iter_mut().enumerate() {
-                        *v = dot(isa, qh, &kd[base + (lo + x) * hd..][..hd]) * scale;
-                        max = max.max(*v);
-                    }
-                    let mut sum = 0f32;
-                    for v in sc.iter_mut() {
-                        *v = (*v - max).exp();
-                        sum += *v;
-                    }
-                    let inv = 1.0 / sum;
-                    oh.fill(0.0);
-                    for (x, &p) in sc.iter().enumerate() {
-                        axpy(isa, oh, p * inv, &vd[base + (lo + x) * hd..][..hd]);
-                    }
+                    let at = Positions {
+                        first: ((r * kvh + h / rep) * cap + lo) * hd,
+                        stride: hd,
+                        count: col + 1 - lo,
+                    };
+                    attend_head(isa, qh, kd, vd, at, scale, &mut scores, oh);
                 }
             }
         });
