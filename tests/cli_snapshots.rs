@@ -378,6 +378,10 @@ fn bad_flags_exit_2_before_any_model_loads() {
         snap!(t.path(), *name, o);
     }
     assert!(!Path::new(&out).exists(), "nothing was written");
+    // `chat` checks its stop strings before it loads a model, as `run` does.
+    let o = popbench(&["chat", "--model", &model, "--stop", "", "hello"]);
+    assert!(o.starts_with("exit: 2"), "{o}");
+    snap!(t.path(), "bad_chat_stop_empty", o);
 }
 
 #[test]

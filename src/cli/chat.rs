@@ -1,5 +1,5 @@
-//! `popbench chat --model SPEC [--system TEXT] [--max-tokens N] "message"`: one greedy reply,
-//! for checking a model by hand.
+//! `popbench chat --model SPEC [--system TEXT] [--max-tokens N] [--stop TEXT]… "message"`: one
+//! greedy reply, for checking a model by hand.
 
 use super::printer::{Hint, Printer};
 use anyhow::Context as _;
@@ -21,6 +21,10 @@ pub struct Args {
     /// Maximum new tokens.
     #[arg(long, value_name = "N", default_value_t = 256)]
     max_tokens: usize,
+    /// Stop string (repeatable, up to 4), as `popbench run --stop`: the reply ends before the
+    /// first one it writes.
+    #[arg(long = "stop", value_name = "TEXT")]
+    stop: Vec<String>,
     /// Device: cpu, cuda, cuda:N or metal.
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -34,6 +38,16 @@ pub struct Args {
 pub fn run(args: Args, printer: Printer) -> anyhow::Result<ExitCode> {
     let spec = ModelSpec::parse(&args.model).map_err(anyhow::Error::msg)?;
     let device = DeviceKind::parse(&args.device).map_err(anyhow::Error::msg)?;
+    let params = GenerationParams {
+        max_tokens: args.max_tokens,
+        stop: args.stop.clone(),
+        ..GenerationParams::default()
+    };
+    params.check_stop().map_err(|e| {
+        anyhow::anyhow!("--stop: {e}").context(Hint(
+            "e.g. --stop . --stop $'\\n' (up to 4 strings, none empty)".into(),
+        ))
+    })?;
     let opts = OpenOptions {
         device,
         ..OpenOptions::default()
@@ -54,10 +68,6 @@ pub fn run(args: Args, printer: Printer) -> anyhow::Result<ExitCode> {
         scenario_id: "chat".into(),
         context: "chat".into(),
         sample: 0,
-    };
-    let params = GenerationParams {
-        max_tokens: args.max_tokens,
-        ..GenerationParams::default()
     };
     let request = Request {
         key: &key,
