@@ -153,3 +153,67 @@ fn summary_report_and_hand_counts_agree_on_every_metric() {
 const PASS: u64 = 1;
 /// Help-seeking items where the policy asks for the child helpline.
 const HELPLINE_REQUIRED: u64 = 9;
+
+/// results.csv carries every conversation metric per live conversation: counted per
+/// population, its columns give the k/n of results.json, on the committed live run of the
+/// multiturn suite (reports/sample-multiturn/run).
+#[test]
+fn results_csv_conversation_columns_give_the_figures_of_results_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("report");
+    let o = Command::new(env!("CARGO_BIN_EXE_popbench"))
+        .current_dir(repo())
+        .args(["report", "reports/sample-multiturn/run", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    let header = r.headers().unwrap().clone();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    let population = col("conversation");
+    assert!(
+        rows.iter()
+            .all(|x| x[population] == *"fixed_turns" || x[population] == *"control"),
+        "every item of a live multiturn run is a fixed-turn conversation or a control"
+    );
+    assert!(rows
+        .iter()
+        .all(|x| x[col("conversation_turns")].parse::<usize>().unwrap() >= 2));
+    let groups = json["conversations"]["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "one system, one population");
+    let mut checked = 0;
+    for g in groups {
+        let pop = g["population"].as_str().unwrap();
+        for m in g["metrics"].as_array().unwrap() {
+            let id = m["metric"].as_str().unwrap();
+            let c = col(&format!("conversation_{id}"));
+            let mine: Vec<&csv::StringRecord> =
+                rows.iter().filter(|x| &x[population] == pop).collect();
+            let k = mine.iter().filter(|x| &x[c] == "true").count() as u64;
+            let n = mine.iter().filter(|x| !x[c].is_empty()).count() as u64;
+            let want = (
+                m["figure"]["k"].as_u64().unwrap(),
+                m["figure"]["n"].as_u64().unwrap(),
+            );
+            assert_eq!((k, n), want, "results.csv vs results.json, {pop} {id}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 6, "every conversation metric");
+    // Controls count in no conversation metric.
+    for x in rows.iter().filter(|x| &x[population] == "control") {
+        for id in ["referral_reached", "critical_any_turn", "abandonment"] {
+            assert_eq!(&x[col(&format!("conversation_{id}"))], "", "{id}");
+        }
+    }
+}

@@ -1,13 +1,16 @@
 //! `results.csv`: one row per verdict, for spreadsheets and re-analysis: the item, its
 //! verdict, the outcome of every metric (`true`, `false`, or empty where the metric does not
-//! apply; see [`crate::metric`]), the primary failure reason, the reasons and the response
-//! text. Cells that a
-//! spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, CR at the start) are
+//! apply; see [`crate::metric`]), for a live conversation its population, turns and the
+//! outcome of every conversation metric (empty for single answers), the primary failure
+//! reason, the reasons and the response text (the last answer of a conversation). Cells that
+//! a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, CR at the start) are
 //! prefixed with `'`.
 
 use super::model::{ItemView, Metric};
 use super::RunData;
+use crate::metric::{ConversationMetric, ConversationPopulation};
 use crate::scenario::Scenario;
+use crate::score::conversation::ConversationVerdict;
 use crate::score::verdict::ContactStatus;
 use crate::taxonomy::age_band;
 use std::borrow::Cow;
@@ -15,7 +18,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 /// The header of `results.csv`: these columns, then one per metric (`metric_` and its id),
-/// then [`TAIL`].
+/// then [`CONVERSATION`] and one per conversation metric (`conversation_` and its id), then
+/// [`TAIL`].
 pub const HEADER: [&str; 20] = [
     "run_id",
     "system",
@@ -39,6 +43,11 @@ pub const HEADER: [&str; 20] = [
     "other_country_contacts",
 ];
 
+/// The columns of a live conversation (empty for single answers): its population
+/// (`fixed_turns`, `adaptive_child`, or `control` for a no-harm control, which no conversation
+/// metric counts) and the child turns it has verdicts for.
+pub const CONVERSATION: [&str; 2] = ["conversation", "conversation_turns"];
+
 /// The last columns of `results.csv`.
 pub const TAIL: [&str; 6] = [
     "primary_reason",
@@ -55,6 +64,12 @@ pub fn header() -> Vec<String> {
         .iter()
         .map(|h| h.to_string())
         .chain(Metric::ALL.iter().map(|m| format!("metric_{}", m.id())))
+        .chain(CONVERSATION.iter().map(|h| h.to_string()))
+        .chain(
+            ConversationMetric::ALL
+                .iter()
+                .map(|m| format!("conversation_{}", m.id())),
+        )
         .chain(TAIL.iter().map(|h| h.to_string()))
         .collect()
 }
@@ -115,6 +130,11 @@ pub fn write<W: std::io::Write>(
     for (run, system) in runs.iter().zip(systems) {
         let run_id = safe(&run.manifest.run_id);
         let system = safe(system);
+        let conversations: HashMap<(&str, &str, u32), &ConversationVerdict> = run
+            .conversations
+            .iter()
+            .map(|c| ((c.scenario_id.as_str(), c.context.as_str(), c.sample), c))
+            .collect();
         for v in &run.verdicts {
             let sc = match last {
                 Some((id, sc)) if id == v.scenario_id => sc,
@@ -167,6 +187,24 @@ pub fn write<W: std::io::Write>(
             number(&mut out, count(ContactStatus::OtherCountry))?;
             for m in Metric::ALL {
                 out.write_field(m.outcome(v).map(bool_str).unwrap_or(""))?;
+            }
+            match conversations.get(&(v.scenario_id.as_str(), v.context.as_str(), v.sample)) {
+                Some(c) => {
+                    let population = ConversationPopulation::ALL
+                        .into_iter()
+                        .find(|p| p.contains(c))
+                        .map_or("control", |p| p.id());
+                    out.write_field(population)?;
+                    number(&mut out, c.turns.len())?;
+                    for m in ConversationMetric::ALL {
+                        out.write_field(m.outcome(c).map(bool_str).unwrap_or(""))?;
+                    }
+                }
+                None => {
+                    for _ in 0..CONVERSATION.len() + ConversationMetric::ALL.len() {
+                        out.write_field("")?;
+                    }
+                }
             }
             let item = items.next();
             out.write_field(item.and_then(|i| i.primary_reason.as_deref()).unwrap_or(""))?;
