@@ -226,16 +226,24 @@ fn safetensors_batches_equal_alone_in_f32_f16_and_bf16() {
     let mut engine = safetensors::load(dir.path(), DeviceKind::Cpu, None).unwrap();
     let reference = forced(&mut engine);
     for (dtype, tol) in [(DType::F32, 1e-4), (DType::F16, 1e-2), (DType::BF16, 5e-2)] {
-        let what = format!("safetensors {dtype:?}");
-        let mut ours =
-            safetensors::load_with(dir.path(), DeviceKind::Cpu, Some(dtype), Runner::Batched)
-                .unwrap();
-        assert_eq!(
-            ours.info().dtype.as_deref(),
-            Some(format!("{dtype:?}").to_lowercase().as_str())
-        );
-        check_close(&forced(&mut ours), &reference, tol, &what);
-        check_batch_equals_alone(&mut ours, &what);
+        // Attention on the engine's kernels (the CPU default), then candle's.
+        for runner in [Runner::Batched, Runner::BatchedCandleKernels] {
+            let what = format!("safetensors {dtype:?} {runner:?}");
+            let mut ours =
+                safetensors::load_with(dir.path(), DeviceKind::Cpu, Some(dtype), runner).unwrap();
+            assert_eq!(
+                ours.info().dtype.as_deref(),
+                Some(format!("{dtype:?}").to_lowercase().as_str())
+            );
+            let engine_string = ours.info().engine.clone().unwrap_or_default();
+            assert_eq!(
+                engine_string.contains("popbench attention"),
+                runner == Runner::Batched,
+                "{what}: {engine_string}"
+            );
+            check_close(&forced(&mut ours), &reference, tol, &what);
+            check_batch_equals_alone(&mut ours, &what);
+        }
     }
     // Half precision on the CPU picks the batched model without being asked.
     let auto = safetensors::load(dir.path(), DeviceKind::Cpu, Some(DType::BF16)).unwrap();

@@ -293,9 +293,18 @@ pub fn load_with(
         && matches!(dtype, DType::F32 | DType::F16 | DType::BF16)
         && super::batched::unsupported_config(&config).is_none()
     {
-        let model =
-            super::batched::Batched::load_safetensors(&config, &files, &dev, device.name(), dtype)
-                .map_err(load_err)?;
+        // On the CPU the engine's kernels compute attention (the matrices stay dense).
+        let kernels = (dev.is_cpu() && runner != Runner::BatchedCandleKernels)
+            .then(|| super::batched::Kernels::new(super::cpu_threads()));
+        let model = super::batched::Batched::load_safetensors(
+            &config,
+            &files,
+            &dev,
+            device.name(),
+            dtype,
+            kernels,
+        )
+        .map_err(load_err)?;
         let info = info(&format!("{dtype:?}").to_lowercase(), model.describe())?;
         let context_length = model.context_length();
         return CandleBackend::new(Parts {

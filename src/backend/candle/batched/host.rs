@@ -1,19 +1,21 @@
-//! On the CPU device, the quantized matrices of a GGUF file run through popbench's engine
-//! kernels ([`popbench_engine::matmul`]) instead of candle's `QMatMul`.
+//! On the CPU device, the quantized matrices of a GGUF file and the attention of every model
+//! run on popbench's engine kernels instead of candle's `QMatMul` and attention ops.
 //!
-//! candle's CPU kernels apply a weight tile to at most four rows of a batch at a time (and only
-//! for Q8_0 matrices whose input width is a multiple of 256; Q4_1 / Q5_0 / Q5_1 run as Q8_0),
-//! so a batch of 8 reads every weight twice per step. The engine's kernels unpack each weight
-//! block once for up to eight rows, run Q4_0 / Q4_1 / Q8_0 as stored (other formats are
-//! converted at load exactly as the engine converts them), split the weight rows of all the
-//! parts of a projection (q/k/v, gate/up) between the threads in one dispatch, and quantize the
-//! activations in blocks of 32 as the engine does — so the products are the engine's, bit for
-//! bit, and only attention, norms and rotary embeddings are candle's.
+//! - **Matrices** ([`popbench_engine::matmul`]). candle's CPU kernels apply a weight tile to at
+//!   most four rows of a batch at a time (and only for Q8_0 matrices whose input width is a
+//!   multiple of 256; Q4_1 / Q5_0 / Q5_1 run as Q8_0), so a batch of 8 reads every weight twice
+//!   per step. The engine's kernels unpack each weight block once for up to eight rows, run
+//!   Q4_0 / Q4_1 / Q8_0 as stored (other formats are converted at load exactly as the engine
+//!   converts them), split the weight rows of all the parts of a projection (q/k/v, gate/up)
+//!   between the threads in one dispatch, and quantize the activations in blocks of 32 as the
+//!   engine does: the products are the engine's, bit for bit.
+//! - **Attention** ([`Kernels::attend`], for safetensors models too, whose matrices stay
+//!   candle's dense ones): candle's small attention ops cost more in dispatch than in
+//!   arithmetic at these sizes (56 % of a batch-8 decode step with 128-token replies).
 //!
-//! Everything else in the batched model stays candle tensor code, and on other devices
-//! (CUDA, Metal) the matrices are candle's `QMatMul` as before; [`super::super::Runner::
-//! BatchedCandleKernels`] keeps candle's kernels on the CPU too, so that the path GPUs run is
-//! tested on the CPU device.
+//! Norms, rotary embeddings and the rest stay candle tensor code. On other devices (CUDA,
+//! Metal) nothing here runs; [`super::super::Runner::BatchedCandleKernels`] keeps candle's
+//! kernels on the CPU too, so that the code GPUs run is tested on the CPU device.
 
 use candle_core::{Device, Tensor};
 use popbench_engine::attention::{attend_head, Positions};
@@ -39,10 +41,11 @@ impl Kernels {
         })
     }
 
-    /// `popbench kernels (avx512, 2 threads)`, for provenance.
-    pub(super) fn describe(&self) -> String {
+    /// `popbench kernels (avx512, 2 threads)` (or `popbench attention (…)` when only attention
+    /// runs on them: `what` is `kernels` or `attention`), for provenance.
+    pub(super) fn describe(&self, what: &str) -> String {
         format!(
-            "popbench kernels ({}, {} threads)",
+            "popbench {what} ({}, {} threads)",
             self.isa.name(),
             self.pool.threads()
         )

@@ -93,7 +93,7 @@ pub(super) struct GgufWeights<'a> {
     pub(super) converted: std::collections::BTreeSet<String>,
     /// Whether some matrix was widened for the tiled kernel.
     pub(super) widened: bool,
-    /// On the CPU device: run the matrices through popbench's engine kernels ([`super::host`]).
+    /// On the CPU device: run the matrices through popbench's engine kernels ([`Kernels`]).
     pub(super) kernels: Option<std::sync::Arc<Kernels>>,
 }
 
@@ -363,7 +363,7 @@ fn check_widths(p: &Proj, want: &[usize], what: &str) -> Result<(), String> {
 impl Batched {
     /// Loads a GGUF file (llama, mistral, qwen2, qwen3; see [`unsupported_gguf`]) onto
     /// `device`. With `kernels` (the CPU device only) the matrices run through popbench's
-    /// engine kernels ([`super::host`]); without, every matrix is candle's `QMatMul` in its
+    /// engine kernels ([`Kernels`]); without, every matrix is candle's `QMatMul` in its
     /// stored format (on the CPU, Q4_1 / Q5_0 / Q5_1 as Q8_0, and Q8_0 widened for candle's
     /// tiled kernel where it has one: see the module documentation).
     pub fn load_gguf(
@@ -403,7 +403,7 @@ impl Batched {
         };
         let mut dtype = "gguf".to_string();
         if let Some(k) = &w.kernels {
-            dtype += &format!(", {}", k.describe());
+            dtype += &format!(", {}", k.describe("kernels"));
             if !w.converted.is_empty() {
                 let c: Vec<String> = std::mem::take(&mut w.converted).into_iter().collect();
                 dtype += &format!(", converted: {}", c.join(", "));
@@ -430,16 +430,22 @@ impl Batched {
     }
 
     /// Loads a Hugging Face checkpoint (config.json + safetensors) onto `device` with its
-    /// matrices in `dtype` (f32, f16 or bf16); norms and activations stay f32.
+    /// matrices in `dtype` (f32, f16 or bf16); norms and activations stay f32. With `kernels`
+    /// (the CPU device only) attention runs on popbench's engine kernels; the matrices stay
+    /// candle's dense ones.
     pub fn load_safetensors(
         config: &serde_json::Value,
         files: &[std::path::PathBuf],
         device: &Device,
         device_name: String,
         dtype: DType,
+        kernels: Option<std::sync::Arc<Kernels>>,
     ) -> Result<Batched, String> {
         if !matches!(dtype, DType::F32 | DType::F16 | DType::BF16) {
             return Err(format!("dtype {dtype:?}: use f32, f16 or bf16"));
+        }
+        if kernels.is_some() && !device.is_cpu() {
+            return Err("popbench's engine kernels run on the CPU device only".into());
         }
         let (cfg, tied) = native::safetensors_config(config)?;
         // SAFETY: the files are memory-mapped read-only; popbench does not modify model files
@@ -462,16 +468,20 @@ impl Batched {
                 vec![n],
             )
         };
+        let mut name = format!("{dtype:?}").to_lowercase();
+        if let Some(k) = &kernels {
+            name += &format!(", {}", k.describe("attention"));
+        }
         Batched::assemble(
             cfg,
             device,
             device_name,
-            format!("{dtype:?}").to_lowercase(),
+            name,
             embed,
             layers,
             output_norm,
             output,
-            None,
+            kernels,
         )
     }
 }

@@ -18,10 +18,11 @@
 //! otherwise they stay apart).
 //!
 //! Which kernels run the matrices:
-//! - **The CPU device, GGUF (the default):** popbench's engine kernels ([`host`]): each weight
-//!   block unpacked once for up to 8 rows of the batch, Q4_0 / Q4_1 / Q8_0 as stored, the
-//!   activations quantized as the engine quantizes them, so the products are the engine's bit
-//!   for bit (tests/candle_batch.rs: logits within 1e-4 of the engine in every format).
+//! - **The CPU device, GGUF (the default):** popbench's engine kernels (`batched/host.rs`,
+//!   [`Kernels`]): each weight block unpacked once for up to 8 rows of the batch, Q4_0 / Q4_1
+//!   / Q8_0 as stored, the activations quantized as the engine quantizes them, so the products
+//!   are the engine's bit for bit; attention too (tests/candle_batch.rs: logits within 1e-4 of
+//!   the engine in every format).
 //! - **CUDA and Metal, and the CPU with [`super::Runner::BatchedCandleKernels`]:** candle's
 //!   `QMatMul`, the matrices as stored (on CUDA: its MMVQ kernel up to 8 rows, MMQ beyond). On
 //!   the CPU, Q4_1 / Q5_0 / Q5_1 then run as Q8_0, and on a CPU with AVX-512 VNNI or AVX-VNNI a
@@ -33,7 +34,9 @@
 //!   product; the activations are then quantized in blocks of 256 (candle's `Q8K`) rather
 //!   than 32, which moves the logits a little more (0.15 against 0.1 of the largest logit on
 //!   random tiny weights). This keeps the code GPUs run tested on the CPU device.
-//! - **Safetensors:** dense matrices in the model's dtype, candle's matmul on every device.
+//! - **Safetensors:** dense matrices in the model's dtype, candle's matmul on every device; on
+//!   the CPU device attention runs on the engine's kernels (as for GGUF), unless
+//!   [`super::Runner::BatchedCandleKernels`] asks for candle's.
 //!
 //! Memory, on top of the weights as stored: the token embeddings dequantized to f32 (vocab ×
 //! width × 4 bytes, 113 MB for SmolLM2-135M); with candle's CPU kernels, widened Q8_0 matrices
@@ -101,7 +104,7 @@ impl Linear {
 
 /// Matrices that read the same input: one fused matrix (and the widths of its parts) when
 /// their formats allow, else one each; on the CPU device, GGUF matrices through popbench's
-/// engine kernels ([`host`]).
+/// engine kernels ([`Kernels`]).
 enum Proj {
     Fused(Linear, Vec<usize>),
     Apart(Vec<Linear>),
