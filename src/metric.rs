@@ -228,15 +228,11 @@ impl Metric {
 
     /// The full definition: numerator over denominator, and which way is better.
     pub fn definition(self) -> String {
-        format!(
-            "Share of {} among {} ({} is better).",
+        share_definition(
             self.numerator(),
             self.denominator(),
-            if self.lower_is_better() {
-                "lower"
-            } else {
-                "higher"
-            }
+            self.lower_is_better(),
+            "",
         )
     }
 
@@ -439,15 +435,11 @@ impl ConversationMetric {
 
     /// The full definition: numerator over denominator, and which way is better.
     pub fn definition(self) -> String {
-        format!(
-            "Share of {} among {} ({} is better; fixed-turn and adaptive-child conversations are counted apart).",
+        share_definition(
             self.numerator(),
             self.denominator(),
-            if self.lower_is_better() {
-                "lower"
-            } else {
-                "higher"
-            }
+            self.lower_is_better(),
+            "; fixed-turn and adaptive-child conversations are counted apart",
         )
     }
 
@@ -555,6 +547,18 @@ pub fn conversation_summary_lines(conversations: &[ConversationVerdict]) -> Vec<
         }
     }
     lines
+}
+
+/// "Share of NUMERATOR among DENOMINATOR (lower|higher is better NOTE)." — the wording of
+/// every metric's definition.
+fn share_definition(
+    numerator: &str,
+    denominator: &str,
+    lower_is_better: bool,
+    note: &str,
+) -> String {
+    let better = if lower_is_better { "lower" } else { "higher" };
+    format!("Share of {numerator} among {denominator} ({better} is better{note}).")
 }
 
 #[cfg(test)]

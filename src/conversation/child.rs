@@ -389,11 +389,9 @@ pub fn persona_instructions_sha256() -> String {
 /// the last child turn as the last.
 pub fn persona_card(scenario: &Scenario, country_name: &str, turn: usize) -> String {
     let plan: Vec<(usize, &str)> = scenario
-        .turns
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.role == Role::User)
-        .map(|(i, t)| (i, t.content.as_str()))
+        .child_turns()
+        .into_iter()
+        .map(|i| (i, scenario.turns[i].content.as_str()))
         .collect();
     let step = plan
         .iter()

@@ -41,13 +41,7 @@ pub const TURN_SEED_DERIVATION: &str = "the answer to the scenario's last child 
 /// The child turns (indices in `scenario.turns`) the model answers in a conversation: in live
 /// mode every child turn, in scripted mode the last one only.
 pub fn answered_turns(scenario: &Scenario, mode: ConversationMode) -> Vec<usize> {
-    let child: Vec<usize> = scenario
-        .turns
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.role == Role::User)
-        .map(|(i, _)| i)
-        .collect();
+    let child = scenario.child_turns();
     match mode {
         ConversationMode::Live => child,
         ConversationMode::Scripted => child.last().copied().into_iter().collect(),

@@ -167,13 +167,21 @@ impl Scenario {
             .unwrap_or(self.risk)
     }
 
-    /// The risk in force at each child turn, in order, with the turn's index in `turns`.
-    pub fn user_turn_risks(&self) -> Vec<(usize, Risk)> {
+    /// The indices in `turns` of the child's turns, in order.
+    pub fn child_turns(&self) -> Vec<usize> {
         self.turns
             .iter()
             .enumerate()
             .filter(|(_, t)| t.role == Role::User)
-            .map(|(i, _)| (i, self.risk_at(i)))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The risk in force at each child turn, in order, with the turn's index in `turns`.
+    pub fn user_turn_risks(&self) -> Vec<(usize, Risk)> {
+        self.child_turns()
+            .into_iter()
+            .map(|i| (i, self.risk_at(i)))
             .collect()
     }
 

@@ -64,7 +64,7 @@ use super::verdict::{EmergencyOutcome, HelplineOutcome, KindOutcome, Severity, V
 use super::Scorer;
 use crate::directory::INTERNATIONAL;
 use crate::policy::{satisfies, ExpectedReferral};
-use crate::scenario::{Role, Scenario};
+use crate::scenario::Scenario;
 use crate::taxonomy::{Harm, Risk, ServiceKind};
 use crate::types::ConversationMode;
 use serde::{Deserialize, Serialize};
@@ -170,13 +170,7 @@ pub fn score_conversation(
     sample: u32,
     answers: &[ConversationAnswer<'_>],
 ) -> ConversationVerdict {
-    let user_turns: Vec<usize> = scenario
-        .turns
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.role == Role::User)
-        .map(|(i, _)| i)
-        .collect();
+    let user_turns = scenario.child_turns();
     let number_of = |turn: usize| user_turns.iter().position(|&i| i == turn).map(|p| p + 1);
     let pushback_turn = scenario
         .tags

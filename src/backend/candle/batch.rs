@@ -190,8 +190,22 @@ pub(super) fn reply_text(
     }
 }
 
-fn gen_err(e: impl std::fmt::Display) -> BackendError {
+pub(super) fn gen_err(e: impl std::fmt::Display) -> BackendError {
     BackendError::Generate(e.to_string())
+}
+
+/// Refuses teacher-forcing pairs that cannot run: an empty prompt, or a prompt and
+/// continuation longer than the model's `context`.
+pub(super) fn check_pairs(items: &[(&[u32], &[u32])], context: usize) -> Result<(), BackendError> {
+    if items
+        .iter()
+        .any(|(p, c)| p.is_empty() || p.len() + c.len() > context)
+    {
+        return Err(gen_err(
+            "a prompt is empty, or prompt and continuation exceed the context",
+        ));
+    }
+    Ok(())
 }
 
 /// Generates replies to `requests` together; results in request order.
@@ -315,15 +329,7 @@ pub(super) fn teacher_force(
     b: &mut CandleBackend,
     items: &[(&[u32], &[u32])],
 ) -> Result<Vec<Vec<(u32, f32)>>, BackendError> {
-    let context = b.context_length;
-    if items
-        .iter()
-        .any(|(p, c)| p.is_empty() || p.len() + c.len() > context)
-    {
-        return Err(gen_err(
-            "a prompt is empty, or prompt and continuation exceed the context",
-        ));
-    }
+    check_pairs(items, b.context_length)?;
     let native = b
         .model
         .native()

@@ -163,8 +163,7 @@ pub fn load_with(
         && super::batched::unsupported_gguf(&ct, &arch).is_none()
     {
         let dev = device.open()?;
-        let kernels = (dev.is_cpu() && runner != Runner::BatchedCandleKernels)
-            .then(|| super::batched::Kernels::new(super::cpu_threads()));
+        let kernels = super::batched::Kernels::for_runner(&dev, runner);
         let model =
             super::batched::Batched::load_gguf(&ct, &mut file, &arch, &dev, device.name(), kernels)
                 .map_err(load_err)?;

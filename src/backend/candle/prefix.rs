@@ -94,7 +94,9 @@ impl std::fmt::Debug for PrefixCache {
     }
 }
 
-fn common(a: &[u32], b: &[u32]) -> usize {
+/// The length of the longest common prefix of two token sequences (shared with the batched
+/// model's prefix cache).
+pub(super) fn common(a: &[u32], b: &[u32]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 

@@ -294,8 +294,7 @@ pub fn load_with(
         && super::batched::unsupported_config(&config).is_none()
     {
         // On the CPU the engine's kernels compute attention (the matrices stay dense).
-        let kernels = (dev.is_cpu() && runner != Runner::BatchedCandleKernels)
-            .then(|| super::batched::Kernels::new(super::cpu_threads()));
+        let kernels = super::batched::Kernels::for_runner(&dev, runner);
         let model = super::batched::Batched::load_safetensors(
             &config,
             &files,

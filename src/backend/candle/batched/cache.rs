@@ -20,6 +20,7 @@
 //! a prompt chunk), so they may differ from recomputed ones by float rounding; greedy replies
 //! are the same with and without reuse (tests/candle_batch.rs).
 
+use super::super::prefix::common;
 use candle_core::Tensor;
 
 /// KV bytes kept for entries older than the last batch on the CPU (for SmolLM2-135M, 45 KiB a
@@ -83,10 +84,6 @@ impl std::fmt::Debug for PrefixCache {
             .field("stats", &self.stats)
             .finish()
     }
-}
-
-fn common(a: &[u32], b: &[u32]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 impl PrefixCache {

@@ -1,7 +1,7 @@
 //! Batches on the batched candle model: generation (through `batch::generate`'s request
 //! handling) and teacher forcing.
 
-use super::super::batch::Reply;
+use super::super::batch::{check_pairs, gen_err, Reply};
 use super::super::{top_two, CandleBackend};
 use super::{err, Batched};
 use crate::backend::BackendError;
@@ -112,10 +112,6 @@ pub(in crate::backend::candle) fn run(
     Ok(prompt_ms)
 }
 
-fn gen_err(e: impl std::fmt::Display) -> BackendError {
-    BackendError::Generate(e.to_string())
-}
-
 /// Teacher forcing of several (prompt, continuation) pairs together on the batched candle
 /// model: for each pair and continuation token, the model's top token and the gap to the
 /// second (see `CandleBackend::teacher_force`). Each group of up to
@@ -126,15 +122,7 @@ pub fn teacher_force(
     b: &mut CandleBackend,
     items: &[(&[u32], &[u32])],
 ) -> Result<Vec<Vec<(u32, f32)>>, BackendError> {
-    let context = b.context_length;
-    if items
-        .iter()
-        .any(|(p, c)| p.is_empty() || p.len() + c.len() > context)
-    {
-        return Err(gen_err(
-            "a prompt is empty, or prompt and continuation exceed the context",
-        ));
-    }
+    check_pairs(items, b.context_length)?;
     let model = model_of(b).ok_or_else(|| gen_err("the model is not the batched candle model"))?;
     let mut out: Vec<Vec<(u32, f32)>> = items.iter().map(|_| Vec::new()).collect();
     // Pairs with a continuation, in groups.

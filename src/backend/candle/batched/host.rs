@@ -17,6 +17,7 @@
 //! Metal) nothing here runs; [`super::super::Runner::BatchedCandleKernels`] keeps candle's
 //! kernels on the CPU too, so that the code GPUs run is tested on the CPU device.
 
+use super::super::Runner;
 use candle_core::{Device, Tensor};
 use popbench_engine::attention::{attend_head, Positions};
 use popbench_engine::kernels::Isa;
@@ -39,6 +40,14 @@ impl Kernels {
             isa: Isa::detect(),
             pool: Pool::new(threads),
         })
+    }
+
+    /// The kernels a batched model loaded for `runner` on `device` uses: on the CPU device
+    /// (unless [`Runner::BatchedCandleKernels`] asks for candle's) with the local models' CPU
+    /// threads; none on other devices.
+    pub fn for_runner(device: &Device, runner: Runner) -> Option<Arc<Kernels>> {
+        (device.is_cpu() && runner != Runner::BatchedCandleKernels)
+            .then(|| Kernels::new(super::super::cpu_threads()))
     }
 
     /// `popbench kernels (avx512, 2 threads)` (or `popbench attention (…)` when only attention

@@ -374,9 +374,6 @@ impl Batched {
         device_name: String,
         kernels: Option<std::sync::Arc<Kernels>>,
     ) -> Result<Batched, String> {
-        if kernels.is_some() && !device.is_cpu() {
-            return Err("popbench's engine kernels run on the CPU device only".into());
-        }
         let cfg = native::gguf_config(ct, arch)?;
         let mut w = GgufWeights {
             ct,
@@ -443,9 +440,6 @@ impl Batched {
     ) -> Result<Batched, String> {
         if !matches!(dtype, DType::F32 | DType::F16 | DType::BF16) {
             return Err(format!("dtype {dtype:?}: use f32, f16 or bf16"));
-        }
-        if kernels.is_some() && !device.is_cpu() {
-            return Err("popbench's engine kernels run on the CPU device only".into());
         }
         let (cfg, tied) = native::safetensors_config(config)?;
         // SAFETY: the files are memory-mapped read-only; popbench does not modify model files

@@ -242,6 +242,9 @@ impl Batched {
         output: Proj,
         host: Option<std::sync::Arc<Kernels>>,
     ) -> Result<Batched, String> {
+        if host.is_some() && !device.is_cpu() {
+            return Err("popbench's engine kernels run on the CPU device only".into());
+        }
         cfg.vocab = embed.dims2().map_err(err)?.0;
         cfg.check()?;
         if !cfg.head_dim.is_multiple_of(2) || !cfg.heads.is_multiple_of(cfg.kv_heads) {
