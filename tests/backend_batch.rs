@@ -4,28 +4,15 @@
 //! token-by-token streaming path, which runs one sequence with no prefix reuse.
 //! The model file comes from $POPBENCH_TEST_MODEL or ./models/ (scripts/fetch-model).
 
+mod real_model;
+
 use popbench::backend::candle::{gguf, DeviceKind};
 use popbench::backend::{Backend, Request};
 use popbench::types::{ChatMessage, GenerationParams, ItemKey};
-use std::path::PathBuf;
-
-fn model_path() -> PathBuf {
-    let p = std::env::var_os("POPBENCH_TEST_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/SmolLM2-135M-Instruct.Q4_1.gguf")
-        });
-    assert!(
-        p.is_file(),
-        "the real-model tests need {} — run scripts/fetch-model",
-        p.display()
-    );
-    p
-}
 
 #[test]
 fn batched_greedy_output_equals_unbatched() {
-    let mut m = gguf::load(&model_path(), DeviceKind::Cpu).unwrap();
+    let mut m = gguf::load(&real_model::path(), DeviceKind::Cpu).unwrap();
     let texts = [
         "Hi",
         "What is the capital of France? Answer in one word.",
@@ -87,7 +74,7 @@ fn batched_greedy_output_equals_unbatched() {
 
 #[test]
 fn batched_teacher_forcing_gives_the_same_bits_as_one_sequence() {
-    let mut m = gguf::load(&model_path(), DeviceKind::Cpu).unwrap();
+    let mut m = gguf::load(&real_model::path(), DeviceKind::Cpu).unwrap();
     let ids: Vec<Vec<u32>> = (0..5u32)
         .map(|s| {
             (0..20 + 7 * s)

@@ -8,12 +8,12 @@
 //! A tiny random-weight model written by the test, and the real model from
 //! $POPBENCH_TEST_MODEL or ./models/ (scripts/fetch-model).
 
+mod real_model;
 mod tiny;
 
 use popbench::backend::candle::{gguf, CandleBackend, DeviceKind};
 use popbench::backend::{Backend, Request};
 use popbench::types::{ChatMessage, GenerationParams, ItemKey};
-use std::path::PathBuf;
 
 const MESSAGES: [[&str; 3]; 4] = [
     [
@@ -165,23 +165,9 @@ fn tiny_model_conversations_reuse_their_history_and_answer_the_same() {
     }
 }
 
-fn model_path() -> PathBuf {
-    let p = std::env::var_os("POPBENCH_TEST_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/SmolLM2-135M-Instruct.Q4_1.gguf")
-        });
-    assert!(
-        p.is_file(),
-        "the real-model tests need {} — run scripts/fetch-model",
-        p.display()
-    );
-    p
-}
-
 #[test]
 fn real_model_conversations_reuse_their_history_and_answer_the_same() {
-    let mut b = gguf::load(&model_path(), DeviceKind::Cpu).unwrap();
+    let mut b = gguf::load(&real_model::path(), DeviceKind::Cpu).unwrap();
     let (with, without) = check(&mut b, 24);
     for (t, (w, o)) in with.iter().zip(&without).enumerate() {
         eprintln!(

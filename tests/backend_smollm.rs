@@ -8,6 +8,8 @@
 //! The model file comes from $POPBENCH_TEST_MODEL or ./models/ (scripts/fetch-model puts it
 //! there; CI runs that script). A missing file fails the tests: there is no silent skip.
 
+mod real_model;
+
 use popbench::backend::candle::{gguf, CandleBackend, DeviceKind};
 use popbench::backend::{Backend, Request};
 use popbench::types::{ChatMessage, FinishReason, GenerationParams, ItemKey};
@@ -16,22 +18,8 @@ use std::path::PathBuf;
 
 const SHA256: &str = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53";
 
-fn model_path() -> PathBuf {
-    let p = std::env::var_os("POPBENCH_TEST_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/SmolLM2-135M-Instruct.Q4_1.gguf")
-        });
-    assert!(
-        p.is_file(),
-        "the real-model tests need {} — run scripts/fetch-model (or set POPBENCH_TEST_MODEL to the SmolLM2-135M-Instruct.Q4_1.gguf file)",
-        p.display()
-    );
-    p
-}
-
 fn load() -> CandleBackend {
-    gguf::load(&model_path(), DeviceKind::Cpu).expect("loading the SmolLM2 GGUF")
+    gguf::load(&real_model::path(), DeviceKind::Cpu).expect("loading the SmolLM2 GGUF")
 }
 
 fn reference() -> Value {

@@ -4,6 +4,8 @@
 //! The model file comes from $POPBENCH_TEST_MODEL or ./models/ (scripts/fetch-model puts it
 //! there). A missing file fails the real-model test: there is no silent skip.
 
+mod real_model;
+
 use popbench::backend::{Backend, BackendError, Completion, OpenOptions, Request};
 use popbench::conversation::child::{
     child_messages, child_seed, clean_turn, persona_card, persona_instructions_sha256,
@@ -493,21 +495,9 @@ fn a_replay_spec_cannot_be_a_child() {
 
 // ── the real model ───────────────────────────────────────────────────────────────────
 
-fn model_path() -> PathBuf {
-    let p = std::env::var_os("POPBENCH_TEST_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("models/SmolLM2-135M-Instruct.Q4_1.gguf"));
-    assert!(
-        p.is_file(),
-        "the real-model tests need {} — run scripts/fetch-model (or set POPBENCH_TEST_MODEL to the SmolLM2-135M-Instruct.Q4_1.gguf file)",
-        p.display()
-    );
-    p
-}
-
 #[test]
 fn smollm2_child_writes_two_turns_in_one_batch_deterministically() {
-    let spec = format!("gguf:{}", model_path().display());
+    let spec = format!("gguf:{}", real_model::path().display());
     let mut child = AdaptiveChild::open(&spec, &OpenOptions::default())
         .expect("opening the SmolLM2 GGUF as a child")
         .with_params(GenerationParams {

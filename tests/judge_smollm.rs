@@ -5,23 +5,11 @@
 //!
 //! The model file comes from $POPBENCH_TEST_MODEL or ./models/ (scripts/fetch-model).
 
+mod real_model;
+
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
-
-fn model_path() -> PathBuf {
-    let p = std::env::var_os("POPBENCH_TEST_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/SmolLM2-135M-Instruct.Q4_1.gguf")
-        });
-    assert!(
-        p.is_file(),
-        "the real-model tests need {} — run scripts/fetch-model (or set POPBENCH_TEST_MODEL)",
-        p.display()
-    );
-    p
-}
 
 #[test]
 fn smollm2_runs_judge_eval_end_to_end_on_a_small_subset() {
@@ -31,7 +19,7 @@ fn smollm2_runs_judge_eval_end_to_end_on_a_small_subset() {
     let o = Command::new(env!("CARGO_BIN_EXE_popbench"))
         .env("POPBENCH_DATA", &root)
         .args(["judge-eval", "--judge"])
-        .arg(format!("gguf:{}", model_path().display()))
+        .arg(format!("gguf:{}", real_model::path().display()))
         .arg("--gold")
         .arg(root.join("tests/data/judge"))
         .args([

@@ -11,6 +11,8 @@
 //! POPBENCH_LLAMA_SERVER) and the default model (`scripts/fetch-model`, or set
 //! POPBENCH_TEST_MODEL). Without them the tests fail and say how to get them.
 
+mod real_model;
+
 use popbench::backend::openai::{HttpOptions, OpenAiBackend};
 use popbench::backend::Backend;
 use popbench::run::record::ResponseRecord;
@@ -62,18 +64,6 @@ fn server_binary() -> PathBuf {
 }
 
 /// The default model: $POPBENCH_TEST_MODEL, else models/.
-fn model_path() -> PathBuf {
-    let p = std::env::var_os("POPBENCH_TEST_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("models/SmolLM2-135M-Instruct.Q4_1.gguf"));
-    assert!(
-        p.is_file(),
-        "no model at {}: get it with scripts/fetch-model, or set POPBENCH_TEST_MODEL",
-        p.display()
-    );
-    p
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -102,7 +92,7 @@ impl Server {
         let child = Command::new(server_binary())
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .arg("--model")
-            .arg(model_path())
+            .arg(real_model::path())
             .args(["--ctx-size", "8192", "--threads", "1"])
             .args(["--parallel", &slots.to_string()])
             .args(extra)
@@ -271,7 +261,7 @@ fn llama_server_serves_the_smoke_suite_concurrently_and_journals_usage_errors_an
     let s = b.info().server.clone().expect("llama-server answers");
     assert_eq!(s.engine.as_deref(), Some("llama.cpp"), "{s:?}");
     assert!(s.version.as_deref().is_some_and(|v| !v.is_empty()), "{s:?}");
-    let file = model_path();
+    let file = real_model::path();
     let file = file.file_name().unwrap().to_string_lossy();
     assert!(
         s.model_path.as_deref().is_some_and(|p| p.ends_with(&*file)),

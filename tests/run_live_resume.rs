@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+mod real_model;
 mod run_common;
 use run_common::{bin, data_root, kill_when_journaled, lines, model, repo, without_timings};
 

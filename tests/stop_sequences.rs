@@ -12,6 +12,7 @@
 //! English and a Japanese prompt: stop strings inside a word token and Japanese characters
 //! written by several byte tokens.
 
+mod real_model;
 mod tiny;
 
 use popbench::backend::candle::{gguf, CandleBackend, DeviceKind, Runner};
@@ -260,17 +261,7 @@ fn stop_strings_end_replies_alike_alone_and_in_batches_on_every_local_runner() {
 /// character is written by up to three byte tokens) on popbench's engine, greedy.
 #[test]
 fn stop_strings_end_smollm2_replies_alike_alone_and_in_batches() {
-    let path = std::env::var_os("POPBENCH_TEST_MODEL")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("models/SmolLM2-135M-Instruct.Q4_1.gguf")
-        });
-    assert!(
-        path.is_file(),
-        "the real-model tests need {} — run scripts/fetch-model (or set POPBENCH_TEST_MODEL)",
-        path.display()
-    );
+    let path = real_model::path();
     let mut m = gguf::load(&path, DeviceKind::Cpu).unwrap();
     let name = m.info().engine.clone().unwrap_or_default();
     let prompts = [

@@ -41,15 +41,7 @@ pub fn data_root() -> &'static Path {
 }
 
 pub fn model() -> String {
-    let p = std::env::var("POPBENCH_TEST_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo().join("models/SmolLM2-135M-Instruct.Q4_1.gguf"));
-    assert!(
-        p.is_file(),
-        "the default model is missing at {}: run scripts/fetch-model",
-        p.display()
-    );
-    format!("gguf:{}", p.display())
+    format!("gguf:{}", crate::real_model::path().display())
 }
 
 /// Whole lines in a file (0 when it does not exist).
