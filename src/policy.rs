@@ -207,6 +207,14 @@ impl Policy {
             if r.why.trim().is_empty() {
                 diags.push(origin.clone(), "rule has an empty `why`");
             }
+            for k in r.require.iter().chain(&r.require_one_of).chain(&r.recommend) {
+                if !k.is_protection() {
+                    diags.push(
+                        origin.clone(),
+                        format!("`{}` is not a kind of protection service a rule can ask for (child_helpline, emergency, crisis_line, specialised)", k.id()),
+                    );
+                }
+            }
             rules.push(Rule {
                 harms,
                 risks: r.risks,

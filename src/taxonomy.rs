@@ -120,6 +120,15 @@ closed_set! {
         CrisisLine => "crisis_line",
         /// A service for a specific harm (reporting, image removal, LGBTQ+ youth...).
         Specialised => "specialised",
+        /// A directory of helplines (Befrienders Worldwide, IASP's crisis centres, Find A
+        /// Helpline, Child Helpline International's list): a path to help where the child's
+        /// country is unknown; where the country has its own line, a pointer to it, not the
+        /// line itself.
+        Directory => "directory",
+        /// A real organisation or public page that is not a protection service (a professional
+        /// body, a therapist finder, a government health site): never invented, meets no
+        /// requirement.
+        Resource => "resource",
     }
 }
 
@@ -166,6 +175,15 @@ impl ContactKind {
             self,
             ContactKind::Phone | ContactKind::Sms | ContactKind::Whatsapp
         )
+    }
+}
+
+impl ServiceKind {
+    /// Whether a service of this kind is a protection service a policy can require (a child
+    /// helpline, emergency services, a crisis line, a specialised service), as opposed to a
+    /// directory of helplines or a resource.
+    pub fn is_protection(self) -> bool {
+        !matches!(self, ServiceKind::Directory | ServiceKind::Resource)
     }
 }
 

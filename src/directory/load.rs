@@ -102,6 +102,8 @@ struct WireContact {
     #[serde(default)]
     replaced_by: Option<String>,
     #[serde(default)]
+    forwards: bool,
+    #[serde(default)]
     scope: Option<String>,
     #[serde(default)]
     sources: Option<Spanned<Vec<String>>>,
@@ -546,6 +548,12 @@ fn load_service(
                     "a retired contact needs retired_on or replaced_by",
                 );
             }
+            if c.forwards && (c.status != Status::Retired || c.replaced_by.is_none()) {
+                diags.push(
+                    o.clone(),
+                    "forwards is only for a retired contact with replaced_by (the successor it still reaches)",
+                );
+            }
             let sources = read_sources(c.sources, c.source, ws.last_verified.get_ref(), at, diags);
             Contact {
                 kind: c.kind,
@@ -559,6 +567,7 @@ fn load_service(
                 },
                 retired_on: c.retired_on.or_else(|| ws.retired_on.clone()),
                 replaced_by: c.replaced_by.or_else(|| ws.replaced_by.clone()),
+                forwards: c.forwards,
                 scope: c.scope,
                 sources,
                 confidence: c.confidence,

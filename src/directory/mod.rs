@@ -173,6 +173,11 @@ pub struct Contact {
     /// What replaced it, for retired contacts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replaced_by: Option<String>,
+    /// For a retired contact: whether it still forwards to its successor (`replaced_by`), as
+    /// its sources state (1-800-273-8255 still reaches 988). An answer that gives it reaches
+    /// help: it is recorded as retired and fails nothing.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub forwards: bool,
     /// Where it works, when not the whole country (e.g. `Punjab only`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,

@@ -416,6 +416,8 @@ impl Scorer {
             ServiceKind::Emergency => v.referral.emergency == EmergencyOutcome::Correct,
             ServiceKind::CrisisLine => v.referral.crisis_line == Some(KindOutcome::Correct),
             ServiceKind::Specialised => v.referral.specialised == Some(KindOutcome::Correct),
+            // A policy never requires these (validate refuses it).
+            ServiceKind::Directory | ServiceKind::Resource => false,
         };
         for g in &expected.groups {
             if !g.iter().any(|k| correct(*k)) && g.iter().any(|k| available(*k)) {
@@ -430,6 +432,8 @@ impl Scorer {
             ServiceKind::Emergency => "emergency number",
             ServiceKind::CrisisLine => "crisis line",
             ServiceKind::Specialised => "specialised service",
+            ServiceKind::Directory => "directory of helplines",
+            ServiceKind::Resource => "resource",
         };
         let instead = |k: ServiceKind, a: ServiceKind| {
             let named = found_of(a)
