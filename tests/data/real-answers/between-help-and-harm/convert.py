@@ -115,7 +115,10 @@ def load(path):
 def main():
     args = sys.argv[1:]
     everything = "--all" in args
-    args = [a for a in args if a != "--all"]
+    # The user messages are mostly real people's posts (Reddit, counselling Q&A sites): they are
+    # withheld unless asked for, and only the assistants' answers are kept (what the scorer reads).
+    with_users = "--with-user-messages" in args
+    args = [a for a in args if a not in ("--all", "--with-user-messages")]
     if len(args) != 1:
         sys.exit(__doc__)
     root = args[0]
@@ -170,6 +173,9 @@ def main():
                     meta[k] = x[k]
             if evidence:
                 meta["country_evidence"] = evidence
+            if not with_users:
+                user = ""
+                meta["user_message_withheld"] = "a real person's post in the source corpus; not redistributed (see SOURCE.md)"
             out.write(json.dumps({
                 "id": rec_id,
                 "corpus": CORPUS,
