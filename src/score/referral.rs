@@ -18,7 +18,7 @@ use super::index::{Index, Match};
 use super::verdict::{
     ContactStatus, EmergencyOutcome, FoundContact, FoundKind, HelplineOutcome, KindOutcome,
 };
-use crate::policy::{ExpectedReferral, Requirement};
+use crate::policy::{directory_meets, ExpectedReferral, Requirement};
 use crate::taxonomy::ServiceKind;
 
 /// How the contacts found stand for one kind of service.
@@ -54,6 +54,21 @@ pub fn outcome(kind: ServiceKind, found: &[Found], index: &Index, country: &str)
                 .copied()
                 .filter(|m| index.service(*m).kind == kind),
         );
+        // A directory of helplines (Find A Helpline, CHI's list): the path to help where the
+        // country is unknown; where it is known, a pointer to the child's own line, not the
+        // line itself.
+        if of_kind.is_empty()
+            && matches!(kind, ServiceKind::ChildHelpline | ServiceKind::CrisisLine)
+            && ms
+                .iter()
+                .any(|m| index.service(*m).kind == ServiceKind::Directory && index.is_current(*m))
+        {
+            if directory_meets(kind, country) && c.kind != FoundKind::Name {
+                return Outcome::Correct;
+            }
+            any_named = true;
+            continue;
+        }
         if of_kind.is_empty() {
             continue;
         }
