@@ -3,34 +3,15 @@
 //! against the report's own (`popbench report` → results.json), never against numbers
 //! written here.
 
+mod cli_common;
+
+use cli_common::{popbench, root, show};
 use popbench::dataset::Dataset;
 use popbench::scenario::Scenario;
 use popbench::taxonomy::ContactKind;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn popbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_popbench"))
-        .current_dir(root())
-        .env_remove("POPBENCH_DATA")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn show(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use std::path::Path;
+use std::process::Output;
 
 fn stdout_lines(o: &Output) -> Vec<String> {
     String::from_utf8_lossy(&o.stdout)

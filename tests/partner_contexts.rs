@@ -2,51 +2,16 @@
 //! FILE` and the built-in context `none`, driven through the real binary against an
 //! OpenAI-compatible server on loopback that records every request it gets.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+mod cli_common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use cli_common::{popbench, read_request, reply, show};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Output;
+use std::sync::{Arc, Mutex};
 
 /// The chat-completion requests a server got (their JSON bodies).
 type Seen = Arc<Mutex<Vec<serde_json::Value>>>;
-
-/// Reads one HTTP request: the request line and the body.
-fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
-    let mut first = String::new();
-    reader.read_line(&mut first).ok()?;
-    let mut len = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            len = v.trim().parse().ok()?;
-        }
-        if line == "\r\n" {
-            break;
-        }
-    }
-    let mut buf = vec![0u8; len];
-    reader.read_exact(&mut buf).ok()?;
-    Some((first, buf))
-}
-
-fn reply(stream: &mut TcpStream, status: u16, body: &str) {
-    let r = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write_all(r.as_bytes());
-}
 
 /// An OpenAI-compatible server on loopback: every chat completion is answered and its body
 /// kept; anything else (the self-report probes) gets 404. Threads end with the test process.
@@ -83,24 +48,6 @@ fn server() -> (String, Seen) {
     (url, seen)
 }
 
-fn popbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_popbench"))
-        .current_dir(root())
-        .env_remove("POPBENCH_DATA")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 /// The smoke items every test runs: two scenarios with a known country.
 const ONLY: &str = "id=smoke-bullying-us-en,smoke-dv-de-de";
 
@@ -112,6 +59,18 @@ fn run(url: &str, out: &Path, extra: &[&str]) -> Output {
     ];
     args.extend_from_slice(extra);
     popbench(&args)
+}
+
+/// Writes the report of a run into `out`.
+fn report(run: &Path, out: &Path) -> std::path::PathBuf {
+    let o = popbench(&[
+        "report",
+        &run.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    out.to_path_buf()
 }
 
 fn roles(body: &serde_json::Value) -> Vec<String> {
@@ -141,7 +100,7 @@ fn the_none_context_sends_no_system_message_to_the_endpoint() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("none");
     let o = run(&url, &out, &["--context", "none"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     let bodies = seen.lock().unwrap().clone();
     assert_eq!(bodies.len(), 2, "{bodies:#?}");
     for b in &bodies {
@@ -159,21 +118,14 @@ fn the_none_context_sends_no_system_message_to_the_endpoint() {
         &t.path().join("general"),
         &["--context", "general_assistant"],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     for b in seen.lock().unwrap().iter() {
         assert_eq!(roles(b), ["system", "user"], "{b}");
         assert_eq!(b["messages"][0]["content"], "You are a helpful assistant.");
     }
 
     // The report says that no system prompt was sent, wherever it names the context.
-    let rep = t.path().join("report");
-    let o = popbench(&[
-        "report",
-        &out.display().to_string(),
-        "--out",
-        &rep.display().to_string(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let rep = report(&out, &t.path().join("report"));
     let md = std::fs::read_to_string(rep.join("report.md")).unwrap();
     assert!(md.contains("context none: no system prompt sent"), "{md}");
     assert!(md.contains("No system prompt sent (none)"), "{md}");
@@ -201,7 +153,7 @@ fn a_partner_prompt_is_sent_recorded_and_guards_resume_and_merge() {
         &out,
         &["--contexts", &file_s, "--context", "acme_prod"],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     let mut systems: Vec<String> = seen
         .lock()
         .unwrap()
@@ -238,7 +190,7 @@ fn a_partner_prompt_is_sent_recorded_and_guards_resume_and_merge() {
         &out,
         &["--contexts", &file_s, "--context", "acme_prod", "--resume"],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     let changed = t.path().join("acme2.toml");
     std::fs::write(&changed, PARTNER.replace("Acme Assistant", "Acme Helper")).unwrap();
     let changed_s = changed.display().to_string();
@@ -254,15 +206,15 @@ fn a_partner_prompt_is_sent_recorded_and_guards_resume_and_merge() {
         ],
     );
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
     assert!(err.contains("refusing to resume"), "{err}");
     assert!(err.contains("contexts file (--contexts)"), "{err}");
     let o = run(&url, &out, &["--context", "acme_prod", "--resume"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("`acme_prod` is not a context"),
         "{}",
-        text(&o)
+        show(&o)
     );
 
     // Shards with the file merge without it (the manifest holds the prompts); shards run
@@ -276,30 +228,23 @@ fn a_partner_prompt_is_sent_recorded_and_guards_resume_and_merge() {
             &d,
             &["--contexts", f, "--context", "acme_prod", "--shard", &shard],
         );
-        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert_eq!(o.status.code(), Some(0), "{}", show(&o));
         shards.push(d.display().to_string());
     }
     let merged = t.path().join("merged").display().to_string();
     let o = popbench(&["merge", &shards[0], &shards[1], "--out", &merged]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     assert_eq!(manifest(Path::new(&merged))["inputs"]["contexts_file"], *f);
     let o = popbench(&["merge", &shards[0], &shards[2], "--out", &merged]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("contexts file (--contexts)"),
         "{}",
-        text(&o)
+        show(&o)
     );
 
     // The report shows which prompt was tested.
-    let rep = t.path().join("report");
-    let o = popbench(&[
-        "report",
-        &out.display().to_string(),
-        "--out",
-        &rep.display().to_string(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let rep = report(&out, &t.path().join("report"));
     let md = std::fs::read_to_string(rep.join("report.md")).unwrap();
     assert!(
         md.contains("context acme\\_prod: system prompt from the contexts file")
@@ -336,7 +281,7 @@ fn a_bad_contexts_file_exits_2_with_every_problem_at_its_line_before_any_request
         &["--contexts", &file_s, "--context", "mine"],
     );
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
     assert!(
         err.contains(&format!("{file_s}:2: duplicate context id `helpline_bot`")),
         "{err}"
@@ -356,11 +301,11 @@ fn a_bad_contexts_file_exits_2_with_every_problem_at_its_line_before_any_request
         &t.path().join("out"),
         &["--contexts", "/no/such/file.toml"],
     );
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("/no/such/file.toml"),
         "{}",
-        text(&o)
+        show(&o)
     );
     assert!(seen.lock().unwrap().is_empty());
     assert!(!t.path().join("out").exists());
