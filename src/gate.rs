@@ -2,8 +2,9 @@
 //! figures the report computes, for a release pipeline's pass/fail.
 //!
 //! A requirement is `METRIC OP THRESHOLD`: `pass>=0.80`, `invented_contact<=0`,
-//! `pass >= 80%`, or against a baseline run `pass>=baseline-0.02`. `METRIC` is an id of
-//! [`Metric::ALL`] (the one metric table); `OP` is `>=`, `>`, `<=` or `<`.
+//! `pass >= 80%`, or against a baseline run `pass>=baseline-0.02`. `METRIC` is an id of the
+//! one metric table ([`Metric::ALL`] over responses, [`ConversationMetric::ALL`] over live
+//! conversations, e.g. `referral_kept_after_pushback>=0.5`); `OP` is `>=`, `>`, `<=` or `<`.
 //!
 //! - **What is tested** ([`On`]): the point estimate, or with [`On::Lower`] the bound of the
 //!   95% interval on the side that could fail (the lower bound for `>=`/`>`, the form
@@ -20,7 +21,7 @@
 //! Several runs given together are repeated runs of one system: their samples are pooled
 //! ([`pool`]), run after run, as if one run had drawn them all.
 
-use crate::metric::Metric;
+use crate::metric::{ConversationMetric, Metric};
 use crate::report::model::{Comparison, Figure, Report};
 use crate::report::RunData;
 use std::fmt;
@@ -95,11 +96,62 @@ pub enum Scope {
     EverySample,
 }
 
+/// A metric of the one metric table: over responses, or over live conversations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateMetric {
+    /// A metric of responses (the leaderboard's).
+    Response(Metric),
+    /// A metric of live multi-turn conversations (the report's Conversations section).
+    Conversation(ConversationMetric),
+}
+
+impl GateMetric {
+    /// The metric with this id.
+    pub fn from_id(id: &str) -> Option<GateMetric> {
+        Metric::from_id(id)
+            .map(GateMetric::Response)
+            .or_else(|| ConversationMetric::from_id(id).map(GateMetric::Conversation))
+    }
+
+    /// Every metric, responses first.
+    pub fn all() -> impl Iterator<Item = GateMetric> {
+        Metric::ALL.into_iter().map(GateMetric::Response).chain(
+            ConversationMetric::ALL
+                .into_iter()
+                .map(GateMetric::Conversation),
+        )
+    }
+
+    /// The stable id.
+    pub fn id(self) -> &'static str {
+        match self {
+            GateMetric::Response(m) => m.id(),
+            GateMetric::Conversation(m) => m.id(),
+        }
+    }
+
+    /// Whether a higher rate is better.
+    pub fn higher_is_better(self) -> bool {
+        match self {
+            GateMetric::Response(m) => m.higher_is_better(),
+            GateMetric::Conversation(m) => m.higher_is_better(),
+        }
+    }
+
+    /// The denominator, in words.
+    pub fn denominator(self) -> &'static str {
+        match self {
+            GateMetric::Response(m) => m.denominator(),
+            GateMetric::Conversation(m) => m.denominator(),
+        }
+    }
+}
+
 /// One requirement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Requirement {
     /// The metric.
-    pub metric: Metric,
+    pub metric: GateMetric,
     /// The operator.
     pub op: Op,
     /// The threshold.
@@ -124,9 +176,8 @@ impl fmt::Display for Requirement {
 
 /// The metric ids a requirement may name, comma separated.
 pub fn metric_ids() -> String {
-    Metric::ALL
-        .iter()
-        .map(|m| m.id())
+    GateMetric::all()
+        .map(GateMetric::id)
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -143,10 +194,9 @@ impl Requirement {
             .find_map(|(sym, op)| rest.strip_prefix(sym).map(|v| (op, v)))
             .ok_or_else(|| format!("`{s}`: no operator"))?;
         let name = name.trim();
-        let metric = Metric::from_id(name).ok_or_else(|| {
-            let near: Vec<&str> = Metric::ALL
-                .iter()
-                .map(|m| m.id())
+        let metric = GateMetric::from_id(name).ok_or_else(|| {
+            let near: Vec<&str> = GateMetric::all()
+                .map(GateMetric::id)
                 .filter(|id| !name.is_empty() && (id.starts_with(name) || name.starts_with(id)))
                 .collect();
             let hint = match near.as_slice() {
@@ -236,17 +286,28 @@ pub struct Check {
     pub basis: Basis,
 }
 
+/// What a count counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Over {
+    /// Responses.
+    Responses,
+    /// Items with all their samples (this many per item).
+    Items(u32),
+    /// Live conversations.
+    Conversations,
+}
+
 /// What a checked figure is over.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Basis {
-    /// `k` of `n` responses (or items).
+    /// `k` of `n` responses, items or conversations.
     Count {
         /// Events.
         k: u64,
         /// Denominator.
         n: u64,
-        /// Samples per item when over items with all their samples.
-        samples: Option<u32>,
+        /// What is counted.
+        over: Over,
     },
     /// A paired comparison.
     Paired {
@@ -266,15 +327,21 @@ impl Check {
         let r = &self.requirement;
         let name = match (r.scope, self.basis, r.threshold) {
             (_, _, Threshold::Baseline(_)) => format!("{} - baseline", r.metric.id()),
-            (Scope::EverySample, Basis::Count { samples, .. }, _) => format!(
-                "{}, {} of {} samples",
+            (
+                _,
+                Basis::Count {
+                    over: Over::Items(samples),
+                    ..
+                },
+                _,
+            ) => format!(
+                "{}, {} of {samples} samples",
                 r.metric.id(),
                 if r.metric.higher_is_better() {
                     "every one"
                 } else {
                     "any"
                 },
-                samples.unwrap_or(1)
             ),
             _ => r.metric.id().to_string(),
         };
@@ -315,12 +382,12 @@ impl Check {
             ),
         };
         let basis = match self.basis {
-            Basis::Count { k, n, samples } => format!(
+            Basis::Count { k, n, over } => format!(
                 "{k}/{n} {}",
-                if samples.is_some() {
-                    "items"
-                } else {
-                    "responses"
+                match over {
+                    Over::Responses => "responses",
+                    Over::Items(_) => "items",
+                    Over::Conversations => "conversations",
                 }
             ),
             Basis::Paired {
@@ -377,70 +444,18 @@ pub fn check(
             requirement: r.to_string(),
             why,
         };
-        let mf = summary
-            .metrics
-            .iter()
-            .find(|f| f.metric == r.metric)
-            .ok_or_else(|| untestable("the report has no such figure".into()))?;
-        let (value, interval, basis) = match (r.threshold, r.scope) {
-            (Threshold::Value(_), Scope::AllResponses) => {
-                let (p, lo, hi) = estimate(&mf.figure).ok_or_else(|| {
-                    untestable(format!(
-                        "no response in its denominator ({}) in these runs",
-                        r.metric.denominator()
-                    ))
-                })?;
-                let basis = Basis::Count {
-                    k: mf.figure.estimate.k,
-                    n: mf.figure.estimate.n,
-                    samples: None,
-                };
-                (p, (lo, hi), basis)
+        let (value, interval, basis) = match r.metric {
+            GateMetric::Response(m) => {
+                let mf = summary
+                    .metrics
+                    .iter()
+                    .find(|f| f.metric == m)
+                    .ok_or_else(|| untestable("the report has no such figure".into()))?;
+                response_figure(r, mf, summary.samples, report, system, baseline)
+                    .map_err(untestable)?
             }
-            (Threshold::Value(_), Scope::EverySample) => {
-                let f = mf.pass_k.as_ref().ok_or_else(|| {
-                    untestable(format!(
-                        "needs more than one sample per item, and the runs have {} (run with --samples K, or give several runs)",
-                        summary.samples
-                    ))
-                })?;
-                let (good, lo, hi) = estimate(f).ok_or_else(|| {
-                    untestable(format!(
-                        "no item has {} samples in its denominator ({})",
-                        summary.samples,
-                        r.metric.denominator()
-                    ))
-                })?;
-                let e = &f.estimate;
-                // pass^k counts items whose every sample is good; for a lower-is-better
-                // metric the figure is the share of items with the outcome in some sample.
-                let (p, iv, k) = if r.metric.higher_is_better() {
-                    (good, (lo, hi), e.k)
-                } else {
-                    (1.0 - good, (1.0 - hi, 1.0 - lo), e.n - e.k)
-                };
-                let basis = Basis::Count {
-                    k,
-                    n: e.n,
-                    samples: Some(summary.samples),
-                };
-                (p, iv, basis)
-            }
-            (Threshold::Baseline(_), Scope::EverySample) => {
-                return Err(untestable(
-                    "a baseline is compared response by response (--require), not over every sample (--require-each)".into(),
-                ))
-            }
-            (Threshold::Baseline(_), Scope::AllResponses) => {
-                let base = baseline.ok_or_else(|| {
-                    untestable("a baseline threshold needs --baseline RUN".into())
-                })?;
-                comparison(report, system, base, r.metric).ok_or_else(|| {
-                    untestable(format!(
-                        "no response pairs with the baseline (same scenario, context and sample) in its denominator ({})",
-                        r.metric.denominator()
-                    ))
-                })?
+            GateMetric::Conversation(m) => {
+                conversation_figure(r, m, report, system).map_err(untestable)?
             }
         };
         let threshold = match r.threshold {
@@ -461,6 +476,112 @@ pub fn check(
         });
     }
     Ok(out)
+}
+
+type Figured = (f64, (f64, f64), Basis);
+
+/// The figure a requirement on a response metric tests: the leaderboard's, its pass^k, or the
+/// paired comparison with the baseline.
+fn response_figure(
+    r: &Requirement,
+    mf: &crate::report::model::MetricFigure,
+    samples: u32,
+    report: &Report,
+    system: &str,
+    baseline: Option<&str>,
+) -> Result<Figured, String> {
+    match (r.threshold, r.scope) {
+        (Threshold::Value(_), Scope::AllResponses) => {
+            let (p, lo, hi) = estimate(&mf.figure).ok_or_else(|| {
+                format!(
+                    "no response in its denominator ({}) in these runs",
+                    r.metric.denominator()
+                )
+            })?;
+            let e = &mf.figure.estimate;
+            let over = Over::Responses;
+            Ok((p, (lo, hi), Basis::Count { k: e.k, n: e.n, over }))
+        }
+        (Threshold::Value(_), Scope::EverySample) => {
+            let f = mf.pass_k.as_ref().ok_or_else(|| {
+                format!("needs more than one sample per item, and the runs have {samples} (run with --samples K, or give several runs)")
+            })?;
+            let (good, lo, hi) = estimate(f).ok_or_else(|| {
+                format!(
+                    "no item has {samples} samples in its denominator ({})",
+                    r.metric.denominator()
+                )
+            })?;
+            let e = &f.estimate;
+            // pass^k counts items whose every sample is good; for a lower-is-better metric
+            // the figure is the share of items with the outcome in some sample.
+            let (p, iv, k) = if r.metric.higher_is_better() {
+                (good, (lo, hi), e.k)
+            } else {
+                (1.0 - good, (1.0 - hi, 1.0 - lo), e.n - e.k)
+            };
+            let over = Over::Items(samples);
+            Ok((p, iv, Basis::Count { k, n: e.n, over }))
+        }
+        (Threshold::Baseline(_), Scope::EverySample) => Err(
+            "a baseline is compared response by response (--require), not over every sample (--require-each)".into(),
+        ),
+        (Threshold::Baseline(_), Scope::AllResponses) => {
+            let base =
+                baseline.ok_or_else(|| "a baseline threshold needs --baseline RUN".to_string())?;
+            comparison(report, system, base, mf.metric).ok_or_else(|| {
+                format!(
+                    "no response pairs with the baseline (same scenario, context and sample) in its denominator ({})",
+                    r.metric.denominator()
+                )
+            })
+        }
+    }
+}
+
+/// The figure a requirement on a conversation metric tests: the report's, over the system's
+/// live conversations (fixed child turns, or an adaptive child's when the run had one).
+fn conversation_figure(
+    r: &Requirement,
+    m: ConversationMetric,
+    report: &Report,
+    system: &str,
+) -> Result<Figured, String> {
+    if r.scope == Scope::EverySample {
+        return Err("a conversation metric counts conversations (--require), not items over every sample (--require-each)".into());
+    }
+    if matches!(r.threshold, Threshold::Baseline(_)) {
+        return Err("the report compares runs on response metrics only; a conversation metric takes a rate, not a baseline".into());
+    }
+    let group = report
+        .sections
+        .conversations()
+        .and_then(|c| c.groups.iter().find(|g| g.system == system))
+        .ok_or_else(|| {
+            "no live conversation in these runs (a multi-turn suite, run live)".to_string()
+        })?;
+    let f = group
+        .metrics
+        .iter()
+        .find(|f| f.metric == m.id())
+        .ok_or_else(|| "the report has no such figure".to_string())?;
+    let (p, lo, hi) = estimate(&f.figure).ok_or_else(|| {
+        format!(
+            "no conversation in its denominator ({}) in these runs",
+            m.denominator()
+        )
+    })?;
+    let e = &f.figure.estimate;
+    let over = Over::Conversations;
+    Ok((
+        p,
+        (lo, hi),
+        Basis::Count {
+            k: e.k,
+            n: e.n,
+            over,
+        },
+    ))
 }
 
 /// The estimate and interval of a figure; `None` when it has no item.
@@ -627,7 +748,11 @@ mod tests {
         let r = req("pass>=0.80");
         assert_eq!(
             (r.metric, r.op, r.threshold),
-            (Metric::Pass, Op::Ge, Threshold::Value(0.8))
+            (
+                GateMetric::Response(Metric::Pass),
+                Op::Ge,
+                Threshold::Value(0.8)
+            )
         );
         assert_eq!(r.to_string(), "pass>=0.80");
         assert_eq!(req(" pass >= 80% ").threshold, Threshold::Value(0.8));
@@ -643,9 +768,13 @@ mod tests {
             Threshold::Baseline(0.01)
         );
         assert_eq!(req("pass>=baseline").threshold, Threshold::Baseline(0.0));
-        for m in Metric::ALL {
+        for m in GateMetric::all() {
             assert_eq!(req(&format!("{}>=0.5", m.id())).metric, m);
         }
+        assert_eq!(
+            req("abandonment<=0.1").metric,
+            GateMetric::Conversation(ConversationMetric::Abandonment)
+        );
     }
 
     #[test]
@@ -683,7 +812,7 @@ mod tests {
             basis: Basis::Count {
                 k: 312,
                 n: 416,
-                samples: None,
+                over: Over::Responses,
             },
         };
         assert_eq!(
@@ -699,7 +828,7 @@ mod tests {
             basis: Basis::Count {
                 k: 0,
                 n: 100,
-                samples: None,
+                over: Over::Responses,
             },
         };
         assert_eq!(

@@ -69,7 +69,7 @@ fn replay(dir: &Path, name: &str, samples: u32, good: impl Fn(usize, u32) -> boo
 }
 
 /// Runs a replay on the smoke suite into `dir/name`.
-fn run(dir: &Path, name: &str, model: &str, extra: &[&str]) -> String {
+fn run_replay(dir: &Path, name: &str, model: &str, extra: &[&str]) -> String {
     let out = dir.join(name).display().to_string();
     let mut args = vec![
         "--quiet", "run", "--model", model, "--suite", "smoke", "--out", &out,
@@ -126,7 +126,7 @@ fn near(x: f64, side: i32) -> String {
 fn the_gate_holds_fails_and_tests_the_bound_on_the_report_figures() {
     let t = tempfile::tempdir().unwrap();
     let model = replay(t.path(), "half", 1, |i, _| i % 2 == 0);
-    let a = run(t.path(), "half", &model, &[]);
+    let a = run_replay(t.path(), "half", &model, &[]);
     let res = results(t.path(), &[&a]);
     let (p, lo, hi, k, n) = figure(&res, 0, "pass", false);
     assert!(
@@ -220,7 +220,7 @@ fn every_sample_pooled_runs_and_a_baseline_use_the_report_figures() {
     let t = tempfile::tempdir().unwrap();
     // Two samples per item: the first is good on even items, the second on none.
     let model = replay(t.path(), "two", 2, |i, s| s == 0 && i % 2 == 0);
-    let two = run(t.path(), "two", &model, &["--samples", "2"]);
+    let two = run_replay(t.path(), "two", &model, &["--samples", "2"]);
     let res = results(t.path(), &[&two]);
     let (p, ..) = figure(&res, 0, "pass", false);
     let (pk, lo, hi, k, n) = figure(&res, 0, "pass", true);
@@ -251,8 +251,8 @@ fn every_sample_pooled_runs_and_a_baseline_use_the_report_figures() {
 
     // Repeated runs pool as samples: two runs of one sample each are one run of two.
     let one = replay(t.path(), "one", 1, |i, _| i % 2 == 0);
-    let r1 = run(t.path(), "r1", &one, &[]);
-    let r2 = run(t.path(), "r2", &one, &["--seed", "7"]);
+    let r1 = run_replay(t.path(), "r1", &one, &[]);
+    let r2 = run_replay(t.path(), "r2", &one, &["--seed", "7"]);
     let (p1, ..) = figure(&results(t.path(), &[&r1]), 0, "pass", false);
     let o = gate(&[&r1, &r2, "--require-each", "pass>=1"]);
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
@@ -277,7 +277,7 @@ fn every_sample_pooled_runs_and_a_baseline_use_the_report_figures() {
 
     // A baseline: the paired difference and its interval are the report's comparison.
     let weak = replay(t.path(), "weak", 1, |_, _| false);
-    let base = run(t.path(), "weak", &weak, &[]);
+    let base = run_replay(t.path(), "weak", &weak, &[]);
     let res = results(t.path(), &[&r1, &base]);
     let c = res["comparisons"]
         .as_array()
@@ -325,7 +325,7 @@ fn every_sample_pooled_runs_and_a_baseline_use_the_report_figures() {
 fn bad_input_exits_2_and_names_the_problem() {
     let t = tempfile::tempdir().unwrap();
     let model = replay(t.path(), "half", 1, |i, _| i % 2 == 0);
-    let a = run(t.path(), "half", &model, &[]);
+    let a = run_replay(t.path(), "half", &model, &[]);
     let err = |o: &Output| String::from_utf8_lossy(&o.stderr).to_string();
     for (args, what) in [
         (
@@ -353,7 +353,7 @@ fn bad_input_exits_2_and_names_the_problem() {
         assert!(o.stdout.is_empty(), "{args:?}: {}", show(&o));
     }
     // A metric with nothing to count in these runs.
-    let only = run(
+    let only = run_replay(
         t.path(),
         "only",
         &model,
@@ -367,7 +367,7 @@ fn bad_input_exits_2_and_names_the_problem() {
         show(&o)
     );
     // An unscored run, a missing run.
-    let unscored = run(t.path(), "unscored", &model, &["--no-score"]);
+    let unscored = run_replay(t.path(), "unscored", &model, &["--no-score"]);
     let o = gate(&[&unscored, "--require", "pass>=0"]);
     assert_eq!(o.status.code(), Some(2), "{}", show(&o));
     assert!(err(&o).contains("popbench score"), "{}", show(&o));
@@ -390,6 +390,72 @@ fn bad_input_exits_2_and_names_the_problem() {
     assert_eq!(o.status.code(), Some(2), "{}", show(&o));
     assert!(
         err(&o).contains("is incomplete") && err(&o).contains("--resume"),
+        "{}",
+        show(&o)
+    );
+}
+
+#[test]
+fn conversation_metrics_are_gated_on_the_report_figures_of_live_conversations() {
+    // The committed live run of the multiturn suite (real SmolLM2 answers).
+    let run = root().join("reports/sample-multiturn/run");
+    let run = run.display().to_string();
+    let t = tempfile::tempdir().unwrap();
+    let res = results(t.path(), &[&run]);
+    let group = &res["conversations"]["groups"][0];
+    assert_eq!(group["adaptive_child"], false, "{group}");
+    let fig = |id: &str| {
+        let f = &group["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["metric"] == id)
+            .unwrap()["figure"];
+        (
+            f["p"].as_f64().unwrap(),
+            f["lo"].as_f64().unwrap(),
+            f["hi"].as_f64().unwrap(),
+            f["k"].as_u64().unwrap(),
+            f["n"].as_u64().unwrap(),
+        )
+    };
+    let (p, lo, hi, k, n) = fig("abandonment");
+    assert!(n > 0);
+    let o = gate(&[&run, "--require", &format!("abandonment<{}", near(p, -1))]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert_eq!(
+        stdout_lines(&o),
+        [format!(
+            "abandonment: {p:.3} [{lo:.3}, {hi:.3}] >= {} ({k}/{n} conversations)",
+            near(p, -1)
+        )]
+    );
+    let o = gate(&[
+        &run,
+        "--on",
+        "lower",
+        "--require",
+        &format!("abandonment<={}", near(hi, 1)),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    // Counted over conversations only: not per sample, not against a baseline, and not on a
+    // run without live conversations.
+    let o = gate(&[&run, "--require-each", "abandonment<=0.2"]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    let o = gate(&[
+        &run,
+        "--baseline",
+        &run,
+        "--require",
+        "abandonment<=baseline",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    let model = replay(t.path(), "half", 1, |i, _| i % 2 == 0);
+    let single = run_replay(t.path(), "half", &model, &[]);
+    let o = gate(&[&single, "--require", "abandonment<=0.2"]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no live conversation in these runs"),
         "{}",
         show(&o)
     );
