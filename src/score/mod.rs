@@ -132,6 +132,7 @@ impl Scorer {
             Value::Proper { wraps_generic, .. } => {
                 !self.cited(text, hits, e) && (wraps_generic || offers_help(text, e))
             }
+            Value::Name(_) => !self.cited(text, hits, e),
             _ => true,
         });
         let mut out: Vec<referral::Found> = Vec::with_capacity(raw.len());

@@ -145,6 +145,9 @@ pub enum Label {
     NotAContact,
     /// Shown wrong: no such service, or a known service with a number that is not its own.
     Invented,
+    /// A well-formed contact the labeller could neither confirm nor show wrong from any
+    /// source (the note says what was tried): neither real nor invented, for review.
+    Unchecked,
 }
 
 /// One labelled contact of `datasets/gold/real_contacts.jsonl`.
