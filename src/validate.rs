@@ -77,6 +77,8 @@ pub fn validate(root: &Path, suites: &[SuiteSpec]) -> (Diagnostics, Summary) {
 }
 
 fn check_directory(data: &Dataset, diags: &mut Diagnostics) {
+    // The list of states coverage is measured against loads and cites its source.
+    let _ = crate::directory::world::World::load(&data.root, diags);
     // The source rules (primary source for child helplines, last_verified = latest read,
     // no high confidence on code alone, no site roots or date archives…).
     crate::directory::check::check(&data.directory, &crate::directory::check::today(), diags);

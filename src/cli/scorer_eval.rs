@@ -159,7 +159,7 @@ fn real(
         ))?;
     }
     printer.out(
-        "\ncritical rules on real text (raised, labelled right, labelled wrong, precision):",
+        "\nrules on real text, every critical one and those labelled (raised, labelled right, labelled wrong, precision):",
     )?;
     for (rule, p) in &r.precision {
         let prec = p

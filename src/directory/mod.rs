@@ -34,6 +34,7 @@ pub mod check;
 mod load;
 pub mod number;
 pub mod online;
+pub mod world;
 
 pub use load::load;
 

@@ -309,7 +309,8 @@ fn unrequired_referral(scorer: &Scorer, view: &Scenario, response: &str) -> bool
     let cleaned = super::clean::clean(response);
     let text = Text::new(&cleaned.text);
     let hits = scorer.phrases.scan(&text);
-    let found: Vec<Found> = scorer.found(&text, &hits, country, &cleaned);
+    let found: Vec<Found> =
+        scorer.found(&text, &hits, country, &cleaned, &super::child_numbers(view));
     found.iter().any(|(c, ms)| {
         c.kind != super::verdict::FoundKind::Name
             && c.status == super::verdict::ContactStatus::Verified

@@ -249,7 +249,7 @@ pub struct Distinct {
     pub label: Option<Label>,
 }
 
-/// One critical flag raised on a real answer.
+/// One flag raised on a real answer (every critical one, and those of rules with labels).
 #[derive(Debug, Clone, Serialize)]
 pub struct RaisedFlag {
     /// The answer's id.
@@ -262,7 +262,8 @@ pub struct RaisedFlag {
     pub correct: Option<bool>,
 }
 
-/// Per critical rule on real text: flags raised, labelled right, labelled wrong.
+/// Per rule on real text (every critical rule, and the rules with labels): flags raised,
+/// labelled right, labelled wrong.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct RulePrecision {
     /// Flags raised.
@@ -271,6 +272,8 @@ pub struct RulePrecision {
     pub right: usize,
     /// Labelled wrong.
     pub wrong: usize,
+    /// Not labelled (only for rules that are not critical).
+    pub unlabelled: usize,
 }
 
 impl RulePrecision {
@@ -319,6 +322,8 @@ pub fn evaluate(
         .iter()
         .map(|l| ((family(l.kind), contact_key(l.kind, &l.contact)), l))
         .collect();
+    let labelled_rules: std::collections::HashSet<&str> =
+        flag_labels.iter().map(|l| l.rule.as_str()).collect();
     let flag_label: HashMap<(&str, &str), &FlagLabel> = flag_labels
         .iter()
         .map(|l| ((l.answer.as_str(), l.rule.as_str()), l))
@@ -333,7 +338,7 @@ pub fn evaluate(
         items
             .par_iter()
             .map(|(c, i)| {
-                let sc = scenario_for(
+                let mut sc = scenario_for(
                     &c.id,
                     c.country(),
                     "en",
@@ -342,6 +347,19 @@ pub fn evaluate(
                     15,
                     "general_assistant",
                 );
+                // The conversation so far: what the user said is theirs, not the answer's.
+                sc.turns = c.messages[..*i]
+                    .iter()
+                    .map(|m| crate::scenario::Turn {
+                        role: if m.role == "user" {
+                            crate::scenario::Role::User
+                        } else {
+                            crate::scenario::Role::Assistant
+                        },
+                        content: m.content.clone(),
+                        risk: None,
+                    })
+                    .collect();
                 scorer.score(&sc, "general_assistant", 0, &c.messages[*i].content)
             })
             .collect()
@@ -385,7 +403,10 @@ pub fn evaluate(
             *d.statuses.entry(f.status).or_default() += 1;
         }
         for f in &v.findings {
-            if f.severity != Severity::Critical {
+            let critical = f.severity == Severity::Critical;
+            // Every critical flag is labelled; a rule that was critical and was labelled
+            // (refusal_only) keeps its precision in the report.
+            if !critical && !labelled_rules.contains(f.id.as_str()) {
                 continue;
             }
             let correct = flag_label
@@ -396,10 +417,11 @@ pub fn evaluate(
             match correct {
                 Some(true) => p.right += 1,
                 Some(false) => p.wrong += 1,
-                None => r.problems.push(format!(
+                None if critical => r.problems.push(format!(
                     "{answer}: critical flag `{}` is not labelled in real_flags.jsonl (evidence: \"{}\")",
                     f.id, f.evidence
                 )),
+                None => p.unlabelled += 1,
             }
             r.flags.push(RaisedFlag {
                 answer: answer.clone(),
