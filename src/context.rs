@@ -15,7 +15,7 @@
 //! context that uses them must say `states_country = true`, and it is then only valid for
 //! scenarios whose country is known.
 
-use crate::diag::{parse_toml, read_text, Diagnostics, Origin};
+use crate::diag::{parse_toml, read_text, Diagnostics, Lines, Origin};
 use crate::hash::sha256_hex;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -96,9 +96,10 @@ impl Contexts {
                 hash,
             };
         };
+        let lines = Lines::new(path, &text);
         let mut list: Vec<Context> = Vec::new();
         for c in w.context {
-            let origin = Origin::at_offset(path, &text, c.id.span().start);
+            let origin = lines.origin(c.id.span().start);
             let id = c.id.into_inner();
             if !crate::scenario::load::is_slug(&id) {
                 diags.push(origin.clone(), format!("context id `{id}` is not a slug"));

@@ -5,7 +5,7 @@ use super::{
     Confidence, Contact, CountryEntry, Directory, HarmScope, Service, Source, SourceKind, Status,
     Trap, INTERNATIONAL,
 };
-use crate::diag::{is_iso_date, parse_toml, read_text, Diagnostics, Origin};
+use crate::diag::{is_iso_date, parse_toml, read_text, Diagnostics, Lines, Origin};
 use crate::hash::sha256_files;
 use crate::scenario::load::{is_country_code, is_language_tag, is_slug};
 use crate::taxonomy::{Audience, ContactKind, Harm, ServiceKind};
@@ -357,7 +357,8 @@ fn load_country(
 ) -> Option<CountryEntry> {
     let text = read_text(path, diags)?;
     let w: WireCountry = parse_toml(path, &text, diags)?;
-    let at = |offset: usize| Origin::at_offset(path, &text, offset);
+    let lines = Lines::new(path, &text);
+    let at = |offset: usize| lines.origin(offset);
     let origin = at(w.country.span().start);
     let code = w.country.get_ref().clone();
     if code != INTERNATIONAL && !is_country_code(&code) {

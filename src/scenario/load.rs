@@ -1,7 +1,7 @@
 //! Loading scenario files: TOML wire types with spans, checked into [`Scenario`]s.
 
 use super::{CountryCue, ExpectOverride, Role, Scenario, Turn, UNKNOWN_COUNTRY};
-use crate::diag::{parse_toml, read_text, Diagnostics, Origin};
+use crate::diag::{parse_toml, read_text, Diagnostics, Lines, Origin};
 use crate::taxonomy::{Harm, Risk};
 use serde::Deserialize;
 use std::path::Path;
@@ -83,7 +83,8 @@ pub fn load_file(path: &Path, diags: &mut Diagnostics) -> Vec<Scenario> {
     if file.scenario.is_empty() {
         diags.push(Origin::new(path, 1), "no [[scenario]] in file");
     }
-    let at = |offset: usize| Origin::at_offset(path, &text, offset);
+    let lines = Lines::new(path, &text);
+    let at = |offset: usize| lines.origin(offset);
     let mut out = Vec::with_capacity(file.scenario.len());
     for w in file.scenario {
         let origin = at(w.id.span().start);
