@@ -52,6 +52,9 @@ pub enum Error {
     /// A model could not be loaded or run.
     #[error("{0}")]
     Model(String),
+    /// A run directory is held by another writer (its lock, [`run::lock`]).
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl Error {
@@ -62,6 +65,7 @@ impl Error {
             Error::Io { .. } => "io",
             Error::Input(_) => "input",
             Error::Model(_) => "model",
+            Error::Busy(_) => "busy",
         }
     }
 

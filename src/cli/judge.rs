@@ -29,11 +29,15 @@ pub struct JudgeFlags {
     /// The rubric (default: datasets/rubric.toml under the data root).
     #[arg(long = "rubric", value_name = "FILE")]
     pub rubric: Option<PathBuf>,
-    /// Maximum new tokens per judge call.
+    /// Maximum new tokens per judge call (1 to 1048576).
     #[arg(long = "judge-max-tokens", default_value_t = JudgeParams::default().max_tokens)]
     pub judge_max_tokens: usize,
-    /// Judge temperature (0 = greedy).
-    #[arg(long = "judge-temperature", default_value_t = 0.0)]
+    /// Judge temperature: 0 (greedy), or 0.01 to 100.
+    #[arg(
+        long = "judge-temperature",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
     pub judge_temperature: f64,
     /// Judge seed (for a sampled judge).
     #[arg(long = "judge-seed", default_value_t = 0)]
@@ -76,11 +80,25 @@ impl JudgeFlags {
     }
 
     /// Checks the judge flags before any work (the spec parses and its file exists, the
-    /// device is known, the rubric loads): a bad one is refused at once.
+    /// device is known, the parameters are in range, the rubric loads): a bad one is refused
+    /// at once.
     pub fn check(&self, root: &Path) -> anyhow::Result<()> {
         let Some(spec_text) = self.judge.as_deref() else {
             return Ok(());
         };
+        popbench::types::check_max_tokens("--judge-max-tokens", self.judge_max_tokens)
+            .and_then(|()| {
+                popbench::types::check_temperature("--judge-temperature", self.judge_temperature)
+            })
+            .map_err(|e| {
+                anyhow::anyhow!("{e}").context(Hint(
+                    "see `popbench judge --help` for each flag's range".into(),
+                ))
+            })?;
+        if self.judge_threads == Some(0) {
+            return Err(anyhow::anyhow!("--judge-threads: 0 is out of range")
+                .context(Hint("leave --judge-threads out to use every core".into())));
+        }
         let hint = |e: String| {
             anyhow::anyhow!("--judge {e}").context(super::printer::Hint(
                 "the judge takes the same specs as --model; see `popbench models`".into(),
@@ -109,8 +127,12 @@ impl JudgeFlags {
             dtype: None,
             concurrency: (self.judge_batch > 0).then_some(self.judge_batch),
         };
-        popbench::backend::open(&spec, &opts)
-            .with_context(|| format!("opening the judge {spec_text}"))
+        popbench::backend::open(&spec, &opts).with_context(|| {
+            format!(
+                "opening the judge {}",
+                popbench::backend::redact::url_credentials(spec_text)
+            )
+        })
     }
 }
 
@@ -308,7 +330,7 @@ pub fn after_run(
     let rubric = flags.load_rubric(root)?;
     printer.status(format!(
         "loading the judge {}…",
-        flags.judge.as_deref().unwrap_or("")
+        popbench::backend::redact::url_credentials(flags.judge.as_deref().unwrap_or(""))
     ));
     let mut backend = flags.open()?;
     judge_dir(
@@ -331,6 +353,7 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
                 .into(),
         ));
     }
+    args.flags.check(root)?;
     let data =
         Dataset::load_strict(root).context("loading the curated data (run `popbench validate`)")?;
     let rubric = args.flags.load_rubric(root)?;
@@ -355,7 +378,7 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
     }
     printer.status(format!(
         "loading the judge {}…",
-        args.flags.judge.as_deref().unwrap_or("")
+        popbench::backend::redact::url_credentials(args.flags.judge.as_deref().unwrap_or(""))
     ));
     let mut backend = args.flags.open()?;
     let mut interrupted = false;

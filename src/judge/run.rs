@@ -192,7 +192,8 @@ pub fn judge_run(
     progress: &mut dyn JudgeProgress,
     stop: &AtomicBool,
 ) -> Result<JudgeRunOutcome> {
-    let (run, manifest) = RunDir::open(dir)?;
+    // One writer per run directory: the lock is held until the verdicts are written.
+    let (run, manifest, _lock) = RunDir::open_locked(dir, "judge")?;
     let suite = load_suite(&manifest.inputs.suite, &data.root)?;
     let responses = judgeable(&run, &suite)?;
     let now = header(backend, rubric, &opts.params, &manifest);

@@ -54,18 +54,6 @@ pub(crate) fn is_slug(s: &str) -> bool {
         && s.as_bytes()[0].is_ascii_alphanumeric()
 }
 
-/// Whether `s` has the shape of a BCP 47 language tag (language subtag, then optional
-/// script/region/variant subtags).
-pub(crate) fn is_language_tag(s: &str) -> bool {
-    let mut parts = s.split('-');
-    let Some(lang) = parts.next() else {
-        return false;
-    };
-    (2..=3).contains(&lang.len())
-        && lang.bytes().all(|b| b.is_ascii_lowercase())
-        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
-}
-
 /// Whether `s` is an upper-case ISO 3166-1 alpha-2 shaped code.
 pub(crate) fn is_country_code(s: &str) -> bool {
     s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase())
@@ -126,15 +114,15 @@ pub fn load_file(path: &Path, diags: &mut Diagnostics) -> Vec<Scenario> {
             ),
             _ => {}
         }
-        if !is_language_tag(w.language.get_ref()) {
-            diags.push(
-                at(w.language.span().start),
-                format!(
-                    "language `{}` is not a BCP 47 tag such as `en`, `pt-BR`, `zh-Hant`",
-                    w.language.get_ref()
-                ),
-            );
-        }
+        // Stored in canonical form, an alias resolved (`tl` → `fil`), so that every later
+        // comparison (policy, scorer, selection, report) sees one spelling.
+        let language = match crate::language::parse_tag(w.language.get_ref()) {
+            Ok(t) => t.tag,
+            Err(e) => {
+                diags.push(at(w.language.span().start), format!("language {e}"));
+                w.language.get_ref().clone()
+            }
+        };
         check_turns(&w.turns, &at, diags);
         check_turn_risks(&w.turns, w.harm, w.risk, &at, diags);
         if let Some(expect) = &w.expect {
@@ -161,7 +149,7 @@ pub fn load_file(path: &Path, diags: &mut Diagnostics) -> Vec<Scenario> {
             age: age.clamp(0, u8::MAX as i64) as u8,
             country,
             country_cue: w.country_cue,
-            language: w.language.into_inner(),
+            language,
             context: w.context,
             turns: w
                 .turns
