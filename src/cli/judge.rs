@@ -136,6 +136,34 @@ impl JudgeFlags {
     }
 }
 
+/// How many judge errors a judged run may end with (`judge`, `run --judge`; `judge-eval`
+/// measures them instead).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ErrorLimit {
+    /// Exit 1 when more than N judged items end with a judge error (default: 10% of the
+    /// items, at least 1). The errors stay recorded, never read as "no"; the next `popbench
+    /// judge` retries them.
+    #[arg(long = "max-judge-errors", value_name = "N")]
+    pub max_judge_errors: Option<usize>,
+}
+
+impl ErrorLimit {
+    /// Why a judged run's errors are too many, when they are.
+    pub fn exceeded(&self, dir: &Path, out: &JudgeRunOutcome) -> Option<String> {
+        let max = self
+            .max_judge_errors
+            .unwrap_or_else(|| popbench::run::runner::default_max_failures(out.total));
+        (out.errors > max).then(|| {
+            format!(
+                "{}: {} of {} judged items have judge errors, more than --max-judge-errors {max}: the judge layer of this run is not usable",
+                dir.display(),
+                out.errors,
+                out.total
+            )
+        })
+    }
+}
+
 /// Flags of `judge`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -144,6 +172,8 @@ pub struct Args {
     runs: Vec<PathBuf>,
     #[command(flatten)]
     flags: JudgeFlags,
+    #[command(flatten)]
+    limit: ErrorLimit,
     /// Discard judgements made with another judge, rubric or parameters (default: refuse).
     #[arg(long)]
     replace: bool,
@@ -315,17 +345,19 @@ pub fn judge_dir(
 }
 
 /// The judge step of `popbench run --judge SPEC`: judges the run directory just written,
-/// when a judge is given. Returns `Ok(false)` when no judge was asked for.
+/// when a judge is given. Returns `Ok(None)` when no judge was asked for or the judge errors
+/// are within the limit, else why they are too many.
 pub fn after_run(
     flags: &JudgeFlags,
+    limit: &ErrorLimit,
     root: &Path,
     data: &Dataset,
     dir: &Path,
     printer: Printer,
     stop: &AtomicBool,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Option<String>> {
     if flags.judge.is_none() {
-        return Ok(false);
+        return Ok(None);
     }
     let rubric = flags.load_rubric(root)?;
     printer.status(format!(
@@ -333,7 +365,7 @@ pub fn after_run(
         popbench::backend::redact::url_credentials(flags.judge.as_deref().unwrap_or(""))
     ));
     let mut backend = flags.open()?;
-    judge_dir(
+    let out = judge_dir(
         dir,
         data,
         &rubric,
@@ -343,7 +375,11 @@ pub fn after_run(
         printer,
         stop,
     )?;
-    Ok(true)
+    Ok(if out.interrupted {
+        None
+    } else {
+        limit.exceeded(dir, &out)
+    })
 }
 
 pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode> {
@@ -382,6 +418,7 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
     ));
     let mut backend = args.flags.open()?;
     let mut interrupted = false;
+    let mut too_many = Vec::new();
     for dir in &args.runs {
         let out = judge_dir(
             dir,
@@ -414,10 +451,19 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
             interrupted = true;
             break;
         }
+        too_many.extend(args.limit.exceeded(dir, &out));
     }
     if interrupted {
         printer.warn("interrupted; run the same command again to continue");
         return Ok(ExitCode::from(130));
+    }
+    if !too_many.is_empty() {
+        super::printer::print_error(
+            &anyhow::anyhow!("{}", too_many.join("\n")).context(Hint(
+                "check that the judge follows the reply format (`popbench judge-eval` measures it), then run `popbench judge` again to retry the errors".into(),
+            )),
+        );
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

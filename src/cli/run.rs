@@ -93,6 +93,8 @@ pub struct Args {
     /// Judge every response once the run is complete (see `popbench judge`).
     #[command(flatten)]
     judge: super::judge::JudgeFlags,
+    #[command(flatten)]
+    judge_limit: super::judge::ErrorLimit,
     /// Items sent to the backend together (0: what the backend prefers — up to 8 sequences
     /// decoded together on popbench's CPU engine, a remote server's concurrency, else 1).
     /// Replies do not depend on it.
@@ -468,7 +470,21 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
                 }
                 print_failures(&printer, &o.failures_by_tag)?;
                 if o.complete() && o.stopped.is_none() {
-                    super::judge::after_run(&args.judge, root, &spec.data, &o.dir, printer, &stop)?;
+                    if let Some(why) = super::judge::after_run(
+                        &args.judge,
+                        &args.judge_limit,
+                        root,
+                        &spec.data,
+                        &o.dir,
+                        printer,
+                        &stop,
+                    )? {
+                        failures += 1;
+                        printer.warn(format!(
+                            "{why}; run `popbench judge {} --judge …` again to retry them",
+                            o.dir.display()
+                        ));
+                    }
                 }
                 if !o.complete() || o.stopped.is_some() {
                     failures += 1;
