@@ -412,6 +412,13 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
             eprintln!("\nstopping after the batch in flight (Ctrl-C again to abort now)…");
         });
     }
+    // A run another process is writing is refused before the judge loads (judging takes the
+    // lock for good).
+    for dir in &args.runs {
+        popbench::run::RunDir::open(dir).with_context(|| format!("judging {}", dir.display()))?;
+        popbench::run::lock::RunLock::acquire(dir, "judge")
+            .with_context(|| format!("judging {}", dir.display()))?;
+    }
     printer.status(format!(
         "loading the judge {}…",
         popbench::backend::redact::url_credentials(args.flags.judge.as_deref().unwrap_or(""))

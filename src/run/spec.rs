@@ -13,6 +13,7 @@
 //! changes what a run does.
 
 use super::dir::RunDir;
+use super::lock::RunLock;
 use super::plan::{select_plan, Shard};
 use super::runner::RunOptions;
 use super::select::Selection;
@@ -509,6 +510,15 @@ fn check_models(flags: &RunFlags) -> Result<Vec<ModelRun>, SpecError> {
                 flag(
                     format!("--out: {e}"),
                     "give a new or empty directory, or --resume to continue a run there",
+                )
+            })?;
+        } else if out.is_dir() {
+            // A run another process is writing is refused now, before any model loads (the
+            // runner takes the lock for good when it starts).
+            RunLock::acquire(&out, "run").map_err(|e| {
+                flag(
+                    format!("--out: {e}"),
+                    "one writer per run directory: let the other run finish, or stop it",
                 )
             })?;
         }
