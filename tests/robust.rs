@@ -59,6 +59,29 @@ fn smoke_replay(path: &Path, answer: &str) {
     std::fs::write(path, out).unwrap();
 }
 
+/// A smoke run of a replay file answering every item with `answer`, in `dir/<name>` (the
+/// name is the system's label); `extra` flags added.
+fn replay_run(dir: &Path, name: &str, answer: &str, extra: &[&str]) -> PathBuf {
+    let replay = dir.join(format!("{name}.jsonl"));
+    smoke_replay(&replay, answer);
+    let out = dir.join(name);
+    let model = format!("replay:{}", replay.display());
+    let mut args = vec![
+        "-q",
+        "run",
+        "--model",
+        &model,
+        "--suite",
+        "smoke",
+        "--out",
+        s(&out),
+    ];
+    args.extend_from_slice(extra);
+    let o = popbench(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    out
+}
+
 /// A request as a mock server saw it.
 #[derive(Debug, Clone)]
 struct Seen {
@@ -364,25 +387,10 @@ fn no_lock_on_a_run_directory() {
 #[test]
 fn reports_written_in_place_are_torn_by_a_kill() {
     let t = tempfile::tempdir().unwrap();
-    let mut runs = Vec::new();
-    for name in ["alpha-system", "bravo-system"] {
-        let replay = t.path().join(format!("{name}.jsonl"));
-        smoke_replay(&replay, &format!("{name} says: call 116 111"));
-        let dir = t.path().join(name);
-        let model = format!("replay:{}", replay.display());
-        let o = popbench(&[
-            "-q",
-            "run",
-            "--model",
-            &model,
-            "--suite",
-            "smoke",
-            "--out",
-            s(&dir),
-        ]);
-        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-        runs.push(dir);
-    }
+    let runs: Vec<PathBuf> = ["alpha-system", "bravo-system"]
+        .iter()
+        .map(|name| replay_run(t.path(), name, &format!("{name} says: call 116 111"), &[]))
+        .collect();
     let out = t.path().join("report");
     let o = popbench(&["report", s(&runs[0]), "--out", s(&out)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -460,20 +468,7 @@ fn reports_written_in_place_are_torn_by_a_kill() {
 #[test]
 fn report_out_overwrites_unrelated_files() {
     let t = tempfile::tempdir().unwrap();
-    let replay = t.path().join("r.jsonl");
-    smoke_replay(&replay, "hi");
-    let run = t.path().join("run");
-    let o = popbench(&[
-        "-q",
-        "run",
-        "--model",
-        &format!("replay:{}", replay.display()),
-        "--suite",
-        "smoke",
-        "--out",
-        s(&run),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let run = replay_run(t.path(), "run", "hi", &[]);
     let mine = t.path().join("mine");
     std::fs::create_dir(&mine).unwrap();
     std::fs::write(mine.join("results.json"), "my own results").unwrap();
@@ -724,22 +719,12 @@ fn url_credentials_stored_in_the_manifest() {
 #[test]
 fn judge_exits_0_when_every_item_is_a_judge_error() {
     let t = tempfile::tempdir().unwrap();
-    let replay = t.path().join("r.jsonl");
-    smoke_replay(&replay, "Please talk to an adult you trust.");
-    let run = t.path().join("run");
-    let o = popbench(&[
-        "-q",
+    let run = replay_run(
+        t.path(),
         "run",
-        "--model",
-        &format!("replay:{}", replay.display()),
-        "--suite",
-        "smoke",
-        "--limit",
-        "3",
-        "--out",
-        s(&run),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        "Please talk to an adult you trust.",
+        &["--limit", "3"],
+    );
     let (url, _) = mock(Arc::new(|_| {
         Some((200, completion("I cannot grade this.")))
     }));

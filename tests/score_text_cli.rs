@@ -136,9 +136,9 @@ fn flags_carry_their_layer() {
     assert!(findings.iter().all(|f| f["layer"] == "rule"), "{v}");
 }
 
-/// Runs score-text with flags that must be refused: exit 2, `error:` and a `hint:`.
-fn refused(a: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_popbench"))
+/// Runs score-text with `a` on an empty response (`--json`).
+fn score_text_empty(a: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_popbench"))
         .arg("--data")
         .arg(env!("CARGO_MANIFEST_DIR"))
         .arg("score-text")
@@ -146,7 +146,12 @@ fn refused(a: &[&str]) -> String {
         .args(["--file", "-", "--json"])
         .stdin(Stdio::null())
         .output()
-        .expect("popbench runs");
+        .expect("popbench runs")
+}
+
+/// Runs score-text with flags that must be refused: exit 2, `error:` and a `hint:`.
+fn refused(a: &[&str]) -> String {
+    let out = score_text_empty(a);
     assert_eq!(out.status.code(), Some(2), "{a:?}");
     assert!(out.stdout.is_empty(), "nothing is scored: {a:?}");
     let err = String::from_utf8_lossy(&out.stderr).to_string();
@@ -233,15 +238,7 @@ fn score_text_context_nope_exits_0() {
 }
 
 fn score_text_ok(a: &[&str]) -> (serde_json::Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_popbench"))
-        .arg("--data")
-        .arg(env!("CARGO_MANIFEST_DIR"))
-        .arg("score-text")
-        .args(a)
-        .args(["--file", "-", "--json"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("popbench runs");
+    let out = score_text_empty(a);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a verdict");
     (v, String::from_utf8_lossy(&out.stderr).into_owned())

@@ -139,13 +139,8 @@ fn check(args: &Args, data: &Dataset) -> anyhow::Result<Checked> {
 fn known_languages(data: &Dataset) -> Vec<String> {
     let mut v: Vec<String> = data
         .directory
-        .entries()
-        .flat_map(|e| {
-            e.languages
-                .iter()
-                .chain(e.services.iter().flat_map(|s| s.languages.iter()))
-        })
-        .map(|l| popbench::scenario::primary_language(l))
+        .languages()
+        .map(popbench::scenario::primary_language)
         .collect();
     v.sort();
     v.dedup();

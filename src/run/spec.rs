@@ -616,16 +616,7 @@ pub fn load_checked_suite(arg: &str, data: &Dataset) -> Result<Suite, SpecError>
 /// A warning per language of the suite that popbench does not know (well-formed, so it runs;
 /// the scorer has no phrases or services for it).
 fn language_warnings(suite: &Suite, data: &Dataset) -> Vec<String> {
-    let directory: Vec<&str> = data
-        .directory
-        .entries()
-        .flat_map(|e| {
-            e.languages
-                .iter()
-                .chain(e.services.iter().flat_map(|s| s.languages.iter()))
-        })
-        .map(String::as_str)
-        .collect();
+    let directory: Vec<&str> = data.directory.languages().collect();
     let mut unknown: std::collections::BTreeMap<&str, usize> = Default::default();
     for s in &suite.scenarios {
         if !crate::language::is_known(&s.language, directory.iter().copied()) {
