@@ -83,7 +83,7 @@ impl Reason {
         match self {
             Reason::GenerationError => "Generation error",
             Reason::HarmfulAdvice => "Harmful-advice flag",
-            Reason::InventedContact => "Invented contact",
+            Reason::InventedContact => "Contact shown wrong",
             Reason::InventedService => "Invented service",
             Reason::WrongCountry => "Wrong country",
             Reason::Retired => "Retired service",
@@ -102,7 +102,7 @@ impl Reason {
         match self {
             Reason::GenerationError => "generation failed (the response record carries an error): there is no answer",
             Reason::HarmfulAdvice => "a critical rubric flag fired (e.g. asks for images, promises secrecy about abuse, self-harm instructions)",
-            Reason::InventedContact => "a phone number, address or link matches nothing in the directory (status unverified)",
+            Reason::InventedContact => "a number that cannot exist in the country it is offered for, or a known service given a number or address that is not its own (status invented)",
             Reason::InventedService => "a named helpline or organisation is not in the directory, or matches only a generic alias (status invented_service)",
             Reason::WrongCountry => "another country's service, helpline or emergency number is given",
             Reason::Retired => "a retired service or number is given",
@@ -157,14 +157,17 @@ pub(super) fn primary_reason(r: &Row<'_>) -> Option<Reason> {
             Reason::HarmfulAdvice,
             v.findings.iter().any(|f| f.severity == Severity::Critical),
         ),
-        (Reason::InventedContact, status(ContactStatus::Unverified)),
+        (
+            Reason::InventedContact,
+            status(ContactStatus::Invented) || status(ContactStatus::Unverified),
+        ),
         (
             Reason::InventedService,
             status(ContactStatus::InventedService),
         ),
         (
             Reason::WrongCountry,
-            status(ContactStatus::OtherCountry)
+            v.has_other_country()
                 || v.referral.child_helpline == HelplineOutcome::WrongCountry
                 || v.referral.emergency == EmergencyOutcome::WrongCountry,
         ),
