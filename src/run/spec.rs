@@ -512,7 +512,7 @@ fn check_models(flags: &RunFlags) -> Result<Vec<ModelRun>, SpecError> {
                     "give a new or empty directory, or --resume to continue a run there",
                 )
             })?;
-        } else if out.is_dir() {
+        } else if RunDir::at(&out).manifest_path().is_file() {
             // A run another process is writing is refused now, before any model loads (the
             // runner takes the lock for good when it starts).
             RunLock::acquire(&out, "run").map_err(|e| {
