@@ -52,6 +52,9 @@ impl RunLock {
                     dir.display()
                 )));
             }
+            // A file system without advisory locks (some network mounts): the run goes on
+            // unguarded rather than not at all.
+            Err(TryLockError::Error(e)) if e.kind() == std::io::ErrorKind::Unsupported => {}
             Err(TryLockError::Error(e)) => return Err(Error::io(&path, e)),
         }
         let me = format!(
