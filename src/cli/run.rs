@@ -61,6 +61,10 @@ pub struct Args {
     /// Cross the suite with these contexts instead of each scenario's own (repeatable).
     #[arg(long = "context", value_name = "CONTEXT")]
     contexts: Vec<String>,
+    /// Your own contexts (system prompts), in the format of scenarios/contexts.toml, usable
+    /// with --context ID; the file's sha256 and its prompts go into the manifest.
+    #[arg(long = "contexts", value_name = "FILE")]
+    contexts_file: Option<PathBuf>,
     /// Run only the items that match KEY=VALUE[,VALUE…] (repeatable; keys: id, family, harm,
     /// risk, country, language, context), or `replayed`: the items a replay file answers.
     #[arg(long = "only", value_name = "KEY=VALUE")]
@@ -340,6 +344,7 @@ impl Args {
             top_k: self.top_k,
             stop: self.stop.clone(),
             contexts: self.contexts.clone(),
+            contexts_file: self.contexts_file.clone(),
             only: self.only.clone(),
             limit: self.limit,
             max_failures: self.max_failures,

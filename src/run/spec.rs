@@ -59,6 +59,8 @@ pub struct RunFlags {
     pub stop: Vec<String>,
     /// `--context` (repeatable).
     pub contexts: Vec<String>,
+    /// `--contexts FILE`: a partner's own contexts, usable with `--context ID`.
+    pub contexts_file: Option<PathBuf>,
     /// `--only` (repeatable).
     pub only: Vec<String>,
     /// `--limit`.
@@ -99,6 +101,7 @@ impl Default for RunFlags {
             top_k: g.top_k,
             stop: Vec::new(),
             contexts: Vec::new(),
+            contexts_file: None,
             only: Vec::new(),
             limit: None,
             max_failures: None,
@@ -141,6 +144,8 @@ pub struct RunSpec {
     pub models: Vec<ModelRun>,
     /// Contexts to cross the suite with (known ids); empty: each scenario's own.
     pub contexts: Vec<String>,
+    /// The partner's contexts file (`--contexts`), already added to `data`.
+    pub contexts_file: Option<PathBuf>,
     /// Samples per item (1 to [`MAX_SAMPLES`]).
     pub samples: u32,
     /// The generation parameters, each in its range; `seed` is the run seed.
@@ -319,11 +324,19 @@ impl RunSpec {
                 "e.g. --only harm=sextortion --only country=BR,GB, or --only replayed with a replay: model",
             )
         })?;
-        let data = Dataset::load_strict(root).map_err(|error| SpecError::Data {
+        let mut data = Dataset::load_strict(root).map_err(|error| SpecError::Data {
             context: "loading the curated data (run `popbench validate`)".into(),
             hint: None,
             error,
         })?;
+        if let Some(f) = &flags.contexts_file {
+            data.add_contexts_file(f)
+                .map_err(|error| SpecError::Data {
+                    context: format!("--contexts {}", f.display()),
+                    hint: None,
+                    error,
+                })?;
+        }
         for c in &flags.contexts {
             if data.contexts.get(c).is_none() {
                 return Err(flag(
@@ -387,6 +400,7 @@ impl RunSpec {
             suite,
             models,
             contexts: flags.contexts.clone(),
+            contexts_file: flags.contexts_file.clone(),
             samples: flags.samples,
             params,
             shard: flags.shard,
@@ -453,6 +467,12 @@ impl RunSpec {
         }
         for s in &p.stop {
             c.push_str(&format!(" --stop {}", shell_word(s)));
+        }
+        if let Some(f) = &self.contexts_file {
+            c.push_str(&format!(
+                " --contexts {}",
+                shell_word(&f.display().to_string())
+            ));
         }
         for ctx in &self.contexts {
             c.push_str(&format!(" --context {ctx}"));
