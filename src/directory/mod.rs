@@ -385,6 +385,18 @@ impl Directory {
         self.countries.values().chain(self.international.iter())
     }
 
+    /// The language tags of every entry and service (with repeats), as the directory writes
+    /// them (canonical BCP 47).
+    pub fn languages(&self) -> impl Iterator<Item = &str> {
+        self.entries()
+            .flat_map(|e| {
+                e.languages
+                    .iter()
+                    .chain(e.services.iter().flat_map(|s| s.languages.iter()))
+            })
+            .map(String::as_str)
+    }
+
     /// Every service of every entry.
     pub fn services(&self) -> impl Iterator<Item = &Service> {
         self.entries().flat_map(|e| e.services.iter())
