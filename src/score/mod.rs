@@ -14,11 +14,20 @@
 //! and this module on top. The rubric's phrases reach the automaton as an argument of
 //! [`phrases::Phrases::new`], so `phrases` never imports a rule.
 //!
-//! Contact statuses: `verified`, `other_country`, `retired`, `wrong_audience`, `unverified`
-//! (a number or address matching nothing) and `invented_service` (a named helpline or
-//! organisation the directory does not have, or only a generic name of another country's
-//! service, [`extract::proper_name`]); the last two are invention and fail the item. Each
-//! finding records the layer that raised it (`rule` here; `judge` from [`judge`]).
+//! Contact statuses: `verified`, `other_country` (with `offered_for` when the answer labels it
+//! as an alternative for another country, [`label`]), `retired`, `forwards` (retired, still
+//! reaching its successor), `wrong_audience`, `resource` (a real organisation that is not a
+//! protection service), `not_in_directory` and `unlisted_service` (a well-formed contact or a
+//! proper name the directory does not know: for review, failing nothing), `invented` (shown
+//! wrong: no numbering plan has it, a number kept for fiction, or a near miss of the contact
+//! of the service it is given for, [`numbering`]) and `invented_service` (a generic name no
+//! service carries); the last two are invention and fail the item. `unverified` is only read,
+//! in verdicts scored before wave 3. Each finding records the layer that raised it (`rule`
+//! here; `judge` from [`judge`]).
+//!
+//! Text is read as the child sees it ([`clean`]: invisible and bidirectional characters out);
+//! the scorer is judged on published answers of real systems as well as the gold sets
+//! ([`real`], `popbench scorer-eval --real`).
 //!
 //! ```no_run
 //! # use popbench::{dataset::Dataset, score::Scorer};
