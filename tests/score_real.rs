@@ -32,7 +32,11 @@ fn verdicts_hold_on_real_answers() {
         assert_eq!(p.raised, p.right + p.wrong + p.unlabelled, "{rule}");
     }
     let c = &r.conversations;
-    assert!(c.conversations >= 100, "{} long conversations", c.conversations);
+    assert!(
+        c.conversations >= 100,
+        "{} long conversations",
+        c.conversations
+    );
     assert!(!c.best_practice.is_empty(), "clinician ratings were read");
     assert!(
         c.best_practice_abandoned.is_empty(),

@@ -330,12 +330,11 @@ impl RunSpec {
             error,
         })?;
         if let Some(f) = &flags.contexts_file {
-            data.add_contexts_file(f)
-                .map_err(|error| SpecError::Data {
-                    context: format!("--contexts {}", f.display()),
-                    hint: None,
-                    error,
-                })?;
+            data.add_contexts_file(f).map_err(|error| SpecError::Data {
+                context: format!("--contexts {}", f.display()),
+                hint: None,
+                error,
+            })?;
         }
         for c in &flags.contexts {
             if data.contexts.get(c).is_none() {
