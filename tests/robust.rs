@@ -6,9 +6,11 @@
 //! generation parameter in src/types.rs, the control tokens in src/judge/prompt.rs and, against
 //! the real llama.cpp server, in tests/llama_server.rs.
 
+mod http_common;
+
 use popbench::run::spec::{RunFlags, RunSpec};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -108,25 +110,9 @@ fn mock(handler: Handler) -> (String, Arc<Mutex<Vec<Seen>>>) {
             let (handler, seen, held) = (handler.clone(), seen2.clone(), held.clone());
             std::thread::spawn(move || loop {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut head = String::new();
-                let mut len = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        len = v.trim().parse().unwrap_or(0);
-                    }
-                    head.push_str(&line);
-                    if line == "\r\n" {
-                        break;
-                    }
-                }
-                let mut buf = vec![0u8; len];
-                if reader.read_exact(&mut buf).is_err() {
+                let Some((head, buf)) = http_common::read_request(&mut reader) else {
                     return;
-                }
+                };
                 let req = Seen {
                     head,
                     body: String::from_utf8_lossy(&buf).into_owned(),
