@@ -66,6 +66,20 @@ pub fn fictional(dial: &Dial) -> bool {
     local.starts_with("55501")
 }
 
+/// The number a word spelt on the keypad dials when the word runs past the number's length:
+/// the longest prefix of `digits` (seven digits or more) that is a valid number of `country`,
+/// when `digits` itself is not. `1800RESPECT` is 1800 737 7328, eleven digits; Australia's
+/// 1800 numbers have ten, and the network ignores what is dialled after them: 1800 737 732.
+pub fn dialled_prefix<'a>(digits: &'a str, country: &str) -> Option<&'a str> {
+    if valid_in(digits, country)? {
+        return None;
+    }
+    (7..digits.len())
+        .rev()
+        .map(|n| &digits[..n])
+        .find(|p| valid_in(p, country) == Some(true))
+}
+
 /// Whether national digits may be a local number of a country, dialled without its area code
 /// (555-0200 in the United States: seven digits, not starting with the national prefix 1).
 /// Such a number cannot be judged from the plans: it may exist in some area.
@@ -138,6 +152,15 @@ mod tests {
         // prefix cannot be a local number.
         assert!(!no("273-8255", "US"));
         assert!(no("1-800-273", "US"));
+    }
+
+    #[test]
+    fn a_word_past_the_numbers_length_dials_its_prefix() {
+        let d = |w: &str| Dial::parse(w).unwrap().digits;
+        assert_eq!(dialled_prefix(&d("1800RESPECT"), "AU"), Some("1800737732"));
+        // A word that fits is the number itself.
+        assert_eq!(dialled_prefix(&d("0800 1111"), "GB"), None);
+        assert_eq!(dialled_prefix(&d("1-800-799-SAFE"), "US"), None);
     }
 
     #[test]
