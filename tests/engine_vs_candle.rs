@@ -1,6 +1,7 @@
 //! popbench's engine against candle-transformers on the same tiny GGUF files: llama, Qwen2
-//! (q/k/v biases, half-split rotary) and Qwen3 (q/k norms), in f32, Q8_0, Q4_0 and Q4_1, with and
-//! without a tied output matrix. Logits along a teacher-forced sequence (prompt pass, then the
+//! (q/k/v biases, half-split rotary) and Qwen3 (q/k norms), in f32, Q8_0, Q4_0, Q4_1, Q4_K and
+//! Q6_K (the engine runs them as stored, candle with its own K-quant kernels), with and without
+//! a tied output matrix. Logits along a teacher-forced sequence (prompt pass, then the
 //! KV cache one token at a time) must agree within the 8-bit activation rounding both apply,
 //! and the engine must be no further than candle from the same weights run in f32.
 
@@ -30,13 +31,22 @@ fn engine_logits_match_candle_for_every_architecture_and_format() {
             (GgmlDType::Q4_0, 8e-2),
             // candle runs Q4_1 as Q8_0 on the CPU (see gguf.rs): a requantization apart.
             (GgmlDType::Q4_1, 1.2e-1),
+            // 8-bit activations in blocks of 32 here, of 256 in candle (Q8K).
+            (GgmlDType::Q4K, 8e-2),
+            (GgmlDType::Q6K, 8e-2),
         ] {
+            // K-quant blocks are 256 wide.
+            let (dim, hidden) = if dtype.block_size() == 256 {
+                (256, 512)
+            } else {
+                (64, 128)
+            };
             for output in [true, false] {
                 let spec = Tiny {
                     arch,
                     dtype,
-                    dim: 64,
-                    hidden: 128,
+                    dim,
+                    hidden,
                     eos: IM_END,
                     context: 256,
                     output,
