@@ -33,6 +33,12 @@ pub fn transformers_forced() -> bool {
     std::env::var("POPBENCH_ENGINE").is_ok_and(|v| v == "candle-transformers")
 }
 
+/// Whether `POPBENCH_KQUANTS=q8_0` asks for Q4_K and Q6_K matrices to be converted to Q8_0 at
+/// load, as before the engine ran them as stored (for comparisons: `benches/vs-llamacpp`).
+pub fn kquants_as_q8_0() -> bool {
+    std::env::var("POPBENCH_KQUANTS").is_ok_and(|v| v.eq_ignore_ascii_case("q8_0"))
+}
+
 /// Why the engine cannot run this file (None: it can).
 pub fn unsupported(ct: &gguf_file::Content, arch: &str) -> Option<String> {
     if !ARCHITECTURES.contains(&arch) {
@@ -235,6 +241,7 @@ impl Source for GgufSource<'_> {
             GgmlDType::Q4_0 => Some(QType::Q4_0),
             GgmlDType::Q4_1 => Some(QType::Q4_1),
             GgmlDType::Q8_0 => Some(QType::Q8_0),
+            GgmlDType::Q4K | GgmlDType::Q6K if kquants_as_q8_0() => None,
             GgmlDType::Q4K => Some(QType::Q4_K),
             GgmlDType::Q6K => Some(QType::Q6_K),
             _ => None,
