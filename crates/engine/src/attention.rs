@@ -1,7 +1,9 @@
 //! Causal attention of new rows against their sequences' caches, one (row, head) pair per
 //! task, spread over the pool.
 
-use crate::kernels::{axpy, dot, Isa};
+#[cfg(doc)]
+use crate::kernels::{axpy, dot};
+use crate::kernels::{axpy_body, dot_body, Isa};
 use crate::kv::Sequence;
 use crate::pool::{Pool, SharedMut};
 
@@ -92,7 +94,9 @@ pub struct Positions {
 /// `out = softmax(q · K[j]ᵀ · scale) · V[j]` over the positions `at` of `keys` and `values`,
 /// with `scores` as scratch space (at least `at.count` long). The one computation every
 /// attention call runs per query row and head: the same float operations in the same order,
-/// wherever the cache comes from.
+/// wherever the cache comes from, at every instruction-set level ([`dot`]'s fixed-order sums,
+/// [`axpy`]'s products added position by position). Each level runs it as one function with
+/// the dot products and sums inlined, and heads of 64 or 128 keep `out` in registers.
 #[allow(clippy::too_many_arguments)]
 pub fn attend_head(
     isa: Isa,
@@ -104,26 +108,219 @@ pub fn attend_head(
     scores: &mut [f32],
     out: &mut [f32],
 ) {
+    assert!(scores.len() >= at.count && out.len() == q.len());
+    if at.count > 0 {
+        let last = at.first + (at.count - 1) * at.stride + q.len();
+        assert!(keys.len() >= last && values.len() >= last);
+    }
+    match isa {
+        Isa::Generic => head::<false>(q, keys, values, at, scale, scores, out),
+        // SAFETY: `Isa::Avx2` and `Isa::Avx512` are only constructed after the CPU features
+        // were detected (see `kernels::Isa`).
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { head_avx2(q, keys, values, at, scale, scores, out) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { head_avx512(q, keys, values, at, scale, scores, out) },
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn head_avx2(
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    at: Positions,
+    scale: f32,
+    scores: &mut [f32],
+    out: &mut [f32],
+) {
+    head::<true>(q, keys, values, at, scale, scores, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+unsafe fn head_avx512(
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    at: Positions,
+    scale: f32,
+    scores: &mut [f32],
+    out: &mut [f32],
+) {
+    head::<true>(q, keys, values, at, scale, scores, out)
+}
+
+/// [`attend_head`]'s body, for heads of any width; 64 and 128 wide go through [`head_fixed`]
+/// (with `X86`, its dot products in AVX2 registers: only from the levels that have them).
+#[inline(always)]
+fn head<const X86: bool>(
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    at: Positions,
+    scale: f32,
+    scores: &mut [f32],
+    out: &mut [f32],
+) {
+    match q.len() {
+        64 => head_fixed::<64, 8, X86>(q, keys, values, at, scale, scores, out),
+        128 => head_fixed::<128, 16, X86>(q, keys, values, at, scale, scores, out),
+        dim => {
+            let s = &mut scores[..at.count];
+            let max = score(q, keys, at, scale, s);
+            let inv = 1.0 / s.iter_mut().fold(0f32, |sum, sj| sum + exp_minus(sj, max));
+            out.fill(0.0);
+            for (j, &p) in s.iter().enumerate() {
+                axpy_body(out, p * inv, &values[at.first + j * at.stride..][..dim]);
+            }
+        }
+    }
+}
+
+/// `*sj = exp(*sj − max)`, returned (the softmax numerators, summed in position order).
+#[inline(always)]
+fn exp_minus(sj: &mut f32, max: f32) -> f32 {
+    *sj = (*sj - max).exp();
+    *sj
+}
+
+/// The scaled scores `q · K[j] · scale` into `s`; returns their maximum.
+#[inline(always)]
+fn score(q: &[f32], keys: &[f32], at: Positions, scale: f32, s: &mut [f32]) -> f32 {
     let dim = q.len();
-    let s = &mut scores[..at.count];
     let mut max = f32::NEG_INFINITY;
     for (j, sj) in s.iter_mut().enumerate() {
-        *sj = dot(isa, q, &keys[at.first + j * at.stride..][..dim]) * scale;
+        *sj = dot_body(q, &keys[at.first + j * at.stride..][..dim]) * scale;
         max = max.max(*sj);
     }
-    let mut sum = 0f32;
-    for sj in s.iter_mut() {
-        *sj = (*sj - max).exp();
-        sum += *sj;
-    }
-    let inv = 1.0 / sum;
-    out.fill(0.0);
+    max
+}
+
+/// [`head`] for heads `D` wide (`C` = D / 8 chunks of eight): the output row is a local array
+/// the compiler keeps in registers while the values stream past, and with `X86` the query
+/// stays in eight-lane registers while the keys do (the same operations, in the same order).
+#[inline(always)]
+fn head_fixed<const D: usize, const C: usize, const X86: bool>(
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    at: Positions,
+    scale: f32,
+    scores: &mut [f32],
+    out: &mut [f32],
+) {
+    let q: &[f32; D] = q.try_into().expect("a head of D");
+    let s = &mut scores[..at.count];
+    let max = if X86 {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: X86 is only set by the wrappers compiled for AVX2 (`head_avx2`,
+            // `head_avx512`), and every key row read lies inside `keys` (checked in
+            // `attend_head`).
+            unsafe { x86::score::<C>(q, keys, at, scale, s) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        score(q, keys, at, scale, s)
+    } else {
+        score(q, keys, at, scale, s)
+    };
+    let inv = 1.0 / s.iter_mut().fold(0f32, |sum, sj| sum + exp_minus(sj, max));
+    let mut acc = [0f32; D];
     for (j, &p) in s.iter().enumerate() {
-        axpy(
-            isa,
-            out,
-            p * inv,
-            &values[at.first + j * at.stride..][..dim],
-        );
+        let v: &[f32; D] = values[at.first + j * at.stride..][..D]
+            .try_into()
+            .expect("a head of D");
+        axpy_body(&mut acc, p * inv, v);
+    }
+    out.copy_from_slice(&acc);
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::Positions;
+    use std::arch::x86_64::*;
+
+    /// [`super::score`] for heads of `C` chunks of eight, with [`crate::kernels::dot_body`]'s
+    /// arithmetic: eight lanes, each the products of its chunk column added in order, then
+    /// `((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))`, plus the empty tail's 0.
+    ///
+    /// # Safety
+    /// Needs AVX2 (inlined into the `target_feature` wrappers only); `keys` holds every
+    /// position of `at` (`C · 8` floats each).
+    #[inline(always)]
+    pub(super) unsafe fn score<const C: usize>(
+        q: &[f32],
+        keys: &[f32],
+        at: Positions,
+        scale: f32,
+        s: &mut [f32],
+    ) -> f32 {
+        let qv: [__m256; C] = std::array::from_fn(|c| _mm256_loadu_ps(q.as_ptr().add(8 * c)));
+        let kp = keys.as_ptr().add(at.first);
+        let mut max = f32::NEG_INFINITY;
+        for (j, sj) in s.iter_mut().enumerate() {
+            let k = kp.add(j * at.stride);
+            let mut acc = _mm256_setzero_ps();
+            for (c, qc) in qv.iter().enumerate() {
+                acc = _mm256_add_ps(acc, _mm256_mul_ps(*qc, _mm256_loadu_ps(k.add(8 * c))));
+            }
+            // [l0 + l4, l1 + l5, l2 + l6, l3 + l7], then pairs, then the two pairs.
+            let h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps::<1>(acc));
+            let p = _mm_hadd_ps(h, h);
+            let d = _mm_cvtss_f32(_mm_hadd_ps(p, p)) + 0.0;
+            *sj = d * scale;
+            max = max.max(*sj);
+        }
+        max
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every level gives the portable bits for heads of 64 and 128 (their own code) and of
+    /// other widths, over strided caches of several lengths.
+    #[test]
+    fn heads_give_the_portable_bits_at_every_level() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut r = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        };
+        for dim in [32, 64, 80, 128] {
+            let (stride, first) = (3 * dim, dim);
+            for count in [1, 2, 7, 33] {
+                let keys: Vec<f32> = (0..count * stride).map(|_| r() * 3.0).collect();
+                let values: Vec<f32> = (0..count * stride).map(|_| r()).collect();
+                let q: Vec<f32> = (0..dim).map(|_| r() * 2.0).collect();
+                let at = Positions {
+                    first,
+                    stride,
+                    count,
+                };
+                let run = |isa| {
+                    let mut scores = vec![0f32; count];
+                    let mut out = vec![f32::NAN; dim];
+                    attend_head(isa, &q, &keys, &values, at, 0.125, &mut scores, &mut out);
+                    out
+                };
+                let want = run(Isa::Generic);
+                assert!(want.iter().all(|v| v.is_finite()));
+                for isa in Isa::supported() {
+                    let got = run(isa);
+                    assert!(
+                        got.iter()
+                            .zip(&want)
+                            .all(|(a, b)| a.to_bits() == b.to_bits()),
+                        "{isa:?} dim {dim} count {count}"
+                    );
+                }
+            }
+        }
     }
 }

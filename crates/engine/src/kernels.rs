@@ -250,7 +250,7 @@ pub fn axpy(isa: Isa, y: &mut [f32], a: f32, x: &[f32]) {
 
 /// Eight lanes, summed in a fixed order: vectorizes under any instruction set.
 #[inline(always)]
-fn dot_body(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn dot_body(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut acc = [0f32; 8];
@@ -269,7 +269,7 @@ fn dot_body(a: &[f32], b: &[f32]) -> f32 {
 }
 
 #[inline(always)]
-fn axpy_body(y: &mut [f32], a: f32, x: &[f32]) {
+pub(crate) fn axpy_body(y: &mut [f32], a: f32, x: &[f32]) {
     for (y, x) in y.iter_mut().zip(x) {
         *y += a * x;
     }
