@@ -581,21 +581,7 @@ mod tests {
         let bytes = match qtype {
             QType::Q8_0 => quantize_q8_0(&(0..rows * cols).map(|_| r() * 0.2).collect::<Vec<_>>()),
             QType::Q4_K | QType::Q6_K => {
-                let (bb, at) = if qtype == QType::Q4_K {
-                    (144, [0, 2])
-                } else {
-                    (210, [208, 208])
-                };
-                let mut out = Vec::new();
-                for _ in 0..rows * cols / qtype.block_len() {
-                    let mut blk: Vec<u8> = (0..bb).map(|_| ((r() + 1.0) * 127.9) as u8).collect();
-                    for a in at {
-                        blk[a..a + 2]
-                            .copy_from_slice(&crate::f16::from_f32(r() * 0.002).to_le_bytes());
-                    }
-                    out.extend_from_slice(&blk);
-                }
-                out
+                crate::quant::random_k_blocks(qtype, rows * cols / qtype.block_len(), 0.002, &mut r)
             }
             _ => {
                 let mut out = Vec::new();
@@ -747,13 +733,7 @@ mod tests {
     /// level (weights repacked) gives the portable kernels' bits, and AVX2 stays close.
     #[test]
     fn logits_are_independent_of_batch_chunks_threads_and_match_across_levels() {
-        for qtype in [
-            QType::Q4_0,
-            QType::Q4_1,
-            QType::Q8_0,
-            QType::Q4_K,
-            QType::Q6_K,
-        ] {
+        for qtype in crate::quant::BLOCK_FORMATS {
             let mut generic = Engine::with_isa(weights(qtype), 1, Isa::Generic).unwrap();
             let want = run(&mut generic, 8, false);
             for isa in Isa::supported() {

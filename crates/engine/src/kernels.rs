@@ -1041,41 +1041,17 @@ mod tests {
                 out
             }
             QType::Q4_K | QType::Q6_K => {
-                // Random bytes (every nibble, scale, minimum and high-bit pattern), with small
-                // f16 super-block scales.
-                let (bb, at) = if qtype == QType::Q4_K {
-                    (144, [0, 2])
-                } else {
-                    (210, [208, 208])
-                };
-                let mut out = Vec::new();
-                for _ in 0..cols / QK_K {
-                    let mut blk: Vec<u8> = (0..bb).map(|_| ((r() + 1.0) * 127.9) as u8).collect();
-                    for a in at {
-                        blk[a..a + 2].copy_from_slice(&f16::from_f32(r() * 0.01).to_le_bytes());
-                    }
-                    out.extend_from_slice(&blk);
-                }
-                out
+                crate::quant::random_k_blocks(qtype, cols / QK_K, 0.01, &mut r)
             }
             QType::F32 => unreachable!(),
         }
     }
 
-    /// Every weight format, and a width that fits each (a few blocks).
-    const FORMATS: [QType; 5] = [
-        QType::Q4_0,
-        QType::Q4_1,
-        QType::Q8_0,
-        QType::Q4_K,
-        QType::Q6_K,
-    ];
-
     /// Every kernel against the dequantized row: the integer part is exact, so the results
     /// differ from an f64 reference only by the activation quantization and f32 rounding.
     #[test]
     fn kernels_match_dequantized_reference_for_every_tile_size() {
-        for qtype in FORMATS {
+        for qtype in crate::quant::BLOCK_FORMATS {
             let cols = 4 * QK.max(qtype.block_len());
             let row = random_row(qtype, cols, 7);
             let mut w = vec![0f32; cols];
@@ -1195,7 +1171,7 @@ mod tests {
         } else {
             eprintln!("no packing level on this CPU: the packed layout runs portably only");
         }
-        for qtype in FORMATS {
+        for qtype in crate::quant::BLOCK_FORMATS {
             let cols = if qtype.block_len() == QK {
                 5 * QK
             } else {

@@ -268,13 +268,7 @@ mod tests {
 
     #[test]
     fn packing_round_trips_every_row_including_a_padded_group() {
-        for qtype in [
-            QType::Q4_0,
-            QType::Q4_1,
-            QType::Q8_0,
-            QType::Q4_K,
-            QType::Q6_K,
-        ] {
+        for qtype in crate::quant::BLOCK_FORMATS {
             let (rows, cols) = (21, 3 * qtype.block_len());
             let rb = qtype.row_bytes(cols);
             let src: Vec<u8> = (0..rows * rb).map(|i| (i * 131 % 251) as u8).collect();

@@ -116,6 +116,42 @@ impl QType {
     }
 }
 
+/// Every block format, in the order of their GGML ids.
+pub const BLOCK_FORMATS: [QType; 5] = [
+    QType::Q4_0,
+    QType::Q4_1,
+    QType::Q8_0,
+    QType::Q4_K,
+    QType::Q6_K,
+];
+
+/// `n` K-quant blocks of random bytes (every nibble, scale, minimum and high-bit pattern) with
+/// f16 super-block scales drawn as `r() · scale`: test data for the kernels.
+#[cfg(test)]
+pub(crate) fn random_k_blocks(
+    qtype: QType,
+    n: usize,
+    scale: f32,
+    r: &mut impl FnMut() -> f32,
+) -> Vec<u8> {
+    let at: &[usize] = if qtype == QType::Q4_K {
+        &[0, 2]
+    } else {
+        &[208]
+    };
+    let mut out = Vec::with_capacity(n * qtype.block_bytes());
+    for _ in 0..n {
+        let mut blk: Vec<u8> = (0..qtype.block_bytes())
+            .map(|_| ((r() + 1.0) * 127.9) as u8)
+            .collect();
+        for &a in at {
+            blk[a..a + 2].copy_from_slice(&f16::from_f32(r() * scale).to_le_bytes());
+        }
+        out.extend_from_slice(&blk);
+    }
+    out
+}
+
 /// One block of quantized activations: `x ≈ qs·d`, `sum = Σqs`, `s = d·sum` and
 /// `lo = Σqs[..16]`.
 #[derive(Debug, Clone, Copy, Default)]
