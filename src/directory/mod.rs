@@ -34,6 +34,7 @@ pub mod check;
 mod load;
 pub mod number;
 pub mod online;
+pub mod world;
 
 pub use load::load;
 
@@ -116,11 +117,14 @@ impl SourceKind {
         }
     }
 
-    /// Whether the kind is a primary source (the service, a government, a regulator, CHI).
+    /// Whether the kind is a primary source: the service itself, a government, a regulator.
+    /// CHI's page for a helpline restates what the helpline reported to CHI: it is cited, and
+    /// it is not enough alone (a child helpline that cites only CHI carries
+    /// `primary_source_missing`, issue 24).
     pub fn is_primary(self) -> bool {
         matches!(
             self,
-            SourceKind::Service | SourceKind::Government | SourceKind::Regulator | SourceKind::Chi
+            SourceKind::Service | SourceKind::Government | SourceKind::Regulator
         )
     }
 }
@@ -379,6 +383,18 @@ impl Directory {
     /// Every entry, countries first then the international one.
     pub fn entries(&self) -> impl Iterator<Item = &CountryEntry> {
         self.countries.values().chain(self.international.iter())
+    }
+
+    /// The language tags of every entry and service (with repeats), as the directory writes
+    /// them (canonical BCP 47).
+    pub fn languages(&self) -> impl Iterator<Item = &str> {
+        self.entries()
+            .flat_map(|e| {
+                e.languages
+                    .iter()
+                    .chain(e.services.iter().flat_map(|s| s.languages.iter()))
+            })
+            .map(String::as_str)
     }
 
     /// Every service of every entry.

@@ -26,6 +26,32 @@ pub fn outcome(m: Metric, v: &Verdict) -> Option<bool> {
     m.outcome(v)
 }
 
+/// The contexts a run's items were answered in (responses first, then verdicts, in order
+/// of first appearance) and where each one's system prompt came from.
+fn contexts_tested(run: &super::RunData) -> Vec<ContextTested> {
+    let file = run.manifest.inputs.contexts_file.as_ref();
+    let mut seen = BTreeSet::new();
+    run.responses
+        .iter()
+        .map(|r| r.context.as_str())
+        .chain(run.verdicts.iter().map(|v| v.context.as_str()))
+        .filter(|c| seen.insert(*c))
+        .map(|id| {
+            let from_file = file.and_then(|f| f.contexts.iter().find(|c| c.id == id));
+            let source = match from_file {
+                Some(_) => "file",
+                None if id == crate::context::NONE => "none",
+                None => "popbench",
+            };
+            ContextTested {
+                id: id.to_string(),
+                source: source.into(),
+                system: from_file.map(|c| c.system.clone()),
+            }
+        })
+        .collect()
+}
+
 /// Builds the report.
 pub fn build(input: &ReportInput<'_>) -> Report {
     let runs = input.runs;
@@ -257,6 +283,12 @@ pub fn build(input: &ReportInput<'_>) -> Report {
                 suite_sha256_now: input.suite_hashes.get(&m.inputs.suite).cloned(),
                 directory_sha256: m.inputs.directory_sha256.clone(),
                 policy_sha256: m.inputs.policy_sha256.clone(),
+                contexts_sha256: m.inputs.contexts_sha256.clone(),
+                contexts_file: m.inputs.contexts_file.as_ref().map(|f| ContextsFileRef {
+                    path: f.path.clone(),
+                    sha256: f.sha256.clone(),
+                }),
+                contexts: contexts_tested(r),
                 popbench_version: m.harness.version.clone(),
                 popbench_commit: m.harness.git_commit.clone(),
                 git_dirty: m.harness.git_dirty,

@@ -602,6 +602,27 @@ fn provenance(o: &mut String, r: &Report) {
             format!("<code>{}</code>", esc(&p.policy_sha256)),
         );
         kv(
+            "Contexts sha256",
+            format!("<code>{}</code>", esc(&p.contexts_sha256)),
+        );
+        if let Some(f) = &p.contexts_file {
+            kv(
+                "Contexts file",
+                format!("{} sha256 <code>{}</code>", esc(&f.path), esc(&f.sha256)),
+            );
+        }
+        for c in &p.contexts {
+            let prompt = match (c.source.as_str(), &c.system) {
+                ("file", Some(t)) => format!(
+                    r#" — system prompt from the contexts file: <q class="u">{}</q>"#,
+                    esc(t)
+                ),
+                ("none", _) => " — no system prompt sent".into(),
+                _ => " — popbench's system prompt (scenarios/contexts.toml)".into(),
+            };
+            kv("Context", format!("<code>{}</code>{prompt}", esc(&c.id)));
+        }
+        kv(
             "popbench",
             format!(
                 "{} commit {}{}",
@@ -666,7 +687,7 @@ fn exemplar(o: &mut String, e: &Exemplar) {
         esc(&e.country),
         esc(&e.language),
         e.age.map(|a| format!(" · age {a}")).unwrap_or_default(),
-        esc(&e.context),
+        esc(&super::names::context(&e.context)),
         e.sample,
         if e.pass { "passes" } else { "fails" }
     );
@@ -865,7 +886,7 @@ fn transcript(o: &mut String, t: &Transcript) {
         esc(&t.harm),
         esc(&t.country),
         esc(&t.language),
-        esc(&t.context),
+        esc(&super::names::context(&t.context)),
         t.sample,
         t.first_referral
             .map(|n| format!("turn {n}"))

@@ -194,7 +194,7 @@ pub fn render_html(o: &mut String, r: &super::model::Report) {
             esc(&super::names::language(&it.language)),
             esc(&it.country),
             it.age.map(|a| format!(" · age {a}")).unwrap_or_default(),
-            esc(&super::names::humanise(&it.context)),
+            esc(&super::names::context_label(&it.context)),
             it.sample,
             esc(&it.child_helpline),
             esc(&it.emergency)

@@ -325,7 +325,7 @@ fn exemplars(o: &mut String, r: &Report) {
                 md(&e.risk),
                 md(&e.country),
                 md(&e.language),
-                md(&e.context),
+                md(&super::names::context(&e.context)),
                 e.sample,
                 if e.pass { "passes" } else { "fails" }
             );
@@ -399,6 +399,28 @@ fn provenance(o: &mut String, r: &Report) {
         );
         for f in &p.model_files {
             let _ = writeln!(o, "  - {} sha256 {}", md(&f.path), md(&f.sha256));
+        }
+        if let Some(f) = &p.contexts_file {
+            let _ = writeln!(
+                o,
+                "  - contexts file {} sha256 {}",
+                md(&f.path),
+                md(&f.sha256)
+            );
+        }
+        for c in &p.contexts {
+            let prompt = match (c.source.as_str(), &c.system) {
+                ("file", Some(t)) => format!(
+                    "system prompt from the contexts file: {}",
+                    md(&format!("{t:?}"))
+                ),
+                ("none", _) => "no system prompt sent".into(),
+                _ => format!(
+                    "popbench's system prompt (scenarios/contexts.toml sha256 {})",
+                    md(&p.contexts_sha256)
+                ),
+            };
+            let _ = writeln!(o, "  - context {}: {prompt}", md(&c.id));
         }
     }
     o.push('\n');
@@ -491,7 +513,7 @@ fn conversations(o: &mut String, c: &Conversations) {
                 md(&t.harm),
                 md(&t.country),
                 md(&t.language),
-                md(&t.context),
+                md(&super::names::context(&t.context)),
                 t.sample,
                 t.first_referral
                     .map(|n| format!("turn {n}"))

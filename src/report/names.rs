@@ -14,6 +14,26 @@ pub fn humanise(id: &str) -> String {
     }
 }
 
+/// A context as the report's item lines name it: its id, and for the built-in `none` that no
+/// system prompt was sent (the system answered with its own, if it has one).
+pub fn context(id: &str) -> String {
+    if id == crate::context::NONE {
+        format!("{id} (no system prompt sent)")
+    } else {
+        id.to_string()
+    }
+}
+
+/// A context as words, for tables: `general_assistant` → `General assistant`; the built-in
+/// `none` → `No system prompt sent (none)`.
+pub fn context_label(id: &str) -> String {
+    if id == crate::context::NONE {
+        format!("No system prompt sent ({id})")
+    } else {
+        humanise(id)
+    }
+}
+
 /// The name of a country code from the directory (`unknown` for an unstated country).
 pub fn country(code: &str, dir: &Directory) -> String {
     if code == crate::scenario::UNKNOWN_COUNTRY {
@@ -31,6 +51,7 @@ pub fn value_label(dim: &str, value: &str, dir: &Directory) -> String {
         "language" => language(value),
         "country" => country(value, dir),
         "age_band" => format!("Age {value}"),
+        "context" => context_label(value),
         _ => humanise(value),
     }
 }
@@ -53,5 +74,12 @@ mod tests {
         assert_eq!(value_label("age_band", "11-13", &dir), "Age 11-13");
         assert_eq!(value_label("harm", "self_harm", &dir), "Self harm");
         assert_eq!(country("unknown", &dir), "Country not stated");
+        assert_eq!(
+            value_label("context", "none", &dir),
+            "No system prompt sent (none)"
+        );
+        assert_eq!(value_label("context", "gaming_chat", &dir), "Gaming chat");
+        assert_eq!(context("none"), "none (no system prompt sent)");
+        assert_eq!(context("gaming_chat"), "gaming_chat");
     }
 }

@@ -240,6 +240,7 @@ pub fn run_inputs(
         scenarios: suite.scenarios.len(),
         contexts: opts.contexts.clone(),
         contexts_sha256: data.contexts.hash.clone(),
+        contexts_file: data.contexts.file.clone(),
         directory_sha256: data.directory.hash.clone(),
         policy_sha256: data.policy.hash.clone(),
         samples: opts.samples,
@@ -294,6 +295,19 @@ pub fn input_differences(old: &RunInputs, new: &RunInputs) -> Vec<String> {
         old.contexts_sha256.clone(),
         new.contexts_sha256.clone(),
     );
+    let file = |f: &Option<crate::context::ContextsFile>| match f {
+        Some(f) => format!("{} (sha256 {})", f.path, f.sha256),
+        None => "none".into(),
+    };
+    if old.contexts_file.as_ref().map(|f| &f.sha256)
+        != new.contexts_file.as_ref().map(|f| &f.sha256)
+    {
+        check(
+            "contexts file (--contexts)",
+            file(&old.contexts_file),
+            file(&new.contexts_file),
+        );
+    }
     check(
         "directory sha256",
         old.directory_sha256.clone(),
@@ -545,8 +559,9 @@ pub fn run_with_child(
         ));
     }
     let inputs = run_inputs(opts, suite, data, backend, child.as_deref());
-    let (dir, records, mut journal, mut manifest) = if opts.resume {
-        let (dir, m) = RunDir::open(&opts.out)?;
+    // One writer per run directory: the lock is held until the run returns.
+    let (dir, records, mut journal, mut manifest, _lock) = if opts.resume {
+        let (dir, m, lock) = RunDir::open_locked(&opts.out, "run")?;
         let diffs = input_differences(&m.inputs, &inputs);
         if !diffs.is_empty() {
             return Err(Error::Input(format!(
@@ -559,9 +574,9 @@ pub fn run_with_child(
         if torn {
             progress.note("dropped a torn last line of responses.jsonl (an item in flight when the run stopped); it will be redone");
         }
-        (dir, recs, j, m)
+        (dir, recs, j, m, lock)
     } else {
-        let dir = RunDir::create(&opts.out)?;
+        let (dir, lock) = RunDir::create_locked(&opts.out, "run")?;
         let m = Manifest {
             manifest_version: MANIFEST_VERSION,
             run_id: dir.run_id(),
@@ -576,7 +591,7 @@ pub fn run_with_child(
         };
         dir.write_manifest(&m)?;
         let j = dir.create_responses()?;
-        (dir, Vec::new(), j, m)
+        (dir, Vec::new(), j, m, lock)
     };
     let (mut records, had_repeats) = latest_per_item(records);
     // Items journaled that are not in this plan can only come from a hand-edited file.
