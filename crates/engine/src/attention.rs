@@ -373,17 +373,26 @@ mod x86 {
 mod tests {
     use super::*;
 
-    /// Every level gives the portable bits for heads of 64 and 128 (their own code) and of
-    /// other widths, over strided caches of several lengths.
-    #[test]
-    fn heads_give_the_portable_bits_at_every_level() {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut r = move || {
+    /// Numbers in [-1, 1) from a xorshift generator.
+    fn uniform(mut x: u64) -> impl FnMut() -> f32 {
+        move || {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        };
+        }
+    }
+
+    /// Whether two rows hold the same bits.
+    fn same_bits(a: &[f32], b: &[f32]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+    }
+
+    /// Every level gives the portable bits for heads of 64 and 128 (their own code) and of
+    /// other widths, over strided caches of several lengths.
+    #[test]
+    fn heads_give_the_portable_bits_at_every_level() {
+        let mut r = uniform(0x2545_f491_4f6c_dd1du64);
         for dim in [32, 64, 80, 128] {
             let (stride, first) = (3 * dim, dim);
             for count in [1, 2, 7, 33] {
@@ -405,12 +414,7 @@ mod tests {
                 assert!(want.iter().all(|v| v.is_finite()));
                 for isa in Isa::supported() {
                     let got = run(isa);
-                    assert!(
-                        got.iter()
-                            .zip(&want)
-                            .all(|(a, b)| a.to_bits() == b.to_bits()),
-                        "{isa:?} dim {dim} count {count}"
-                    );
+                    assert!(same_bits(&got, &want), "{isa:?} dim {dim} count {count}");
                 }
             }
         }
@@ -420,13 +424,7 @@ mod tests {
     /// give each head's own bits, at every level.
     #[test]
     fn grouped_heads_give_each_heads_own_bits() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut r = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        };
+        let mut r = uniform(0x9e37_79b9_7f4a_7c15u64);
         for dim in [32, 64, 128] {
             let (stride, first, count) = (2 * dim, dim, 19);
             let keys: Vec<f32> = (0..count * stride).map(|_| r() * 3.0).collect();
@@ -467,7 +465,7 @@ mod tests {
                         );
                         let g = &got[h * dim..(h + 1) * dim];
                         assert!(
-                            g.iter().zip(&one).all(|(a, b)| a.to_bits() == b.to_bits()),
+                            same_bits(g, &one),
                             "{isa:?} dim {dim} heads {heads} head {h}"
                         );
                     }
