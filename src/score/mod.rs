@@ -139,7 +139,7 @@ impl Scorer {
         // back is not a contact the answer offers.
         if !child_said.is_empty() {
             raw.retain(|e| match &e.value {
-                Value::Number(d) => !child_said.iter().any(|c| *c == d.digits),
+                Value::Number(d) => !child_said.contains(&d.digits),
                 _ => true,
             });
         }
