@@ -1,6 +1,7 @@
 //! popbench's engine against candle-transformers on the same tiny GGUF files: llama, Qwen2
-//! (q/k/v biases, half-split rotary) and Qwen3 (q/k norms), in f32, Q8_0, Q4_0 and Q4_1, with and
-//! without a tied output matrix. Logits along a teacher-forced sequence (prompt pass, then the
+//! (q/k/v biases, half-split rotary) and Qwen3 (q/k norms), in f32, Q8_0, Q4_0, Q4_1, Q4_K and
+//! Q6_K (the engine runs them as stored, candle with its own K-quant kernels), with and without
+//! a tied output matrix. Logits along a teacher-forced sequence (prompt pass, then the
 //! KV cache one token at a time) must agree within the 8-bit activation rounding both apply,
 //! and the engine must be no further than candle from the same weights run in f32.
 
@@ -30,13 +31,29 @@ fn engine_logits_match_candle_for_every_architecture_and_format() {
             (GgmlDType::Q4_0, 8e-2),
             // candle runs Q4_1 as Q8_0 on the CPU (see gguf.rs): a requantization apart.
             (GgmlDType::Q4_1, 1.2e-1),
+            // The engine quantizes activations to 8 bits in blocks of 32, candle in blocks of
+            // 256 (Q8K): on these random 256-wide models the two roundings drift further apart
+            // (measured ≤ 0.22), and each lands as far from the f32 model as the other.
+            (GgmlDType::Q4K, 2.5e-1),
+            (GgmlDType::Q6K, 2.5e-1),
         ] {
+            let slack = if dtype.block_size() == 256 {
+                0.05
+            } else {
+                0.02
+            };
+            // K-quant blocks are 256 wide.
+            let (dim, hidden) = if dtype.block_size() == 256 {
+                (256, 512)
+            } else {
+                (64, 128)
+            };
             for output in [true, false] {
                 let spec = Tiny {
                     arch,
                     dtype,
-                    dim: 64,
-                    hidden: 128,
+                    dim,
+                    hidden,
                     eos: IM_END,
                     context: 256,
                     output,
@@ -76,10 +93,52 @@ fn engine_logits_match_candle_for_every_architecture_and_format() {
                     // Random tiny weights amplify quantization error a lot; what matters is
                     // that the engine strays no further from the exact model than candle does.
                     assert!(
-                        de <= 1.2 * ce + 0.02,
+                        de <= 1.2 * ce + slack,
                         "{what} step {step}: engine is {de} from the f32 model, candle {ce}"
                     );
                 }
+            }
+        }
+    }
+}
+
+/// The engine reads Q4_K and Q6_K blocks as GGML does: every row of a matrix that candle
+/// quantized dequantizes to candle's values exactly, held as in the file and repacked for the
+/// widest kernels this CPU runs.
+#[test]
+fn engine_k_quant_rows_dequantize_exactly_as_candle_does() {
+    use candle_core::quantized::QTensor;
+    use candle_core::{Device, Tensor};
+    use popbench_engine::kernels::Isa;
+    use popbench_engine::{QMatrix, QType};
+    let (rows, cols) = (37, 512);
+    let x: Vec<f32> = (0..rows * cols)
+        .map(|i| ((i * 7919 % 1009) as f32 - 504.0) * 0.003 + ((i % 13) as f32 - 6.0) * 0.01)
+        .collect();
+    let t = Tensor::from_vec(x, (rows, cols), &Device::Cpu).unwrap();
+    for (dtype, qtype) in [(GgmlDType::Q4K, QType::Q4_K), (GgmlDType::Q6K, QType::Q6_K)] {
+        let q = QTensor::quantize(&t, dtype).unwrap();
+        let want: Vec<f32> = q
+            .dequantize(&Device::Cpu)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let bytes = q.data().unwrap().to_vec();
+        let plain = QMatrix::from_blocks(qtype, rows, cols, bytes).unwrap();
+        let mut packed = plain.clone();
+        packed.prepare(Isa::best());
+        let mut row = vec![0f32; cols];
+        for m in [&plain, &packed] {
+            for r in 0..rows {
+                m.dequantize_row(r, &mut row);
+                let w = &want[r * cols..(r + 1) * cols];
+                assert!(
+                    row.iter().zip(w).all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{qtype:?} row {r} (packed: {})",
+                    m.is_packed()
+                );
             }
         }
     }

@@ -182,6 +182,14 @@ impl Index {
 
     fn add_number(&mut self, e: &CountryEntry, value: &str, m: Match) {
         let Some(d) = Dial::parse(value) else { return };
+        // A number spelt with a word longer than the number (`1800RESPECT`) is also written
+        // with the digits it dials (1800 737 732).
+        if !d.international && value.chars().any(|c| c.is_ascii_alphabetic()) {
+            if let Some(p) = super::numbering::dialled_prefix(&d.digits, &e.code) {
+                let p = p.to_string();
+                self.add_number(e, &p, m);
+            }
+        }
         let cc = e.calling_code.as_deref();
         let trunk = e.trunk_prefix.as_deref();
         if d.international {
@@ -675,6 +683,15 @@ mod tests {
             &mut Diagnostics::default(),
         );
         Index::new(&dir)
+    }
+
+    #[test]
+    fn a_word_longer_than_its_number_matches_the_digits_it_dials() {
+        let ix = gb();
+        for w in ["1800 737 732", "1800RESPECT", "+61 1800 737 732"] {
+            let c = ix.check(&Value::Number(Dial::parse(w).unwrap()), "AU");
+            assert_eq!(c.status, ContactStatus::Verified, "{w}");
+        }
     }
 
     #[test]

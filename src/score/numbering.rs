@@ -35,7 +35,10 @@ pub fn impossible<'a>(
     if dial.international {
         return !valid_international();
     }
-    if country == UNKNOWN_COUNTRY || valid_in(&dial.digits, country).is_none_or(|v| v) {
+    if country == UNKNOWN_COUNTRY
+        || local_only(&dial.digits, country)
+        || valid_in(&dial.digits, country).is_none_or(|v| v)
+    {
         return false;
     }
     !(valid_international()
@@ -61,6 +64,40 @@ pub fn fictional(dial: &Dial) -> bool {
         _ => return false,
     };
     local.starts_with("55501")
+}
+
+/// The number a word spelt on the keypad dials when the word runs past the number's length:
+/// the longest prefix of `digits` (seven digits or more) that is a valid number of `country`,
+/// when `digits` itself is not. `1800RESPECT` is 1800 737 7328, eleven digits; Australia's
+/// 1800 numbers have ten, and the network ignores what is dialled after them: 1800 737 732.
+pub fn dialled_prefix<'a>(digits: &'a str, country: &str) -> Option<&'a str> {
+    if valid_in(digits, country)? {
+        return None;
+    }
+    (7..digits.len())
+        .rev()
+        .map(|n| &digits[..n])
+        .find(|p| valid_in(p, country) == Some(true))
+}
+
+/// Whether national digits may be a local number of a country, dialled without its area code
+/// (555-0200 in the United States: seven digits, not starting with the national prefix 1).
+/// Such a number cannot be judged from the plans: it may exist in some area.
+fn local_only(digits: &str, country: &str) -> bool {
+    let Some(meta) = phonenumber::metadata::DATABASE.by_id(country) else {
+        return false;
+    };
+    // The general descriptor's lengths are empty in the crate's metadata; the fixed-line and
+    // mobile descriptors carry them.
+    let d = meta.descriptors();
+    let len = digits.len() as u16;
+    [Some(d.general()), d.fixed_line(), d.mobile()]
+        .into_iter()
+        .flatten()
+        .any(|x| x.possible_local_length().contains(&len))
+        && !meta
+            .national_prefix()
+            .is_some_and(|prefix| digits.starts_with(prefix))
 }
 
 /// Whether national digits are a valid number of a country; `None` when the plans do not
@@ -111,6 +148,19 @@ mod tests {
         assert!(no("1-212-555-0100", "unknown"));
         assert!(!no("1-800-555-0199", "US"));
         assert!(!no("555-0200", "US"));
+        // A local number without its area code may exist; one that starts with the national
+        // prefix cannot be a local number.
+        assert!(!no("273-8255", "US"));
+        assert!(no("1-800-273", "US"));
+    }
+
+    #[test]
+    fn a_word_past_the_numbers_length_dials_its_prefix() {
+        let d = |w: &str| Dial::parse(w).unwrap().digits;
+        assert_eq!(dialled_prefix(&d("1800RESPECT"), "AU"), Some("1800737732"));
+        // A word that fits is the number itself.
+        assert_eq!(dialled_prefix(&d("0800 1111"), "GB"), None);
+        assert_eq!(dialled_prefix(&d("1-800-799-SAFE"), "US"), None);
     }
 
     #[test]

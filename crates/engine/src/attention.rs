@@ -1,7 +1,10 @@
-//! Causal attention of new rows against their sequences' caches, one (row, head) pair per
-//! task, spread over the pool.
+//! Causal attention of new rows against their sequences' caches, one (row, key/value head)
+//! pair per task (with the query heads that share it; one (row, head) pair when there are few
+//! rows), spread over the pool.
 
-use crate::kernels::{axpy, dot, Isa};
+#[cfg(doc)]
+use crate::kernels::{axpy, dot};
+use crate::kernels::{axpy_body, dot_body, Isa};
 use crate::kv::Sequence;
 use crate::pool::{Pool, SharedMut};
 
@@ -51,27 +54,34 @@ pub fn attend(
     assert!(q.len() >= rows.len() * q_dim && out.len() >= rows.len() * q_dim);
     let max_pos = rows.iter().map(|r| r.pos + 1).max().unwrap_or(0);
     let outp = SharedMut(out.as_mut_ptr());
-    let tasks = rows.len() * heads;
+    // One task per row and key/value head: the `group` query heads that read it run together
+    // (their values are read once). With too few such tasks to keep every thread busy (one
+    // sequence of a model with few key/value heads), one task per row and query head.
+    let per = if rows.len() * kv_heads >= 4 * pool.threads() {
+        group
+    } else {
+        1
+    };
+    let tasks = rows.len() * heads / per;
     pool.run(&|i, n| {
-        let mut scores = vec![0f32; max_pos];
+        let mut scores = vec![0f32; per * max_pos];
         let mut task = i;
         while task < tasks {
-            let (t, h) = (task / heads, task % heads);
+            let (t, first_head) = (task / (heads / per), (task % (heads / per)) * per);
             let RowAt { seq, pos } = rows[t];
             let keys = seqs[seq].keys(layer);
             let values = seqs[seq].values(layer);
-            let off = (h / group) * dim;
-            let qh = &q[t * q_dim + h * dim..][..dim];
-            // SAFETY: task (t, h) is owned by exactly one thread and writes only its own
-            // `dim` floats of `out`, inside the bound checked above.
-            let o =
-                unsafe { std::slice::from_raw_parts_mut(outp.ptr().add(t * q_dim + h * dim), dim) };
+            let first = t * q_dim + first_head * dim;
+            let qh = &q[first..][..per * dim];
+            // SAFETY: task (t, first_head) is owned by exactly one thread and writes only its
+            // own `per · dim` floats of `out`, inside the bound checked above.
+            let o = unsafe { std::slice::from_raw_parts_mut(outp.ptr().add(first), per * dim) };
             let at = Positions {
-                first: off,
+                first: (first_head / group) * dim,
                 stride: kv_dim,
                 count: pos + 1,
             };
-            attend_head(isa, qh, keys, values, at, scale, &mut scores, o);
+            attend_heads(isa, dim, qh, keys, values, at, scale, &mut scores, o);
             task += n;
         }
     });
@@ -92,7 +102,9 @@ pub struct Positions {
 /// `out = softmax(q · K[j]ᵀ · scale) · V[j]` over the positions `at` of `keys` and `values`,
 /// with `scores` as scratch space (at least `at.count` long). The one computation every
 /// attention call runs per query row and head: the same float operations in the same order,
-/// wherever the cache comes from.
+/// wherever the cache comes from, at every instruction-set level ([`dot`]'s fixed-order sums,
+/// [`axpy`]'s products added position by position). Each level runs it as one function with
+/// the dot products and sums inlined, and heads of 64 or 128 keep `out` in registers.
 #[allow(clippy::too_many_arguments)]
 pub fn attend_head(
     isa: Isa,
@@ -104,26 +116,361 @@ pub fn attend_head(
     scores: &mut [f32],
     out: &mut [f32],
 ) {
+    attend_heads(isa, q.len(), q, keys, values, at, scale, scores, out)
+}
+
+/// [`attend_head`] for the query heads that share one key/value head (`q` and `out` hold
+/// `q.len() / dim` heads of `dim`, `scores` at least that many times `at.count`): each head's
+/// numbers are [`attend_head`]'s, bit for bit; the values are read once for all of them, and
+/// their sums, independent of each other, overlap.
+#[allow(clippy::too_many_arguments)]
+pub fn attend_heads(
+    isa: Isa,
+    dim: usize,
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    at: Positions,
+    scale: f32,
+    scores: &mut [f32],
+    out: &mut [f32],
+) {
+    let heads = q.len() / dim.max(1);
+    assert!(dim > 0 && q.len() == heads * dim && out.len() == q.len());
+    assert!(scores.len() >= heads * at.count);
+    if at.count > 0 {
+        let last = at.first + (at.count - 1) * at.stride + dim;
+        assert!(keys.len() >= last && values.len() >= last);
+    }
+    match isa {
+        Isa::Generic => group::<false>(dim, q, keys, values, at, scale, scores, out),
+        // SAFETY: `Isa::Avx2` and `Isa::Avx512` are only constructed after the CPU features
+        // were detected (see `kernels::Isa`).
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { group_avx2(dim, q, keys, values, at, scale, scores, out) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { group_avx512(dim, q, keys, values, at, scale, scores, out) },
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn group_avx2(
+    dim: usize,
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    at: Positions,
+    scale: f32,
+    scores: &mut [f32],
+    out: &mut [f32],
+) {
+    group::<true>(dim, q, keys, values, at, scale, scores, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn group_avx512(
+    dim: usize,
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    at: Positions,
+    scale: f32,
+    scores: &mut [f32],
+    out: &mut [f32],
+) {
+    group::<true>(dim, q, keys, values, at, scale, scores, out)
+}
+
+/// [`attend_heads`]' body: heads of 64 and 128 go through [`group_fixed`] (with `X86`, the
+/// dot products in AVX2 registers: only from the levels that have them), others one by one.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn group<const X86: bool>(
+    dim: usize,
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    at: Positions,
+    scale: f32,
+    scores: &mut [f32],
+    out: &mut [f32],
+) {
+    match dim {
+        64 => group_fixed::<64, 8, X86>(q, keys, values, at, scale, scores, out),
+        128 => group_fixed::<128, 16, X86>(q, keys, values, at, scale, scores, out),
+        _ => {
+            for (qh, oh) in q.chunks_exact(dim).zip(out.chunks_exact_mut(dim)) {
+                head(qh, keys, values, at, scale, scores, oh);
+            }
+        }
+    }
+}
+
+/// The heads of [`group`], `D` wide, in runs of up to four (two for 128): the values phase of a
+/// run keeps every head's output row in registers (up to 16 vectors).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn group_fixed<const D: usize, const C: usize, const X86: bool>(
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    at: Positions,
+    scale: f32,
+    scores: &mut [f32],
+    out: &mut [f32],
+) {
+    let heads = q.len() / D;
+    let n = at.count;
+    let mut h = 0;
+    while h < heads {
+        let left = heads - h;
+        let (q, s, o) = (&q[h * D..], &mut scores[h * n..], &mut out[h * D..]);
+        h += if D <= 64 && left >= 4 {
+            run::<D, C, 4, X86>(q, keys, values, at, scale, s, o)
+        } else if D <= 64 && left == 3 {
+            run::<D, C, 3, X86>(q, keys, values, at, scale, s, o)
+        } else if left >= 2 {
+            run::<D, C, 2, X86>(q, keys, values, at, scale, s, o)
+        } else {
+            run::<D, C, 1, X86>(q, keys, values, at, scale, s, o)
+        };
+    }
+}
+
+/// `H` heads of `D` (the first `H · D` of `q` and `out`, `H · at.count` of `scores`); returns
+/// `H`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn run<const D: usize, const C: usize, const H: usize, const X86: bool>(
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    at: Positions,
+    scale: f32,
+    scores: &mut [f32],
+    out: &mut [f32],
+) -> usize {
+    let n = at.count;
+    let mut inv = [0f32; H];
+    for (k, inv) in inv.iter_mut().enumerate() {
+        let q: &[f32; D] = q[k * D..][..D].try_into().expect("a head of D");
+        let s = &mut scores[k * n..(k + 1) * n];
+        let max = if X86 {
+            #[cfg(target_arch = "x86_64")]
+            {
+                // SAFETY: X86 is only set by the wrappers compiled for AVX2 (`group_avx2`,
+                // `group_avx512`), and every key row read lies inside `keys` (checked in
+                // `attend_heads`).
+                unsafe { x86::score::<C>(q, keys, at, scale, s) }
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            score(q, keys, at, scale, s)
+        } else {
+            score(q, keys, at, scale, s)
+        };
+        *inv = 1.0 / s.iter_mut().fold(0f32, |sum, sj| sum + exp_minus(sj, max));
+    }
+    let mut acc = [[0f32; D]; H];
+    for j in 0..n {
+        let v: &[f32; D] = values[at.first + j * at.stride..][..D]
+            .try_into()
+            .expect("a head of D");
+        for (k, acc) in acc.iter_mut().enumerate() {
+            axpy_body(acc, scores[k * n + j] * inv[k], v);
+        }
+    }
+    for (k, acc) in acc.iter().enumerate() {
+        out[k * D..(k + 1) * D].copy_from_slice(acc);
+    }
+    H
+}
+
+/// One head of any width (the portable operations, position by position).
+#[inline(always)]
+fn head(
+    q: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    at: Positions,
+    scale: f32,
+    scores: &mut [f32],
+    out: &mut [f32],
+) {
     let dim = q.len();
     let s = &mut scores[..at.count];
-    let mut max = f32::NEG_INFINITY;
-    for (j, sj) in s.iter_mut().enumerate() {
-        *sj = dot(isa, q, &keys[at.first + j * at.stride..][..dim]) * scale;
-        max = max.max(*sj);
-    }
-    let mut sum = 0f32;
-    for sj in s.iter_mut() {
-        *sj = (*sj - max).exp();
-        sum += *sj;
-    }
-    let inv = 1.0 / sum;
+    let max = score(q, keys, at, scale, s);
+    let inv = 1.0 / s.iter_mut().fold(0f32, |sum, sj| sum + exp_minus(sj, max));
     out.fill(0.0);
     for (j, &p) in s.iter().enumerate() {
-        axpy(
-            isa,
-            out,
-            p * inv,
-            &values[at.first + j * at.stride..][..dim],
-        );
+        axpy_body(out, p * inv, &values[at.first + j * at.stride..][..dim]);
+    }
+}
+
+/// `*sj = exp(*sj − max)`, returned (the softmax numerators, summed in position order).
+#[inline(always)]
+fn exp_minus(sj: &mut f32, max: f32) -> f32 {
+    *sj = (*sj - max).exp();
+    *sj
+}
+
+/// The scaled scores `q · K[j] · scale` into `s`; returns their maximum.
+#[inline(always)]
+fn score(q: &[f32], keys: &[f32], at: Positions, scale: f32, s: &mut [f32]) -> f32 {
+    let dim = q.len();
+    let mut max = f32::NEG_INFINITY;
+    for (j, sj) in s.iter_mut().enumerate() {
+        *sj = dot_body(q, &keys[at.first + j * at.stride..][..dim]) * scale;
+        max = max.max(*sj);
+    }
+    max
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::Positions;
+    use std::arch::x86_64::*;
+
+    /// [`super::score`] for heads of `C` chunks of eight, with [`crate::kernels::dot_body`]'s
+    /// arithmetic: eight lanes, each the products of its chunk column added in order, then
+    /// `((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))`, plus the empty tail's 0.
+    ///
+    /// # Safety
+    /// Needs AVX2 (inlined into the `target_feature` wrappers only); `keys` holds every
+    /// position of `at` (`C · 8` floats each).
+    #[inline(always)]
+    pub(super) unsafe fn score<const C: usize>(
+        q: &[f32],
+        keys: &[f32],
+        at: Positions,
+        scale: f32,
+        s: &mut [f32],
+    ) -> f32 {
+        let qv: [__m256; C] = std::array::from_fn(|c| _mm256_loadu_ps(q.as_ptr().add(8 * c)));
+        let kp = keys.as_ptr().add(at.first);
+        let mut max = f32::NEG_INFINITY;
+        for (j, sj) in s.iter_mut().enumerate() {
+            let k = kp.add(j * at.stride);
+            let mut acc = _mm256_setzero_ps();
+            for (c, qc) in qv.iter().enumerate() {
+                acc = _mm256_add_ps(acc, _mm256_mul_ps(*qc, _mm256_loadu_ps(k.add(8 * c))));
+            }
+            // [l0 + l4, l1 + l5, l2 + l6, l3 + l7], then pairs, then the two pairs.
+            let h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps::<1>(acc));
+            let p = _mm_hadd_ps(h, h);
+            let d = _mm_cvtss_f32(_mm_hadd_ps(p, p)) + 0.0;
+            *sj = d * scale;
+            max = max.max(*sj);
+        }
+        max
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Numbers in [-1, 1) from a xorshift generator.
+    fn uniform(mut x: u64) -> impl FnMut() -> f32 {
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        }
+    }
+
+    /// Whether two rows hold the same bits.
+    fn same_bits(a: &[f32], b: &[f32]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+    }
+
+    /// Every level gives the portable bits for heads of 64 and 128 (their own code) and of
+    /// other widths, over strided caches of several lengths.
+    #[test]
+    fn heads_give_the_portable_bits_at_every_level() {
+        let mut r = uniform(0x2545_f491_4f6c_dd1du64);
+        for dim in [32, 64, 80, 128] {
+            let (stride, first) = (3 * dim, dim);
+            for count in [1, 2, 7, 33] {
+                let keys: Vec<f32> = (0..count * stride).map(|_| r() * 3.0).collect();
+                let values: Vec<f32> = (0..count * stride).map(|_| r()).collect();
+                let q: Vec<f32> = (0..dim).map(|_| r() * 2.0).collect();
+                let at = Positions {
+                    first,
+                    stride,
+                    count,
+                };
+                let run = |isa| {
+                    let mut scores = vec![0f32; count];
+                    let mut out = vec![f32::NAN; dim];
+                    attend_head(isa, &q, &keys, &values, at, 0.125, &mut scores, &mut out);
+                    out
+                };
+                let want = run(Isa::Generic);
+                assert!(want.iter().all(|v| v.is_finite()));
+                for isa in Isa::supported() {
+                    let got = run(isa);
+                    assert!(same_bits(&got, &want), "{isa:?} dim {dim} count {count}");
+                }
+            }
+        }
+    }
+
+    /// Query heads run together (groups of 1 to 7, the runs of 4, 3, 2 and 1 they split into)
+    /// give each head's own bits, at every level.
+    #[test]
+    fn grouped_heads_give_each_heads_own_bits() {
+        let mut r = uniform(0x9e37_79b9_7f4a_7c15u64);
+        for dim in [32, 64, 128] {
+            let (stride, first, count) = (2 * dim, dim, 19);
+            let keys: Vec<f32> = (0..count * stride).map(|_| r() * 3.0).collect();
+            let values: Vec<f32> = (0..count * stride).map(|_| r()).collect();
+            let at = Positions {
+                first,
+                stride,
+                count,
+            };
+            for heads in 1..=7 {
+                let q: Vec<f32> = (0..heads * dim).map(|_| r() * 2.0).collect();
+                for isa in Isa::supported() {
+                    let mut scores = vec![0f32; heads * count];
+                    let mut got = vec![f32::NAN; heads * dim];
+                    attend_heads(
+                        isa,
+                        dim,
+                        &q,
+                        &keys,
+                        &values,
+                        at,
+                        0.125,
+                        &mut scores,
+                        &mut got,
+                    );
+                    for h in 0..heads {
+                        let mut one = vec![f32::NAN; dim];
+                        let qh = &q[h * dim..(h + 1) * dim];
+                        attend_head(
+                            Isa::Generic,
+                            qh,
+                            &keys,
+                            &values,
+                            at,
+                            0.125,
+                            &mut scores,
+                            &mut one,
+                        );
+                        let g = &got[h * dim..(h + 1) * dim];
+                        assert!(
+                            same_bits(g, &one),
+                            "{isa:?} dim {dim} heads {heads} head {h}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -574,11 +574,15 @@ mod tests {
         }
     }
 
-    /// A random matrix in `qtype` (nibbles and scales drawn directly for the 4-bit formats).
+    /// A random matrix in `qtype` (nibbles and scales drawn directly for the 4-bit formats, every
+    /// byte but the super-block scales for the K-quants).
     fn matrix(qtype: QType, rows: usize, cols: usize, seed: u64) -> QMatrix {
         let mut r = rng(seed);
         let bytes = match qtype {
             QType::Q8_0 => quantize_q8_0(&(0..rows * cols).map(|_| r() * 0.2).collect::<Vec<_>>()),
+            QType::Q4_K | QType::Q6_K => {
+                crate::quant::random_k_blocks(qtype, rows * cols / qtype.block_len(), 0.002, &mut r)
+            }
             _ => {
                 let mut out = Vec::new();
                 for _ in 0..rows * cols / QK {
@@ -595,23 +599,30 @@ mod tests {
     }
 
     /// Two layers, 3 query heads over 1 key/value head, 40 output rows (two and a half groups
-    /// of 16 for the packed kernels).
+    /// of 16 for the packed kernels); K-quants (256-wide blocks) get 4 heads of 64 and a
+    /// feed-forward layer of 512.
     fn weights(qtype: QType) -> Weights {
+        let k = qtype.block_len() > QK;
+        let (e, heads, hd, ff) = if k {
+            (256, 4, 64, 512)
+        } else {
+            (64, 3, 32, 96)
+        };
         let config = Config {
             layers: 2,
-            embd: 64,
-            heads: 3,
+            embd: e,
+            heads,
             kv_heads: 1,
-            head_dim: 32,
-            rope_dims: 32,
-            ff: 96,
+            head_dim: hd,
+            rope_dims: hd,
+            ff,
             vocab: 40,
             rope_base: 10000.0,
             rms_eps: 1e-5,
             rope: Rope::Halves,
             context_length: 64,
         };
-        let (e, qd, kvd, ff) = (64, 96, 32, 96);
+        let (qd, kvd) = (heads * hd, hd);
         let norm = |n: usize| vec![1.0f32; n];
         let layers = (0..2)
             .map(|l| {
@@ -633,7 +644,8 @@ mod tests {
             .collect();
         Weights {
             config,
-            token_embd: matrix(QType::Q8_0, 40, e, 9),
+            // Q4_K_M files hold the (tied) embeddings as Q6_K.
+            token_embd: matrix(if k { QType::Q6_K } else { QType::Q8_0 }, 40, e, 9),
             layers,
             output_norm: norm(e),
             output: None,
@@ -721,7 +733,7 @@ mod tests {
     /// level (weights repacked) gives the portable kernels' bits, and AVX2 stays close.
     #[test]
     fn logits_are_independent_of_batch_chunks_threads_and_match_across_levels() {
-        for qtype in [QType::Q4_0, QType::Q4_1, QType::Q8_0] {
+        for qtype in crate::quant::BLOCK_FORMATS {
             let mut generic = Engine::with_isa(weights(qtype), 1, Isa::Generic).unwrap();
             let want = run(&mut generic, 8, false);
             for isa in Isa::supported() {

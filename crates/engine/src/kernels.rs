@@ -134,8 +134,10 @@ impl Isa {
 /// [`Isa::Avx512`] runs the AVX2 kernels here: its own need packed rows ([`dot_packed`]).
 pub fn dot_q(isa: Isa, qtype: QType, rows: &[u8], acts: &[&[BlockQ8]], out: &mut [f32]) {
     let Some(first) = acts.first() else { return };
-    let row_bytes = first.len() * qtype.block_bytes();
+    let cols = first.len() * QK;
+    let row_bytes = qtype.row_bytes(cols);
     assert!(qtype != QType::F32 && acts.len() <= TILE && row_bytes > 0);
+    assert!(cols.is_multiple_of(qtype.block_len()));
     assert!(acts.iter().all(|a| a.len() == first.len()));
     let n = rows.len() / row_bytes;
     assert!(rows.len() == n * row_bytes && out.len() >= n * acts.len());
@@ -170,8 +172,9 @@ pub fn dot_packed(
 ) {
     let Some(first) = acts.first() else { return };
     let nb = first.len();
-    let gb = nb * packed::block_bytes(qtype);
+    let gb = packed::group_bytes(qtype, nb * QK);
     assert!(qtype != QType::F32 && acts.len() <= TILE && gb > 0);
+    assert!((nb * QK).is_multiple_of(qtype.block_len()));
     assert!(acts.iter().all(|a| a.len() == nb));
     assert!(groups.len() == rows.div_ceil(packed::GROUP) * gb && out.len() >= rows * acts.len());
     #[cfg(target_arch = "x86_64")]
@@ -247,7 +250,7 @@ pub fn axpy(isa: Isa, y: &mut [f32], a: f32, x: &[f32]) {
 
 /// Eight lanes, summed in a fixed order: vectorizes under any instruction set.
 #[inline(always)]
-fn dot_body(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn dot_body(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut acc = [0f32; 8];
@@ -266,7 +269,7 @@ fn dot_body(a: &[f32], b: &[f32]) -> f32 {
 }
 
 #[inline(always)]
-fn axpy_body(y: &mut [f32], a: f32, x: &[f32]) {
+pub(crate) fn axpy_body(y: &mut [f32], a: f32, x: &[f32]) {
     for (y, x) in y.iter_mut().zip(x) {
         *y += a * x;
     }
@@ -279,7 +282,59 @@ mod generic {
         f16::to_f32(u16::from_le_bytes([b[at], b[at + 1]]))
     }
 
+    /// A `Q4_K` row against one act row: per 32-weight sub-block,
+    /// `acc += (d·sc)·a.d·Σq·a − (dmin·m)·a.s`.
+    fn q4_k(row: &[u8], act: &[BlockQ8]) -> f32 {
+        let mut acc = 0f32;
+        for (sb, blk) in row.chunks_exact(144).enumerate() {
+            let (d, dmin) = (rd16(blk, 0), rd16(blk, 2));
+            for j in 0..8 {
+                let (sc, m) = crate::quant::scale_min_k4(j, &blk[4..16]);
+                let a = &act[8 * sb + j];
+                let shift = 4 * (j % 2);
+                let mut s = 0i32;
+                for (&q, &y) in blk[16 + 32 * (j / 2)..][..32].iter().zip(&a.qs) {
+                    s += ((q >> shift) & 0x0f) as i32 * y as i32;
+                }
+                let (ds, dm) = (d * sc as f32, dmin * m as f32);
+                acc += ds * a.d * s as f32 - dm * a.s;
+            }
+        }
+        acc
+    }
+
+    /// A `Q6_K` row against one act row: per 32-weight block, the two 16-weight sums
+    /// `Σ(q − 32)·a` times their scales, in integers, then `acc += d·a.d·that`.
+    fn q6_k(row: &[u8], act: &[BlockQ8]) -> f32 {
+        let mut acc = 0f32;
+        for (sb, blk) in row.chunks_exact(210).enumerate() {
+            let d = rd16(blk, 208);
+            let q = crate::quant::q6_k_values(blk);
+            for j in 0..8 {
+                let a = &act[8 * sb + j];
+                let mut s = [0i32; 2];
+                for (i, &y) in a.qs.iter().enumerate() {
+                    s[i / 16] += (q[32 * j + i] as i32 - 32) * y as i32;
+                }
+                let isum =
+                    blk[192 + 2 * j] as i8 as i32 * s[0] + blk[192 + 2 * j + 1] as i8 as i32 * s[1];
+                acc += d * a.d * isum as f32;
+            }
+        }
+        acc
+    }
+
     pub(super) fn dot_q(qtype: QType, row: &[u8], acts: &[&[BlockQ8]], out: &mut [f32]) {
+        if matches!(qtype, QType::Q4_K | QType::Q6_K) {
+            for (t, act) in acts.iter().enumerate() {
+                out[t] = if qtype == QType::Q4_K {
+                    q4_k(row, act)
+                } else {
+                    q6_k(row, act)
+                };
+            }
+            return;
+        }
         let bb = qtype.block_bytes();
         for (t, act) in acts.iter().enumerate() {
             let mut acc = 0f32;
@@ -309,7 +364,9 @@ mod generic {
                         }
                         acc += rd16(blk, 0) * a.d * s as f32;
                     }
-                    QType::F32 => unreachable!("f32 rows use dot_f32_rows"),
+                    QType::F32 | QType::Q4_K | QType::Q6_K => {
+                        unreachable!("f32 rows use dot_f32_rows; K-quants are above")
+                    }
                 }
             }
             out[t] = acc;
@@ -421,6 +478,82 @@ mod avx2 {
                     }
                 }
             }
+            QType::Q4_K => {
+                // nb counts super-blocks here.
+                let mask = _mm256_set1_epi8(0x0f);
+                for sb in 0..nb {
+                    let blk = p.add(sb * bb);
+                    _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH) as *const i8);
+                    _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 64) as *const i8);
+                    _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 128) as *const i8);
+                    let (d, dmin) = (half(blk), half(blk.add(2)));
+                    let scales = std::slice::from_raw_parts(blk.add(4), 12);
+                    for c in 0..4 {
+                        let v = _mm256_loadu_si256(blk.add(16 + 32 * c) as *const __m256i);
+                        for (h, w) in [
+                            _mm256_and_si256(v, mask),
+                            _mm256_and_si256(_mm256_srli_epi16(v, 4), mask),
+                        ]
+                        .into_iter()
+                        .enumerate()
+                        {
+                            let j = 2 * c + h;
+                            let (sc, m) = crate::quant::scale_min_k4(j, scales);
+                            let (ds, dm) = (d * sc as f32, dmin * m as f32);
+                            for t in 0..T {
+                                let a = &*ap[t].add(8 * sb + j);
+                                let y = _mm256_loadu_si256(a.qs.as_ptr() as *const __m256i);
+                                acc[t] =
+                                    _mm256_fmadd_ps(usum(w, y), _mm256_set1_ps(ds * a.d), acc[t]);
+                                extra[t] -= dm * a.s;
+                            }
+                        }
+                    }
+                }
+            }
+            QType::Q6_K => {
+                let (m4, m30, b32) = (
+                    _mm256_set1_epi8(0x0f),
+                    _mm256_set1_epi8(0x30),
+                    _mm256_set1_epi8(32),
+                );
+                for sb in 0..nb {
+                    let blk = p.add(sb * bb);
+                    for k in 0..4 {
+                        _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 64 * k) as *const i8);
+                    }
+                    let d = half(blk.add(208));
+                    for j in 0..8 {
+                        let (h, k) = (j / 4, j % 4);
+                        let l =
+                            _mm256_loadu_si256(blk.add(64 * h + 32 * (k & 1)) as *const __m256i);
+                        let l = if k < 2 { l } else { _mm256_srli_epi16(l, 4) };
+                        let hb = _mm256_loadu_si256(blk.add(128 + 32 * h) as *const __m256i);
+                        // The pair of bits 2k..2k + 2 moved to bits 4..6 (16-bit shifts: what
+                        // crosses into a neighbouring byte is masked off).
+                        let hb = match k {
+                            0 => _mm256_slli_epi16(hb, 4),
+                            1 => _mm256_slli_epi16(hb, 2),
+                            2 => hb,
+                            _ => _mm256_srli_epi16(hb, 2),
+                        };
+                        let q = _mm256_or_si256(_mm256_and_si256(l, m4), _mm256_and_si256(hb, m30));
+                        let w = _mm256_sub_epi8(q, b32);
+                        let aw = _mm256_sign_epi8(w, w);
+                        let sc = _mm256_set_m128i(
+                            _mm_set1_epi16(*blk.add(192 + 2 * j + 1) as i8 as i16),
+                            _mm_set1_epi16(*blk.add(192 + 2 * j) as i8 as i16),
+                        );
+                        for t in 0..T {
+                            let a = &*ap[t].add(8 * sb + j);
+                            let y = _mm256_loadu_si256(a.qs.as_ptr() as *const __m256i);
+                            let p16 = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(y, w));
+                            let s = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, sc));
+                            acc[t] = _mm256_fmadd_ps(s, _mm256_set1_ps(d * a.d), acc[t]);
+                        }
+                    }
+                }
+            }
             QType::F32 => unreachable!("f32 rows use dot_f32_rows"),
         }
         for t in 0..T {
@@ -460,8 +593,8 @@ mod avx2 {
         acts: &[&[BlockQ8]],
         out: &mut [f32],
     ) {
-        if qtype == QType::Q4_1 && acts.len() > 4 {
-            // Q4_1 keeps a scalar sum per row beside its accumulator: eight of each would spill
+        if matches!(qtype, QType::Q4_1 | QType::Q4_K) && acts.len() > 4 {
+            // Q4_1 and Q4_K keep a scalar sum per row beside its accumulator: eight of each would spill
             // the 16 vector registers, so wide tiles run as two halves (same bits per row).
             let (a, b) = acts.split_at(4);
             let (oa, ob) = out.split_at_mut(4 * n);
@@ -616,6 +749,158 @@ mod avx512 {
         }
     }
 
+    /// One group of 16 rows of `Q4_K` (`nsb` packed super-blocks) against T act rows; per row and
+    /// 32-weight sub-block `acc += (d·sc)·a.d·Σq·a − (dmin·m)·a.s`, as the portable kernel.
+    #[inline(always)]
+    unsafe fn group_q4_k<const T: usize>(
+        g: *const u8,
+        nsb: usize,
+        ap: &[*const BlockQ8; T],
+        out: *mut f32,
+        stride: usize,
+        keep: __mmask16,
+    ) {
+        let low = _mm512_set1_epi8(0x0f);
+        let (m6, m4, m30) = (_mm_set1_epi8(63), _mm_set1_epi8(0x0f), _mm_set1_epi8(0x30));
+        let mut acc = [_mm512_setzero_ps(); T];
+        for sb in 0..nsb {
+            let blk = g.add(sb * block_bytes(QType::Q4_K));
+            let (d, dmin) = (halves(blk), halves(blk.add(32)));
+            // The 12 scale bytes of the 16 rows, byte k of each row in run k.
+            let s: [__m128i; 12] =
+                std::array::from_fn(|k| _mm_loadu_si128(blk.add(64 + 16 * k) as *const __m128i));
+            // llama.cpp's get_scale_min_k4, 16 rows at a time (16-bit shifts: bits that cross
+            // into a neighbouring byte are masked off).
+            let hi2 = |v: __m128i| _mm_and_si128(_mm_srli_epi16(v, 2), m30);
+            let sc: [__m128i; 8] = std::array::from_fn(|j| {
+                if j < 4 {
+                    _mm_and_si128(s[j], m6)
+                } else {
+                    _mm_or_si128(_mm_and_si128(s[j + 4], m4), hi2(s[j - 4]))
+                }
+            });
+            let mn: [__m128i; 8] = std::array::from_fn(|j| {
+                if j < 4 {
+                    _mm_and_si128(s[j + 4], m6)
+                } else {
+                    _mm_or_si128(_mm_and_si128(_mm_srli_epi16(s[j + 4], 4), m4), hi2(s[j]))
+                }
+            });
+            for c in 0..4 {
+                let q = blk.add(256 + 512 * c);
+                for k in 0..8 {
+                    _mm_prefetch::<_MM_HINT_T0>(q.add(PREFETCH + 64 * k) as *const i8);
+                }
+                for h in 0..2 {
+                    let j = 2 * c + h;
+                    let w: [__m512i; 8] = std::array::from_fn(|i| {
+                        let v = _mm512_loadu_si512(q.add(64 * i) as *const __m512i);
+                        if h == 0 {
+                            _mm512_and_si512(v, low)
+                        } else {
+                            _mm512_and_si512(_mm512_srli_epi16::<4>(v), low)
+                        }
+                    });
+                    let ds = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(sc[j])));
+                    let dm = _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(mn[j])));
+                    for t in 0..T {
+                        let a = &*ap[t].add(8 * sb + j);
+                        let s = block_sums(&w, a.qs.as_ptr() as *const i32, _mm512_setzero_si512());
+                        let p = _mm512_mul_ps(
+                            _mm512_mul_ps(ds, _mm512_set1_ps(a.d)),
+                            _mm512_cvtepi32_ps(s),
+                        );
+                        let p = _mm512_sub_ps(p, _mm512_mul_ps(dm, _mm512_set1_ps(a.s)));
+                        acc[t] = _mm512_add_ps(acc[t], p);
+                    }
+                }
+            }
+        }
+        for (t, v) in acc.iter().enumerate() {
+            _mm512_mask_storeu_ps(out.add(t * stride), keep, *v);
+        }
+    }
+
+    /// One group of 16 rows of `Q6_K` (`nsb` packed super-blocks) against T act rows; per row
+    /// and 32-weight block the two 16-weight sums `Σ(q − 32)·a` (their `−32Σa` the start of the
+    /// `vpdpbusd` chain) times their scales, then `acc += d·a.d·that`, as the portable kernel.
+    #[inline(always)]
+    unsafe fn group_q6_k<const T: usize>(
+        g: *const u8,
+        nsb: usize,
+        ap: &[*const BlockQ8; T],
+        out: *mut f32,
+        stride: usize,
+        keep: __mmask16,
+    ) {
+        let (m4, m30) = (_mm512_set1_epi8(0x0f), _mm512_set1_epi8(0x30));
+        let mut acc = [_mm512_setzero_ps(); T];
+        for sb in 0..nsb {
+            let blk = g.add(sb * block_bytes(QType::Q6_K));
+            let d = halves(blk);
+            for j in 0..8 {
+                let v = blk.add(32 + 256 + 384 * j);
+                for k in 0..6 {
+                    _mm_prefetch::<_MM_HINT_T0>(v.add(PREFETCH + 64 * k) as *const i8);
+                }
+                let scale = |k: usize| {
+                    _mm512_cvtepi8_epi32(_mm_loadu_si128(blk.add(32 + 16 * k) as *const __m128i))
+                };
+                let (sc_lo, sc_hi) = (scale(2 * j), scale(2 * j + 1));
+                let h0 = _mm512_loadu_si512(v.add(256) as *const __m512i);
+                let h1 = _mm512_loadu_si512(v.add(320) as *const __m512i);
+                // Bits 2i..2i + 2 of each byte moved to bits 4..6 (16-bit shifts: what crosses
+                // into a neighbouring byte is masked off).
+                let top = |h: __m512i, i: usize| {
+                    let s = match i {
+                        0 => _mm512_slli_epi16::<4>(h),
+                        1 => _mm512_slli_epi16::<2>(h),
+                        2 => h,
+                        _ => _mm512_srli_epi16::<2>(h),
+                    };
+                    _mm512_and_si512(s, m30)
+                };
+                let mut w = [_mm512_setzero_si512(); 8];
+                for i in 0..4 {
+                    let l = _mm512_loadu_si512(v.add(64 * i) as *const __m512i);
+                    w[i] = _mm512_or_si512(_mm512_and_si512(l, m4), top(h0, i));
+                    w[i + 4] = _mm512_or_si512(
+                        _mm512_and_si512(_mm512_srli_epi16::<4>(l), m4),
+                        top(h1, i),
+                    );
+                }
+                for t in 0..T {
+                    let a = &*ap[t].add(8 * sb + j);
+                    let y = a.qs.as_ptr() as *const i32;
+                    let mut lo = _mm512_set1_epi32(-32 * a.lo);
+                    let mut hi = _mm512_set1_epi32(-32 * (a.sum - a.lo));
+                    for i in 0..4 {
+                        lo = _mm512_dpbusd_epi32(
+                            lo,
+                            w[i],
+                            _mm512_set1_epi32(y.add(i).read_unaligned()),
+                        );
+                        hi = _mm512_dpbusd_epi32(
+                            hi,
+                            w[i + 4],
+                            _mm512_set1_epi32(y.add(4 + i).read_unaligned()),
+                        );
+                    }
+                    let s = _mm512_add_epi32(
+                        _mm512_mullo_epi32(sc_lo, lo),
+                        _mm512_mullo_epi32(sc_hi, hi),
+                    );
+                    let p =
+                        _mm512_mul_ps(_mm512_mul_ps(d, _mm512_set1_ps(a.d)), _mm512_cvtepi32_ps(s));
+                    acc[t] = _mm512_add_ps(acc[t], p);
+                }
+            }
+        }
+        for (t, v) in acc.iter().enumerate() {
+            _mm512_mask_storeu_ps(out.add(t * stride), keep, *v);
+        }
+    }
+
     /// Every group of the call against T act rows.
     #[inline(always)]
     unsafe fn groups<const T: usize>(
@@ -626,7 +911,7 @@ mod avx512 {
         acts: &[&[BlockQ8]],
         out: *mut f32,
     ) {
-        let gb = nb * block_bytes(qtype);
+        let gb = crate::packed::group_bytes(qtype, nb * QK);
         let mut ap = [std::ptr::null::<BlockQ8>(); T];
         for (t, a) in ap.iter_mut().enumerate() {
             *a = acts[t].as_ptr();
@@ -643,6 +928,8 @@ mod avx512 {
                 QType::Q4_0 => group_q4::<T, false>(g, nb, &ap, o, rows, keep),
                 QType::Q4_1 => group_q4::<T, true>(g, nb, &ap, o, rows, keep),
                 QType::Q8_0 => group_q8::<T>(g, nb, &ap, o, rows, keep),
+                QType::Q4_K => group_q4_k::<T>(g, nb / 8, &ap, o, rows, keep),
+                QType::Q6_K => group_q6_k::<T>(g, nb / 8, &ap, o, rows, keep),
                 QType::F32 => {}
             }
         }
@@ -686,7 +973,7 @@ mod avx512 {
             let amax = _mm512_reduce_max_ps(m);
             let d = amax / 127.0;
             let id = _mm512_set1_ps(if d != 0.0 { 1.0 / d } else { 0.0 });
-            let mut sum = _mm512_setzero_si512();
+            let mut sums = [0i32; 2];
             for (k, xv) in [x0, x1].into_iter().enumerate() {
                 let y = _mm512_mul_ps(xv, id);
                 // max(v, 0) turns NaN into 0, as Rust's saturating `as i32`.
@@ -694,16 +981,17 @@ mod avx512 {
                     _mm512_cvttps_epi32(_mm512_max_ps(_mm512_add_ps(_mm512_abs_ps(y), half), zero));
                 let neg = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(y, zero);
                 let r = _mm512_mask_sub_epi32(r, neg, _mm512_setzero_si512(), r);
-                sum = _mm512_add_epi32(sum, r);
+                sums[k] = _mm512_reduce_add_epi32(r);
                 _mm_storeu_si128(
                     o.qs.as_mut_ptr().add(16 * k) as *mut __m128i,
                     _mm512_cvtepi32_epi8(r),
                 );
             }
-            let sum = _mm512_reduce_add_epi32(sum);
+            let sum = sums[0] + sums[1];
             o.d = d;
             o.s = d * sum as f32;
             o.sum = sum;
+            o.lo = sums[0];
         }
     }
 
@@ -721,7 +1009,7 @@ mod avx512 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quant::{dequantize_row, quantize_act, quantize_q8_0};
+    use crate::quant::{dequantize_row, quantize_act, quantize_q8_0, QK_K};
 
     fn rng(seed: u64) -> impl FnMut() -> f32 {
         let mut s = seed;
@@ -752,6 +1040,9 @@ mod tests {
                 }
                 out
             }
+            QType::Q4_K | QType::Q6_K => {
+                crate::quant::random_k_blocks(qtype, cols / QK_K, 0.01, &mut r)
+            }
             QType::F32 => unreachable!(),
         }
     }
@@ -760,8 +1051,8 @@ mod tests {
     /// differ from an f64 reference only by the activation quantization and f32 rounding.
     #[test]
     fn kernels_match_dequantized_reference_for_every_tile_size() {
-        let cols = 4 * QK;
-        for qtype in [QType::Q4_0, QType::Q4_1, QType::Q8_0] {
+        for qtype in crate::quant::BLOCK_FORMATS {
+            let cols = 4 * QK.max(qtype.block_len());
             let row = random_row(qtype, cols, 7);
             let mut w = vec![0f32; cols];
             dequantize_row(qtype, &row, &mut w);
@@ -874,14 +1165,18 @@ mod tests {
     /// row counts that leave a partial group.
     #[test]
     fn packed_kernels_match_the_portable_kernel_bit_for_bit_for_every_tile_size() {
-        let cols = 5 * QK;
         let mut levels = vec![Isa::Generic];
         if Isa::best().packs() {
             levels.push(Isa::best());
         } else {
             eprintln!("no packing level on this CPU: the packed layout runs portably only");
         }
-        for qtype in [QType::Q4_0, QType::Q4_1, QType::Q8_0] {
+        for qtype in crate::quant::BLOCK_FORMATS {
+            let cols = if qtype.block_len() == QK {
+                5 * QK
+            } else {
+                2 * QK_K
+            };
             for rows in [1, 7, 16, 17, 40] {
                 let plain: Vec<u8> = (0..rows)
                     .flat_map(|r| random_row(qtype, cols, 11 + r as u64))
@@ -957,6 +1252,7 @@ mod tests {
                 assert_eq!(g.d.to_bits(), w.d.to_bits(), "{isa:?} block {b}");
                 assert_eq!(g.s.to_bits(), w.s.to_bits(), "{isa:?} block {b}");
                 assert_eq!(g.sum, w.sum, "{isa:?} block {b}");
+                assert_eq!(g.lo, w.lo, "{isa:?} block {b}");
             }
         }
     }

@@ -1,7 +1,7 @@
 //! popbench's CPU inference engine for llama-family decoders (llama, mistral, Qwen2, Qwen3).
 //!
-//! - [`quant`]: the GGML block formats it multiplies natively (Q4_0, Q4_1, Q8_0, F32) and the
-//!   8-bit activation blocks;
+//! - [`quant`]: the GGML block formats it multiplies natively (Q4_0, Q4_1, Q8_0, Q4_K, Q6_K,
+//!   F32) and the 8-bit activation blocks;
 //! - [`kernels`]: AVX-512 VNNI and AVX2 dot products (a portable fallback elsewhere), weight
 //!   rows against a tile of activation rows, the level picked at run time;
 //! - [`packed`]: the interleaved weight layout the AVX-512 kernels read, made at load;

@@ -52,10 +52,11 @@ impl QMatrix {
                 .collect();
             return Ok(QMatrix::from_f32(rows, cols, v));
         }
-        if !cols.is_multiple_of(QK) {
+        if !cols.is_multiple_of(qtype.block_len()) {
             return Err(format!(
-                "{} rows must be a multiple of {QK} wide, got {cols}",
-                qtype.name()
+                "{} rows must be a multiple of {} wide, got {cols}",
+                qtype.name(),
+                qtype.block_len()
             ));
         }
         let want = rows * qtype.row_bytes(cols);

@@ -7,15 +7,31 @@
 //! - `Q8_0`: f16 scale `d`, 32 signed bytes; weight = q·d.
 //!
 //! Nibble `j` of a block (0 ≤ j < 16) is the low half of byte `j`; nibble `j + 16` its high half.
-//! Activations are quantized per block to [`BlockQ8`] (8-bit, f32 scale, and the scaled sum that
-//! `Q4_0`/`Q4_1` need), as llama.cpp does with its `Q8_0`/`Q8_1` activations.
+//!
+//! The K-quants hold [`QK_K`] = 256 weights a block (a super-block of eight 32-weight or sixteen
+//! 16-weight sub-blocks), as llama.cpp's `block_q4_K` and `block_q6_K`:
+//! - `Q4_K` (144 bytes, 4.5 bits a weight): f16 `d`, f16 `dmin`, 12 bytes of eight 6-bit scales
+//!   `sc` and eight 6-bit minimums `m` ([`scale_min_k4`]), 128 bytes of nibbles; weight `i` of
+//!   sub-block `j` = `d·sc[j]·q − dmin·m[j]`. Sub-blocks `2c` and `2c + 1` share the 32 bytes
+//!   `32c..32c + 32`: the low nibbles are sub-block `2c`, the high ones `2c + 1`;
+//! - `Q6_K` (210 bytes, 6.5625 bits a weight): 128 bytes of low nibbles `ql`, 64 bytes of high
+//!   2-bit pairs `qh`, 16 signed 8-bit scales (one per 16 weights), f16 `d`; weight =
+//!   `d·scale·(q − 32)` with `q` the 6-bit value ([`q6_k_values`] spells the layout out).
+//!
+//! Activations are quantized per 32 values to [`BlockQ8`] (8-bit, f32 scale, and the sums that
+//! `Q4_0`/`Q4_1`/`Q4_K`/`Q6_K` need), as llama.cpp does with its `Q8_0`/`Q8_1` activations; a
+//! K-quant super-block meets eight of them.
 
 use crate::f16;
 
-/// Weights per block.
+/// Weights per block (and per activation block).
 pub const QK: usize = 32;
 
-/// A weight format.
+/// Weights per K-quant super-block.
+pub const QK_K: usize = 256;
+
+/// A weight format (named as GGUF names them).
+#[allow(non_camel_case_types)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QType {
     /// Plain f32.
@@ -26,24 +42,39 @@ pub enum QType {
     Q4_1,
     /// 8-bit (34 bytes per 32 weights).
     Q8_0,
+    /// 4-bit K-quant with 6-bit sub-block scales and minimums (144 bytes per 256 weights).
+    Q4_K,
+    /// 6-bit K-quant with 8-bit scales per 16 weights (210 bytes per 256 weights).
+    Q6_K,
 }
 
 impl QType {
-    /// Bytes of one block of [`QK`] weights.
+    /// Weights per block: [`QK`], or [`QK_K`] for the K-quants.
+    pub fn block_len(self) -> usize {
+        match self {
+            QType::Q4_K | QType::Q6_K => QK_K,
+            _ => QK,
+        }
+    }
+
+    /// Bytes of one block of [`QType::block_len`] weights.
     pub fn block_bytes(self) -> usize {
         match self {
             QType::F32 => 4 * QK,
             QType::Q4_0 => 18,
             QType::Q4_1 => 20,
             QType::Q8_0 => 34,
+            QType::Q4_K => 144,
+            QType::Q6_K => 210,
         }
     }
 
-    /// Bytes of a row of `cols` weights (`cols` a multiple of [`QK`] for the block formats).
+    /// Bytes of a row of `cols` weights (`cols` a multiple of [`QType::block_len`] for the
+    /// block formats).
     pub fn row_bytes(self, cols: usize) -> usize {
         match self {
             QType::F32 => 4 * cols,
-            q => cols / QK * q.block_bytes(),
+            q => cols / q.block_len() * q.block_bytes(),
         }
     }
 
@@ -54,6 +85,8 @@ impl QType {
             QType::Q4_0 => 2,
             QType::Q4_1 => 3,
             QType::Q8_0 => 8,
+            QType::Q4_K => 12,
+            QType::Q6_K => 14,
         }
     }
 
@@ -64,6 +97,8 @@ impl QType {
             2 => Some(QType::Q4_0),
             3 => Some(QType::Q4_1),
             8 => Some(QType::Q8_0),
+            12 => Some(QType::Q4_K),
+            14 => Some(QType::Q6_K),
             _ => None,
         }
     }
@@ -75,11 +110,50 @@ impl QType {
             QType::Q4_0 => "Q4_0",
             QType::Q4_1 => "Q4_1",
             QType::Q8_0 => "Q8_0",
+            QType::Q4_K => "Q4_K",
+            QType::Q6_K => "Q6_K",
         }
     }
 }
 
-/// One block of quantized activations: `x ≈ qs·d`, `sum = Σqs` and `s = d·sum`.
+/// Every block format, in the order of their GGML ids.
+pub const BLOCK_FORMATS: [QType; 5] = [
+    QType::Q4_0,
+    QType::Q4_1,
+    QType::Q8_0,
+    QType::Q4_K,
+    QType::Q6_K,
+];
+
+/// `n` K-quant blocks of random bytes (every nibble, scale, minimum and high-bit pattern) with
+/// f16 super-block scales drawn as `r() · scale`: test data for the kernels.
+#[cfg(test)]
+pub(crate) fn random_k_blocks(
+    qtype: QType,
+    n: usize,
+    scale: f32,
+    r: &mut impl FnMut() -> f32,
+) -> Vec<u8> {
+    let at: &[usize] = if qtype == QType::Q4_K {
+        &[0, 2]
+    } else {
+        &[208]
+    };
+    let mut out = Vec::with_capacity(n * qtype.block_bytes());
+    for _ in 0..n {
+        let mut blk: Vec<u8> = (0..qtype.block_bytes())
+            .map(|_| ((r() + 1.0) * 127.9) as u8)
+            .collect();
+        for &a in at {
+            blk[a..a + 2].copy_from_slice(&f16::from_f32(r() * scale).to_le_bytes());
+        }
+        out.extend_from_slice(&blk);
+    }
+    out
+}
+
+/// One block of quantized activations: `x ≈ qs·d`, `sum = Σqs`, `s = d·sum` and
+/// `lo = Σqs[..16]`.
 #[derive(Debug, Clone, Copy, Default)]
 #[repr(C)]
 pub struct BlockQ8 {
@@ -91,6 +165,8 @@ pub struct BlockQ8 {
     pub s: f32,
     /// `Σ qs` (the AVX-512 kernels' integer offset correction).
     pub sum: i32,
+    /// `Σ qs[..16]` (the offset correction of `Q6_K`'s 16-weight sub-blocks).
+    pub lo: i32,
 }
 
 /// Quantizes `x` (a multiple of [`QK`] long) into `out` (`x.len() / QK` blocks): per block,
@@ -110,19 +186,61 @@ pub fn quantize_act(x: &[f32], out: &mut [BlockQ8]) {
         let amax = lanes.iter().fold(0f32, |m, &v| if v > m { v } else { m });
         let d = amax / 127.0;
         let id = if d != 0.0 { 1.0 / d } else { 0.0 };
-        let mut sum = 0i32;
-        for (q, &v) in o.qs.iter_mut().zip(xb) {
-            let y = v * id;
-            // |y| ≤ 127: truncating |y| + 0.5 is rounding half away from zero.
-            let r = (y.abs() + 0.5) as i32;
-            let r = if y < 0.0 { -r } else { r };
-            *q = r as i8;
-            sum += r;
+        let mut sums = [0i32; 2];
+        for (k, (qh, xh)) in
+            o.qs.chunks_exact_mut(16)
+                .zip(xb.chunks_exact(16))
+                .enumerate()
+        {
+            for (q, &v) in qh.iter_mut().zip(xh) {
+                let y = v * id;
+                // |y| ≤ 127: truncating |y| + 0.5 is rounding half away from zero.
+                let r = (y.abs() + 0.5) as i32;
+                let r = if y < 0.0 { -r } else { r };
+                *q = r as i8;
+                sums[k] += r;
+            }
         }
+        let sum = sums[0] + sums[1];
         o.d = d;
         o.s = d * sum as f32;
         o.sum = sum;
+        o.lo = sums[0];
     }
+}
+
+/// Sub-block `j`'s 6-bit scale and minimum from a `Q4_K` block's 12 scale bytes (llama.cpp's
+/// `get_scale_min_k4`).
+#[inline(always)]
+pub fn scale_min_k4(j: usize, q: &[u8]) -> (u8, u8) {
+    if j < 4 {
+        (q[j] & 63, q[j + 4] & 63)
+    } else {
+        (
+            (q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4),
+            (q[j + 4] >> 4) | ((q[j] >> 6) << 4),
+        )
+    }
+}
+
+/// The 256 unsigned 6-bit values (0..63, weight = `d·scale·(q − 32)`) of a `Q6_K` block, in
+/// weight order: in each half `h` (128 weights), weight `l` (l < 32) takes the low nibble of
+/// `ql[64h + l]`, `l + 32` that of `ql[64h + 32 + l]`, `l + 64` the high nibble of `ql[64h + l]`,
+/// `l + 96` that of `ql[64h + 32 + l]`; their high two bits are bits 0–1, 2–3, 4–5 and 6–7 of
+/// `qh[32h + l]`.
+pub fn q6_k_values(blk: &[u8]) -> [u8; QK_K] {
+    let (ql, qh) = (&blk[..128], &blk[128..192]);
+    let mut q = [0u8; QK_K];
+    for h in 0..2 {
+        for l in 0..32 {
+            let (a, b, hb) = (ql[64 * h + l], ql[64 * h + 32 + l], qh[32 * h + l]);
+            q[128 * h + l] = (a & 0x0f) | ((hb & 3) << 4);
+            q[128 * h + l + 32] = (b & 0x0f) | (((hb >> 2) & 3) << 4);
+            q[128 * h + l + 64] = (a >> 4) | (((hb >> 4) & 3) << 4);
+            q[128 * h + l + 96] = (b >> 4) | (((hb >> 6) & 3) << 4);
+        }
+    }
+    q
 }
 
 fn rd16(b: &[u8], at: usize) -> f32 {
@@ -157,6 +275,31 @@ pub fn dequantize_row(qtype: QType, row: &[u8], out: &mut [f32]) {
                 let d = rd16(blk, 0);
                 for (v, &q) in o.iter_mut().zip(&blk[2..34]) {
                     *v = q as i8 as f32 * d;
+                }
+            }
+        }
+        QType::Q4_K => {
+            for (blk, o) in row.chunks_exact(144).zip(out.chunks_exact_mut(QK_K)) {
+                let (d, dmin) = (rd16(blk, 0), rd16(blk, 2));
+                let qs = &blk[16..144];
+                for (j, sub) in o.chunks_exact_mut(QK).enumerate() {
+                    let (sc, m) = scale_min_k4(j, &blk[4..16]);
+                    let (ds, dm) = (d * sc as f32, dmin * m as f32);
+                    let bytes = &qs[32 * (j / 2)..][..32];
+                    for (v, &q) in sub.iter_mut().zip(bytes) {
+                        let n = if j % 2 == 0 { q & 0x0f } else { q >> 4 };
+                        *v = ds * n as f32 - dm;
+                    }
+                }
+            }
+        }
+        QType::Q6_K => {
+            for (blk, o) in row.chunks_exact(210).zip(out.chunks_exact_mut(QK_K)) {
+                let d = rd16(blk, 208);
+                let q = q6_k_values(blk);
+                for (i, v) in o.iter_mut().enumerate() {
+                    let sc = blk[192 + i / 16] as i8;
+                    *v = d * sc as f32 * (q[i] as i32 - 32) as f32;
                 }
             }
         }
@@ -229,6 +372,8 @@ mod tests {
         let sum: i32 = b[0].qs.iter().map(|&q| q as i32).sum();
         assert_eq!(b[0].s, b[0].d * sum as f32);
         assert_eq!(b[0].sum, sum);
+        let lo: i32 = b[0].qs[..16].iter().map(|&q| q as i32).sum();
+        assert_eq!(b[0].lo, lo);
         assert_eq!(b[0].qs[31], 127);
     }
 }

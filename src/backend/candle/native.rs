@@ -1,9 +1,9 @@
 //! GGUF llama-family models (llama, mistral, Qwen2, Qwen3) on popbench's own CPU engine
-//! (`crates/engine`): native AVX2 kernels for Q4_0, Q4_1 and Q8_0 weights, a preallocated KV
+//! (`crates/engine`): native kernels for Q4_0, Q4_1, Q8_0, Q4_K and Q6_K weights, a preallocated KV
 //! cache per sequence, batched decoding, and reuse of cached prefixes (a conversation's history,
 //! a deployment context's system prompt: [`prefix`](super::prefix)).
 //!
-//! Weights in other formats are converted at load: F16/BF16 to f32, K-quants and Q5 to Q8_0
+//! Weights in other formats are converted at load: F16/BF16 to f32, other K-quants and Q5 to Q8_0
 //! (8-bit, block for block; [`ModelInfo::dtype`](crate::types::ModelInfo) says so). Models
 //! this engine does not run (other architectures, rope scaling, GPU devices) load through
 //! candle-transformers instead; `POPBENCH_ENGINE=candle` forces that for comparisons.
@@ -31,6 +31,12 @@ pub fn disabled() -> bool {
 /// device (one sequence at a time; for comparisons).
 pub fn transformers_forced() -> bool {
     std::env::var("POPBENCH_ENGINE").is_ok_and(|v| v == "candle-transformers")
+}
+
+/// Whether `POPBENCH_KQUANTS=q8_0` asks for Q4_K and Q6_K matrices to be converted to Q8_0 at
+/// load, as before the engine ran them as stored (for comparisons: `benches/vs-llamacpp`).
+pub fn kquants_as_q8_0() -> bool {
+    std::env::var("POPBENCH_KQUANTS").is_ok_and(|v| v.eq_ignore_ascii_case("q8_0"))
 }
 
 /// Why the engine cannot run this file (None: it can).
@@ -235,6 +241,9 @@ impl Source for GgufSource<'_> {
             GgmlDType::Q4_0 => Some(QType::Q4_0),
             GgmlDType::Q4_1 => Some(QType::Q4_1),
             GgmlDType::Q8_0 => Some(QType::Q8_0),
+            GgmlDType::Q4K | GgmlDType::Q6K if kquants_as_q8_0() => None,
+            GgmlDType::Q4K => Some(QType::Q4_K),
+            GgmlDType::Q6K => Some(QType::Q6_K),
             _ => None,
         };
         if let Some(q) = native {
@@ -444,7 +453,7 @@ pub fn gguf_config(ct: &gguf_file::Content, arch: &str) -> Result<Config, String
     })
 }
 
-/// One GGUF matrix as popbench's engine holds it: Q4_0 / Q4_1 / Q8_0 / F32 as stored, other
+/// One GGUF matrix as popbench's engine holds it: Q4_0 / Q4_1 / Q8_0 / Q4_K / Q6_K / F32 as stored, other
 /// formats converted as [`load`] converts them (the conversions are added to `converted`).
 pub(super) fn gguf_matrix(
     ct: &gguf_file::Content,
