@@ -269,6 +269,12 @@ fn bad_flags_exit_2_before_any_model_loads() {
             ],
         ),
         (
+            "bad_dtype",
+            vec![
+                "run", "--model", &model, "--dtype", "f64", "--suite", "smoke",
+            ],
+        ),
+        (
             "bad_stop_count",
             vec![
                 "run", "--model", &model, "--suite", "smoke", "--stop", "a", "--stop", "b",

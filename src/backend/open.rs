@@ -26,6 +26,15 @@ impl WeightDtype {
         }
     }
 
+    /// The name [`WeightDtype::parse`] reads.
+    pub fn id(self) -> &'static str {
+        match self {
+            WeightDtype::F32 => "f32",
+            WeightDtype::F16 => "f16",
+            WeightDtype::Bf16 => "bf16",
+        }
+    }
+
     fn candle(self) -> candle_core::DType {
         match self {
             WeightDtype::F32 => candle_core::DType::F32,

@@ -8,7 +8,6 @@
 use super::printer::{Hint, Printer};
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
-use popbench::backend::candle::DeviceKind;
 use popbench::backend::{redact, ModelSpec};
 use popbench::conversation::child::AdaptiveChild;
 use popbench::run::plan::Shard;
@@ -110,6 +109,10 @@ pub struct Args {
     /// Device: cpu, cuda, metal.
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// Weights and arithmetic of a safetensors model: f32, f16 or bf16 (default: f32 on the
+    /// CPU, bf16 on CUDA, f16 on Metal). GGUF files keep their quantization.
+    #[arg(long, value_name = "DTYPE")]
+    dtype: Option<String>,
 }
 
 fn parse_mode(s: &str) -> Result<ConversationMode, String> {
@@ -237,15 +240,13 @@ impl Progress for CliProgress {
 /// as the batch size.
 fn open_backend(
     spec: &ModelSpec,
-    device: DeviceKind,
-    threads: usize,
-    batch: usize,
+    run: &RunSpec,
 ) -> anyhow::Result<Box<dyn popbench::backend::Backend>> {
     let opts = popbench::backend::OpenOptions {
-        device,
-        threads: Some(threads),
-        dtype: None,
-        concurrency: (batch > 0).then_some(batch),
+        device: run.device,
+        threads: Some(run.threads),
+        dtype: run.dtype,
+        concurrency: (run.batch > 0).then_some(run.batch),
     };
     Ok(popbench::backend::open(spec, &opts)?)
 }
@@ -377,6 +378,7 @@ impl Args {
             batch: self.batch,
             threads: self.threads,
             device: self.device.clone(),
+            dtype: self.dtype.clone(),
         }
     }
 }
@@ -451,7 +453,7 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         let model = redact::url_credentials(&m.arg);
         let result = (|| -> anyhow::Result<runner::RunOutcome> {
             printer.status(format!("loading {model}…"));
-            let mut backend = open_backend(&m.spec, spec.device, spec.threads, spec.batch)?;
+            let mut backend = open_backend(&m.spec, &spec)?;
             let mut progress = CliProgress::new(printer);
             let outcome = runner::run_with_child(
                 backend.as_mut(),

@@ -18,6 +18,7 @@ use super::plan::{select_plan, Shard};
 use super::runner::RunOptions;
 use super::select::Selection;
 use crate::backend::candle::DeviceKind;
+use crate::backend::open::WeightDtype;
 use crate::backend::ModelSpec;
 use crate::dataset::Dataset;
 use crate::diag::Diagnostics;
@@ -85,6 +86,8 @@ pub struct RunFlags {
     pub threads: Option<usize>,
     /// `--device`.
     pub device: String,
+    /// `--dtype` (None: the device's default).
+    pub dtype: Option<String>,
 }
 
 impl Default for RunFlags {
@@ -114,6 +117,7 @@ impl Default for RunFlags {
             batch: 0,
             threads: None,
             device: "cpu".into(),
+            dtype: None,
         }
     }
 }
@@ -168,6 +172,8 @@ pub struct RunSpec {
     pub child: Option<String>,
     /// The device.
     pub device: DeviceKind,
+    /// The dtype of safetensors models (None: the device's default).
+    pub dtype: Option<WeightDtype>,
     /// What deserves a word but stops nothing (a language tag popbench does not know).
     pub warnings: Vec<String>,
 }
@@ -318,6 +324,17 @@ impl RunSpec {
                 "a GPU device needs a build with its feature: --features cuda or --features metal",
             )
         })?;
+        let dtype = flags
+            .dtype
+            .as_deref()
+            .map(WeightDtype::parse)
+            .transpose()
+            .map_err(|e| {
+                flag(
+                    format!("--dtype {e}"),
+                    "--dtype f32 computes as the CPU does (the default there); bf16 is the CUDA default",
+                )
+            })?;
         let selection = Selection::parse(&flags.only, flags.limit).map_err(|e| {
             flag(
                 e,
@@ -382,7 +399,21 @@ impl RunSpec {
                 )
             })?;
         }
-        let warnings = language_warnings(&suite, &data);
+        let mut warnings = language_warnings(&suite, &data);
+        if let Some(d) = dtype {
+            for m in &models {
+                if matches!(
+                    m.spec,
+                    ModelSpec::Gguf(_) | ModelSpec::Replay(_) | ModelSpec::OpenAi { .. }
+                ) {
+                    warnings.push(format!(
+                        "--dtype {} does not apply to --model {}: only safetensors models take it",
+                        d.id(),
+                        crate::backend::redact::url_credentials(&m.arg)
+                    ));
+                }
+            }
+        }
         let threads = flags.threads.unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -411,6 +442,7 @@ impl RunSpec {
             max_failures: flags.max_failures,
             child,
             device,
+            dtype,
             warnings,
         })
     }
@@ -494,6 +526,9 @@ impl RunSpec {
         }
         if !self.score {
             c.push_str(" --no-score");
+        }
+        if let Some(d) = self.dtype {
+            c.push_str(&format!(" --dtype {}", d.id()));
         }
         for e in extra {
             c.push(' ');
@@ -710,5 +745,46 @@ mod tests {
         assert_eq!(safe_component("a/b\\c"), "a-b-c");
         assert_eq!(safe_component(".hidden"), "hidden");
         assert_eq!(safe_component("qwen2.5-7b"), "qwen2.5-7b");
+    }
+
+    #[test]
+    fn dtype_is_checked_warned_where_it_does_not_apply_and_resumed() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let t = tempfile::tempdir().unwrap();
+        let flags = RunFlags {
+            models: vec!["openai:http://127.0.0.1:9/v1#m".into()],
+            suite: "smoke".into(),
+            out: Some(t.path().join("run")),
+            dtype: Some("f64".into()),
+            ..RunFlags::default()
+        };
+        let e = RunSpec::check(&flags, root).unwrap_err().to_string();
+        assert!(e.contains("--dtype unknown dtype `f64`"), "{e}");
+        let flags = RunFlags {
+            dtype: Some("BF16".into()),
+            ..flags
+        };
+        let spec = RunSpec::check(&flags, root).unwrap();
+        assert_eq!(spec.dtype, Some(WeightDtype::Bf16));
+        assert!(
+            spec.warnings
+                .iter()
+                .any(|w| w.contains("--dtype bf16 does not apply to --model openai:")),
+            "{:?}",
+            spec.warnings
+        );
+        let resume = spec.resume_command(&spec.models[0], &[]);
+        assert!(resume.ends_with(" --dtype bf16"), "{resume}");
+        let spec = RunSpec::check(
+            &RunFlags {
+                dtype: None,
+                ..flags
+            },
+            root,
+        )
+        .unwrap();
+        assert!(!spec
+            .resume_command(&spec.models[0], &[])
+            .contains("--dtype"));
     }
 }
