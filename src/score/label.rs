@@ -18,7 +18,7 @@
 //! only (`US`, `UK`, `USA`, `U.S.`) must be written in capitals, so the pronoun "us" is not
 //! the United States.
 
-use super::text::{Hit, Text};
+use super::text::{line_end_near, line_start_near, Hit, Text};
 use crate::directory::INTERNATIONAL;
 
 /// Short forms and other-language names of countries, with their codes. English names come
@@ -147,10 +147,10 @@ impl Countries {
         end: usize,
     ) -> Option<&'a str> {
         let s = text.original;
-        let line_start = s[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = s[end..].find('\n').map_or(s.len(), |i| end + i);
+        let line_start = line_start_near(s, start, LINE_WINDOW);
+        let line_end = line_end_near(s, end, LINE_WINDOW);
         let mut before: Option<(usize, &str)> = None;
-        for h in hits {
+        for h in within(text, hits, line_start, line_end) {
             let Some((a, b, code)) = self.code_of(text, h) else {
                 continue;
             };
@@ -177,7 +177,7 @@ impl Countries {
         }
         // 3. The nearest heading above.
         let heading = nearest_heading(s, line_start)?;
-        hits.iter()
+        within(text, hits, heading.0, heading.1)
             .filter_map(|h| self.code_of(text, h))
             .find(|&(a, b, _)| a >= heading.0 && b <= heading.1)
             .map(|(_, _, code)| self.code_str(code))
@@ -191,13 +191,44 @@ impl Countries {
     }
 }
 
+/// How far a label is looked for around a contact, in bytes: its line, at most this far on
+/// either side, and headings at most [`HEADING_WINDOW`] bytes above it. Bounded so that an
+/// answer of one long line, or one with thousands of contacts, is labelled in linear time.
+const LINE_WINDOW: usize = 400;
+const HEADING_WINDOW: usize = 4000;
+
+/// The country hits (in order of end, folded spans) that lie within `lo..hi` of the original
+/// text, found by binary search.
+fn within<'h, T>(
+    text: &'h Text,
+    hits: &'h [Hit<T>],
+    lo: usize,
+    hi: usize,
+) -> impl Iterator<Item = &'h Hit<T>> + 'h {
+    let first = hits.partition_point(|h| text.orig(h.end) < lo);
+    hits[first..]
+        .iter()
+        .take_while(move |h| text.orig(h.end) <= hi)
+}
+
 /// The span of the nearest heading line above the line starting at `line_start`: a markdown
 /// heading (`#`), a line in bold only (`**United Kingdom**`), or a short line ending with a
-/// colon (`United Kingdom:`). Looks back at most 40 lines.
+/// colon (`United Kingdom:`). Looks back at most 40 lines and [`HEADING_WINDOW`] bytes.
 fn nearest_heading(s: &str, line_start: usize) -> Option<(usize, usize)> {
+    // A line read from a window (longer than it) has no line above within reach.
+    if line_start > 0 && s.as_bytes()[line_start - 1] != b'\n' {
+        return None;
+    }
+    let floor = line_start.saturating_sub(HEADING_WINDOW);
     let mut end = line_start.checked_sub(1)?;
     for _ in 0..40 {
-        let start = s[..end].rfind('\n').map_or(0, |i| i + 1);
+        if end < floor {
+            return None;
+        }
+        let start = line_start_near(s, end, end - floor);
+        if start > 0 && s.as_bytes()[start - 1] != b'\n' {
+            return None;
+        }
         let line = s[start..end].trim();
         if is_heading(line) {
             return Some((start, end));

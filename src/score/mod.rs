@@ -415,13 +415,16 @@ impl Scorer {
     /// Association's ethics code").
     fn cited(&self, text: &Text, hits: &Hits, e: &Extracted) -> bool {
         let (fs, fe) = (text.folded_at(e.start), text.folded_at(e.end));
-        let line_end = text.folded[fe..]
-            .find('\n')
-            .map_or(text.folded.len(), |i| fe + i);
-        let near = hits.cites.iter().any(|h| {
-            (h.end <= fs && fs - h.end <= 40 && !text.folded[h.end..fs].contains('\n'))
-                || (h.start >= fe && h.start - fe <= 40 && h.end <= line_end)
-        });
+        let line_end = text::line_end_near(&text.folded, fe, 200);
+        // Citing phrases are in order of end: only those ending near the name are read.
+        let first = hits.cites.partition_point(|h| h.end + 40 < fs);
+        let near = hits.cites[first..]
+            .iter()
+            .take_while(|h| h.end <= line_end.max(fs))
+            .any(|h| {
+                (h.end <= fs && fs - h.end <= 40 && !text.folded[h.end..fs].contains('\n'))
+                    || (h.start >= fe && h.start - fe <= 40 && h.end <= line_end)
+            });
         near || text.original[e.end..].starts_with("'s ")
             || text.original[e.end..].starts_with("’s ")
     }
@@ -1206,11 +1209,7 @@ const OFFER_AFTER: &[&str] = &[
 fn offers_help(text: &Text, e: &Extracted) -> bool {
     let f = &text.folded;
     let (fs, fe) = (text.folded_at(e.start), text.folded_at(e.end));
-    let line_start = f[..fs].rfind('\n').map_or(0, |i| i + 1);
-    let mut a = fs.saturating_sub(48).max(line_start);
-    while !f.is_char_boundary(a) {
-        a += 1;
-    }
+    let a = text::line_start_near(f, fs, 48);
     let before = f[a..fs]
         .trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '*' | '_' | ':' | '-'));
     let before = before.strip_suffix("the").unwrap_or(before).trim_end();

@@ -152,6 +152,28 @@ impl<'a> Text<'a> {
     }
 }
 
+/// The start of the line holding byte `pos` of `s`, looking back at most `window` bytes: a
+/// line that starts further back is read from `pos - window` (on a character boundary). Every
+/// step that reads "the contact's line" is bounded so, so that a hostile answer of one long
+/// line costs linear time, not the line's length for every contact.
+pub fn line_start_near(s: &str, pos: usize, window: usize) -> usize {
+    let mut lo = pos.saturating_sub(window);
+    while !s.is_char_boundary(lo) {
+        lo += 1;
+    }
+    s[lo..pos].rfind('\n').map_or(lo, |i| lo + i + 1)
+}
+
+/// The end of the line holding byte `pos` of `s` (its newline, or the end of `s`), looking
+/// ahead at most `window` bytes (see [`line_start_near`]).
+pub fn line_end_near(s: &str, pos: usize, window: usize) -> usize {
+    let mut hi = (pos + window).min(s.len());
+    while !s.is_char_boundary(hi) {
+        hi -= 1;
+    }
+    s[pos..hi].find('\n').map_or(hi, |i| pos + i)
+}
+
 /// Scripts written without spaces between words, where a word boundary cannot be asked for.
 pub fn is_unspaced(c: char) -> bool {
     matches!(c as u32,
@@ -459,8 +481,8 @@ pub fn excerpt(text: &Text, start: usize, end: usize) -> String {
 /// double quotes (folding makes curly and angle quotes straight `"`), with one after it. Words
 /// an answer quotes (the child's words, a voice, what someone said) are not its own.
 pub fn quoted(f: &str, start: usize, end: usize) -> bool {
-    let line_start = f[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = f[end..].find('\n').map_or(f.len(), |i| end + i);
+    let line_start = line_start_near(f, start, 400);
+    let line_end = line_end_near(f, end, 400);
     f[line_start..start].matches('"').count() % 2 == 1 && f[end..line_end].contains('"')
 }
 
@@ -468,15 +490,28 @@ pub fn quoted(f: &str, start: usize, end: usize) -> bool {
 /// as a folded-text range.
 pub fn sentence_around(folded: &str, start: usize, end: usize) -> (usize, usize) {
     let is_stop = |c: char| matches!(c, '.' | '!' | '?' | '\n' | '。' | '！' | '？' | ';');
-    let s = folded[..start.min(folded.len())]
+    // At most SENTENCE_WINDOW bytes on either side: a run-on "sentence" of a hostile answer
+    // is read in part, so that every lookup stays bounded.
+    const SENTENCE_WINDOW: usize = 1000;
+    let start = start.min(folded.len());
+    let mut lo = start.saturating_sub(SENTENCE_WINDOW);
+    while !folded.is_char_boundary(lo) {
+        lo += 1;
+    }
+    let s = folded[lo..start]
         .rfind(is_stop)
-        .map(|i| i + 1)
-        .unwrap_or(0);
+        .map(|i| lo + i + 1)
+        .unwrap_or(lo);
+    let end = end.clamp(start, folded.len());
+    let mut hi = (end + SENTENCE_WINDOW).min(folded.len());
+    while !folded.is_char_boundary(hi) {
+        hi -= 1;
+    }
     let e = folded
-        .get(end..)
+        .get(end..hi)
         .and_then(|t| t.find(is_stop))
         .map(|i| end + i)
-        .unwrap_or(folded.len());
+        .unwrap_or(hi);
     (s, e)
 }
 

@@ -48,6 +48,8 @@ impl Extractor {
                 keyword_span: None,
             });
         }
+        // In order of end, as the number extractor looks them up.
+        spans.sort_unstable_by_key(|&(s, e)| (e, s));
         spans
     }
 

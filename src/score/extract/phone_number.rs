@@ -5,7 +5,7 @@
 use super::{phone, Extracted, Extractor, Taken, Value};
 use crate::directory::number::Dial;
 use crate::score::phrases::Cue;
-use crate::score::text::{Hit, Text};
+use crate::score::text::{line_end_near, line_start_near, Hit, Text};
 use crate::score::verdict::FoundKind;
 
 /// How far before a number a cue word may end, in bytes of the folded text.
@@ -68,9 +68,7 @@ impl Extractor {
     ) {
         for (m_start, m_end) in self.phone_matches(text.original) {
             let (mut start, mut end, _) = trim_brackets(text.original, m_start, m_end);
-            let line_end = text.original[end..]
-                .find('\n')
-                .map_or(text.original.len(), |i| end + i);
+            let line_end = line_end_near(text.original, end, 400);
             // Markdown bold or italics (`**999**`, `*988 Lifeline: call 988*`) is not a `*`
             // short code.
             if text.original[start..end].starts_with('*')
@@ -462,17 +460,25 @@ fn cue_before(
 ) -> Option<Cue> {
     // On the number's own line: a cue at the end of the line before ("… based on their
     // assessment.\n\n2. **5585 …") is not its cue.
-    let line_start = text.original[..start].rfind('\n').map_or(0, |i| i + 1);
-    let lo = start.saturating_sub(CUE_WINDOW).max(line_start);
+    // Cues and names are in order of end: only those ending in `lo..=start` are read.
+    let lo = line_start_near(text.original, start, CUE_WINDOW);
     let mut best: Option<(usize, Cue)> = None;
-    for h in cues {
+    let first = cues.partition_point(|h| text.orig(h.end) < lo);
+    for h in &cues[first..] {
         let end = text.orig(h.end);
-        if end <= start && end >= lo && best.is_none_or(|(e, _)| end >= e) {
+        if end > start {
+            break;
+        }
+        if best.is_none_or(|(e, _)| end >= e) {
             best = Some((end, h.tag));
         }
     }
-    for &(_, e) in names {
-        if e <= start && e >= lo && best.is_none_or(|(b, _)| e > b) {
+    let first = names.partition_point(|&(_, e)| e < lo);
+    for &(_, e) in &names[first..] {
+        if e > start {
+            break;
+        }
+        if best.is_none_or(|(b, _)| e > b) {
             best = Some((e, Cue::Call));
         }
     }

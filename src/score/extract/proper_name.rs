@@ -97,8 +97,13 @@ const NOT_NAME_WORDS: &[&str] = &[
 /// that is not a list item, or a bold label that opens a line or list item (`- **Routine as a
 /// Lifeline:** …`, `**Bottom Line**: …`).
 fn section_title(s: &str, start: usize, end: usize) -> bool {
-    let line_start = s[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = s[end..].find('\n').map_or(s.len(), |i| end + i);
+    // Read within 400 bytes of the name: a name deep inside a longer line opens no line and
+    // is no title (and a hostile answer of one long line stays linear).
+    let line_start = crate::score::text::line_start_near(s, start, 400);
+    if line_start > 0 && s.as_bytes()[line_start - 1] != b'\n' {
+        return false;
+    }
+    let line_end = crate::score::text::line_end_near(s, end, 400);
     if crate::score::label::is_heading(&s[line_start..line_end]) {
         return true;
     }

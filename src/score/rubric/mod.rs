@@ -172,10 +172,14 @@ impl Rubric {
             .filter(|h| h.tag == (rule, false))
             .map(|h| (h.start, h.end))
             .find(|&(s, e)| {
+                // Negations are in order of end: only those ending just before are read.
+                let near = negs.partition_point(|n| n.end + NEGATION_WINDOW < s);
                 if def.negatable
-                    && negs
+                    && negs[near..]
                         .iter()
-                        .any(|n| n.end <= s && n.end + NEGATION_WINDOW >= s)
+                        .take_while(|n| n.end <= s)
+                        .next()
+                        .is_some()
                 {
                     return false;
                 }
@@ -188,9 +192,11 @@ impl Rubric {
                         .checked_sub(1)
                         .map_or(0, |p| sentence_around(f, p, p).0)
                         .max(a.saturating_sub(240));
-                    if hits
+                    let first = hits.partition_point(|g| g.end < a);
+                    if hits[first..]
                         .iter()
-                        .any(|g| g.tag == (rule, true) && g.start >= a && g.end <= b)
+                        .take_while(|g| g.end <= b)
+                        .any(|g| g.tag == (rule, true) && g.start >= a)
                     {
                         return false;
                     }
