@@ -368,13 +368,13 @@ fn conversation_metrics_are_counted_per_population_with_family_intervals() {
         want.hi.unwrap() * 100.0
     );
     assert!(html.contains(&want_cell), "figure cell {want_cell}");
-    // The strip is accessible and links to the transcript's turn; the table beside it too.
-    assert!(html.contains("<title id=\"c0-st\">") && html.contains("<desc id=\"c0-sd\">"));
-    assert!(html.contains(r##"<a href="#c0-f0-t2">"##));
-    assert!(html.contains(r##"<td class="num"><a href="#c0-f0-t2">1/2</a> !</td>"##));
-    assert!(html.contains(r##"<td class="num"><a href="#c0-f0-t3">1/2</a> P</td>"##));
-    // Transcripts: collapsed, linked to their item, in the child's language and direction.
-    assert!(html.contains(r#"<details class="ex" id="c0-f0">"#));
+    // The turn-by-turn heat table: each cell coloured by its share, linked to the
+    // transcript's turn.
+    assert!(html.contains(r##"<td class="num h3"><a href="#c0-f0-t2">1/2</a> !</td>"##));
+    assert!(html.contains(r##"<td class="num h3"><a href="#c0-f0-t3">1/2</a> P</td>"##));
+    // Transcripts: collapsed (a link to them opens them), linked to their item, in the
+    // child's language and direction.
+    assert!(html.contains(r#"<div class="fold" id="c0-f0">"#));
     assert!(html.contains(r#"<pre class="u" lang="fr" dir="ltr">"#));
     assert!(html.contains(r#"<pre class="u" lang="ar" dir="rtl">"#));
     assert!(Regex::new(r##"href="#i\d+">last answer in the appendix"##)
@@ -384,7 +384,7 @@ fn conversation_metrics_are_counted_per_population_with_family_intervals() {
 
     let md = std::fs::read_to_string(fx.out.join("report.md")).unwrap();
     assert!(md.contains("## Conversations: referral turn by turn"));
-    assert!(md.contains("| fam-a | 2 | 1/2 | 1/2 ! |"), "{md}");
+    assert!(md.contains(r"| fam-a | 2 | 1/2 | 1/2 \! |"), "{md}");
     assert!(md.contains("| Referral reached at some turn | 66.7% ["));
     assert!(md.contains("]† 2/3"));
 }

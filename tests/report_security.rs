@@ -186,6 +186,7 @@ const ALLOWED_TAGS: &[&str] = &[
     "h2",
     "h3",
     "h4",
+    "h5",
     "p",
     "div",
     "strong",
@@ -219,6 +220,8 @@ const ALLOWED_TAGS: &[&str] = &[
     "path",
     "q",
     "desc",
+    "defs",
+    "pattern",
 ];
 
 #[test]

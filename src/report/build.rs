@@ -1,17 +1,16 @@
 //! From runs, scenarios and the directory to the [`Report`] view model: every figure is
-//! computed once, by the modules named here ([`super::figures`], [`super::comparisons`],
-//! [`super::countries`], [`super::exemplars`], [`super::anatomy`], [`super::items`],
-//! [`super::warnings`], [`super::prose`]); the renderers only format.
+//! computed once, by [`super::figures`] and the sections' builders (`src/report/section/`),
+//! in the order their inputs need; the document and its writers only format.
 
-use super::comparisons::compare;
-use super::countries::{country_cards, coverage};
-use super::exemplars::{exemplars, EXEMPLAR_MAX_CHARS};
-use super::figures::{
-    band_rank, figure, group_by, harm_rank, pass_k_figure, risk_rank, rows, Row, Tally,
-};
+use super::figures::{group_by, rows, Row, Tally};
 pub use super::figures::{labels, UNDERPOWERED_MDE};
 use super::model::*;
-use super::prose::{headline, interval_methods, limitations, methodology};
+use super::section::comparisons::compare;
+use super::section::countries::country_cards;
+use super::section::exemplars::{exemplars, EXEMPLAR_MAX_CHARS};
+use super::section::headline::headline;
+use super::section::limitations::limitations;
+use super::section::methodology::{interval_methods, methodology};
 use super::ReportInput;
 use crate::scenario::Scenario;
 use crate::score::verdict::Verdict;
@@ -50,49 +49,8 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         })
         .collect();
 
-    // Leaderboard.
-    let mut leaderboard: Vec<SystemSummary> = runs
-        .iter()
-        .enumerate()
-        .map(|(i, run)| {
-            let k = run.manifest.inputs.samples.max(1);
-            let label = &names[i];
-            let metrics = Metric::ALL
-                .iter()
-                .map(|&m| MetricFigure {
-                    metric: m,
-                    figure: figure(
-                        &mut tally,
-                        by_sys[i].iter().copied(),
-                        m,
-                        format!("{label}: {}", m.label()),
-                    ),
-                    pass_k: (k > 1).then(|| pass_k_figure(&mut tally, &by_item[i], m, k as usize)),
-                })
-                .collect();
-            SystemSummary {
-                system: label.clone(),
-                run_id: run.manifest.run_id.clone(),
-                model_spec: run.manifest.inputs.model_spec.clone(),
-                samples: k,
-                verdicts: by_sys[i].len() as u64,
-                generation_errors: run.responses.iter().filter(|r| r.failed()).count() as u64,
-                rank: 0,
-                metrics,
-            }
-        })
-        .collect();
-    let mut order: Vec<usize> = (0..runs.len()).collect();
-    let pass_of = |s: &SystemSummary| s.metrics[0].figure.estimate.p.unwrap_or(-1.0);
-    order.sort_by(|&a, &b| {
-        pass_of(&leaderboard[b])
-            .total_cmp(&pass_of(&leaderboard[a]))
-            .then(names[a].cmp(&names[b]))
-    });
-    for (rank, &i) in order.iter().enumerate() {
-        leaderboard[i].rank = rank + 1;
-    }
-    leaderboard.sort_by_key(|s| s.rank);
+    let (leaderboard, order) =
+        super::section::leaderboard::build(&mut tally, runs, &names, &by_sys, &by_item);
 
     // Paired comparisons, every pair in leaderboard order, every metric.
     let mut comparisons = Vec::new();
@@ -109,71 +67,16 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         }
     }
 
-    // Breakdowns of the pass rate.
-    type Key = for<'r> fn(&'r Row<'r>) -> &'r str;
-    let dims: [(&str, &str, Key); 6] = [
-        ("harm", "Harm", |r| r.v.harm.id()),
-        ("risk", "Risk", |r| r.v.risk.id()),
-        ("age_band", "Age band", |r| r.age_band()),
-        ("language", "Language", |r| &r.v.language),
-        ("country", "Country", |r| &r.v.country),
-        ("context", "Context", |r| &r.v.context),
-    ];
     let by_country = group_by(&rows, runs.len(), |r| &r.v.country);
-    let mut languages = 0;
-    let breakdowns = dims
-        .iter()
-        .map(|&(dim, title, key)| {
-            let grouped = if dim == "country" {
-                by_country.clone()
-            } else {
-                group_by(&rows, runs.len(), |r| key(r))
-            };
-            if dim == "language" {
-                languages = grouped.len();
-            }
-            let mut rows_out: Vec<BreakdownRow> = grouped
-                .into_iter()
-                .map(|(value, per)| {
-                    let label = super::names::value_label(dim, value, input.directory);
-                    BreakdownRow {
-                        cells: order
-                            .iter()
-                            .map(|&i| Cell {
-                                system: names[i].clone(),
-                                figure: figure(
-                                    &mut tally,
-                                    per[i].iter().copied(),
-                                    Metric::Pass,
-                                    format!(
-                                        "{}: pass rate, {} {label}",
-                                        names[i],
-                                        title.to_lowercase()
-                                    ),
-                                ),
-                            })
-                            .collect(),
-                        value: value.to_string(),
-                        label,
-                    }
-                })
-                // Rows with no help-seeking item (the controls' harm) have no pass rate.
-                .filter(|r: &BreakdownRow| r.cells.iter().any(|c| c.figure.estimate.n > 0))
-                .collect();
-            match dim {
-                "harm" => rows_out.sort_by_key(|r| harm_rank(&r.value)),
-                "risk" => rows_out.sort_by_key(|r| risk_rank(&r.value)),
-                "age_band" => rows_out.sort_by_key(|r| band_rank(&r.value)),
-                _ => {}
-            }
-            Breakdown {
-                dimension: dim.to_string(),
-                title: title.to_string(),
-                metric: Metric::Pass,
-                rows: rows_out,
-            }
-        })
-        .collect();
+    let (breakdowns, languages) = super::section::breakdowns::build(
+        &mut tally,
+        &rows,
+        &by_country,
+        runs.len(),
+        &order,
+        &names,
+        input.directory,
+    );
 
     // Each item's place in (scenario id, context) order.
     let mut items: Vec<(&str, &str, u32)> = Vec::new();
@@ -193,16 +96,18 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         .iter()
         .map(|&i| exemplars(&names[i], &runs[i], &by_sys[i], &item_rank, &scen))
         .collect();
-    let map = super::countries::map_figures(&countries);
-    let reasons: Vec<Option<super::anatomy::Reason>> =
-        rows.iter().map(super::anatomy::primary_reason).collect();
+    let map = super::section::map::build(&countries);
+    let reasons: Vec<Option<super::section::anatomy::Reason>> = rows
+        .iter()
+        .map(super::section::anatomy::primary_reason)
+        .collect();
     let anatomy = order
         .iter()
-        .map(|&i| super::anatomy::anatomy(&mut tally, &names[i], &by_sys[i], &reasons))
+        .map(|&i| super::section::anatomy::anatomy(&mut tally, &names[i], &by_sys[i], &reasons))
         .collect();
     let items = rows
         .iter()
-        .map(|r| super::items::item_view(r, &names[r.sys], reasons[r.idx as usize]))
+        .map(|r| super::section::items::item_view(r, &names[r.sys], reasons[r.idx as usize]))
         .collect();
 
     let totals = Totals {
@@ -235,45 +140,8 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         chart_ticks_percent: vec![0, 25, 50, 75, 100],
     };
 
-    let coverage = coverage(input.directory, &country_set);
-    let provenance = runs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let m = &r.manifest;
-            Provenance {
-                system: names[i].clone(),
-                run_id: m.run_id.clone(),
-                model_spec: m.inputs.model_spec.clone(),
-                backend: m.model.backend.clone(),
-                model_files: m.model.files.clone(),
-                chat_template_sha256: m
-                    .model
-                    .chat_template_sha256
-                    .clone()
-                    .or_else(|| m.inputs.chat_template_sha256.clone()),
-                suite: m.inputs.suite.clone(),
-                suite_sha256: m.inputs.suite_sha256.clone(),
-                suite_sha256_now: input.suite_hashes.get(&m.inputs.suite).cloned(),
-                directory_sha256: m.inputs.directory_sha256.clone(),
-                policy_sha256: m.inputs.policy_sha256.clone(),
-                popbench_version: m.harness.version.clone(),
-                popbench_commit: m.harness.git_commit.clone(),
-                git_dirty: m.harness.git_dirty,
-                samples: m.inputs.samples,
-                temperature: m.inputs.generation.temperature,
-                max_tokens: m.inputs.generation.max_tokens,
-                stop: m.inputs.generation.stop.clone(),
-                seed: m.inputs.generation.seed,
-                device: m.machine.device.clone(),
-                started_at: m.started_at.clone(),
-                finished_at: m.finished_at.clone(),
-                items_total: m.items_total,
-                responses: r.responses.len() as u64,
-                verdicts: r.verdicts.len() as u64,
-            }
-        })
-        .collect();
+    let coverage = super::section::coverage::build(input.directory, &country_set);
+    let provenance = super::section::provenance::build(input, &names);
 
     let headline = headline(&totals, &leaderboard, &comparisons);
     let mut warnings: Vec<Warning> = input
@@ -285,8 +153,8 @@ pub fn build(input: &ReportInput<'_>) -> Report {
             text: w.clone(),
         })
         .collect();
-    warnings.extend(super::warnings::computed(input, &names));
-    let audiences = super::prose::recommendations(&leaderboard, &warnings);
+    warnings.extend(super::section::warnings::computed(input, &names));
+    let audiences = super::section::recommendations::recommendations(&leaderboard, &warnings);
     let sections = super::section::sections(&mut super::section::Context {
         input,
         rows: &rows,
@@ -301,7 +169,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         methodology: methodology()
             .into_iter()
             .chain(
-                super::prose::rule_texts()
+                super::section::recommendations::rule_texts()
                     .into_iter()
                     .map(|r| format!("Recommendation rule {}: {}", r.id, r.definition)),
             )
@@ -333,7 +201,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         audiences,
         warnings,
         anatomy,
-        failure_reasons: super::anatomy::definitions(),
+        failure_reasons: super::section::anatomy::definitions(),
         judges: input.judges.to_vec(),
         sections,
         map,

@@ -8,10 +8,13 @@
 //! [`ConversationPopulation`]): no-harm control conversations are in neither population and
 //! are not shown.
 
+use super::exemplars::{truncate_chars, EXEMPLAR_MAX_CHARS};
 use super::Context;
 use crate::metric::{turn_referral_curve, ConversationMetric, ConversationPopulation};
-use crate::report::exemplars::{truncate_chars, EXEMPLAR_MAX_CHARS};
+use crate::report::doc::build::{defs, fold, list, meta, name, para, t};
+use crate::report::doc::{Block, Cell, FoldKind, Inline, Table, Tone, Untrusted};
 use crate::report::figures::finish;
+use crate::report::fmt::pct;
 use crate::report::model::Figure;
 use crate::run::ResponseRecord;
 use crate::scenario::{Role, Scenario};
@@ -252,7 +255,7 @@ fn trouble(c: &ConversationVerdict) -> Option<&'static str> {
 }
 
 fn id_of<T: Serialize>(x: T) -> String {
-    crate::report::items::id_of(x)
+    super::items::id_of(x)
 }
 
 /// Builds the section, or `None` when no run has conversations.
@@ -529,4 +532,252 @@ fn transcript(
         abandonment: c.abandonment.map(id_of),
         turns,
     }
+}
+
+/// The section: per group, the conversation metrics, the first correct referral, the turn
+/// by turn heat table and the transcripts.
+pub fn write(c: &Conversations) -> Vec<Block> {
+    let mut o = vec![
+        para("Live conversations: the model under test answers every child turn, with its own earlier answers in the history, and each answer is scored at the risk in force at that turn. Each figure counts conversations (events/denominator); conversations of one family are not independent, so an interval marked † is a Wilson interval over the effective number of families. Conversations whose later child turns an adaptive child wrote are reported apart, never pooled with fixed-turn ones. Each cell of the turn-by-turn table and each transcript links to the turns it counts; transcripts are collapsed (a link opens one)."),
+        fold(
+            None,
+            FoldKind::Plain,
+            vec![t("What each figure counts")],
+            vec![defs(
+                c.definitions
+                    .iter()
+                    .map(|d| (d.label.as_str(), d.definition.as_str())),
+            )],
+        ),
+    ];
+    for g in &c.groups {
+        let kind = if g.adaptive_child {
+            "adaptive child"
+        } else {
+            "fixed child turns"
+        };
+        o.push(Block::Heading {
+            level: 3,
+            id: Some(g.anchor.clone()),
+            text: vec![name(&g.system), t(format!(": {kind}"))],
+        });
+        o.push(meta(format!(
+            "{} conversations in {} families.",
+            g.conversations, g.families
+        )));
+        o.push(Block::Table(Table {
+            caption: Some(vec![
+                t("Conversation metrics: "),
+                name(&g.system),
+                t(format!(", {kind}")),
+            ]),
+            head: vec![vec![t("Metric")], vec![t("Conversations")]],
+            rows: c
+                .definitions
+                .iter()
+                .zip(&g.metrics)
+                .map(|(d, f)| vec![Cell::head(vec![t(&d.label)]), Cell::figure(&f.figure)])
+                .collect(),
+        }));
+        if !g.first_referral.is_empty() {
+            let parts: Vec<String> = g
+                .first_referral
+                .iter()
+                .map(|f| match f.number {
+                    Some(n) => format!("turn {n}: {}", f.conversations),
+                    None => format!("never: {}", f.conversations),
+                })
+                .collect();
+            o.push(para(format!(
+                "First correct referral, among conversations that needed one: {}.",
+                parts.join(" · ")
+            )));
+        }
+        o.push(Block::Heading {
+            level: 4,
+            id: None,
+            text: vec![t("Turn by turn")],
+        });
+        o.push(Block::HeatLegend);
+        let mut head = vec![vec![t("Family")], vec![t("Conversations")]];
+        head.extend((1..=g.strip.turns).map(|n| vec![t(format!("Turn {n}"))]));
+        let mut rows = Vec::new();
+        let mut all = vec![
+            Cell::head(vec![t("All families")]),
+            Cell::num(vec![t(g.conversations.to_string())]),
+        ];
+        for n in 1..=g.strip.turns {
+            all.push(match g.curve.iter().find(|x| x.number == n) {
+                Some(x) if x.n > 0 => Cell {
+                    heat: Some(x.share),
+                    ..Cell::num(vec![
+                        t(format!("{}/{} ", x.referral, x.n)),
+                        Inline::Meta(vec![t(pct(x.share))]),
+                    ])
+                },
+                _ => Cell::num(vec![t("–")]),
+            });
+        }
+        rows.push(all);
+        for row in &g.strip.rows {
+            let mut cells = vec![
+                Cell::head(vec![Inline::Link {
+                    to: row.transcript.clone(),
+                    text: vec![name(&row.family)],
+                }]),
+                Cell::num(vec![t(row.conversations.to_string())]),
+            ];
+            for cell in &row.cells {
+                let text = if cell.n == 0 {
+                    "–".to_string()
+                } else {
+                    format!("{}/{}", cell.referral, cell.n)
+                };
+                let marks = format!(
+                    "{}{}",
+                    if cell.pushback > 0 { " P" } else { "" },
+                    if cell.imminent > 0 { " !" } else { "" }
+                );
+                let mut content = match &cell.link {
+                    Some(l) if cell.n > 0 => vec![Inline::Link {
+                        to: l.clone(),
+                        text: vec![t(text)],
+                    }],
+                    _ => vec![t(text)],
+                };
+                if !marks.is_empty() {
+                    content.push(t(marks));
+                }
+                cells.push(Cell {
+                    heat: (cell.n > 0).then_some(cell.share),
+                    ..Cell::num(content)
+                });
+            }
+            rows.push(cells);
+        }
+        o.push(Block::Table(Table {
+            caption: Some(vec![t("Correct referral by family and child turn (events/conversations at that turn; P push-back turn, ! risk becomes imminent)")]),
+            head,
+            rows,
+        }));
+        o.push(Block::Heading {
+            level: 4,
+            id: None,
+            text: vec![t("Transcripts")],
+        });
+        o.push(para("One conversation per family: the first that went wrong, else the first. The model's answers are quoted as generated (escaped, never executed)."));
+        o.extend(g.transcripts.iter().map(transcript_block));
+    }
+    o
+}
+
+fn transcript_block(tr: &Transcript) -> Block {
+    let untrusted = |text: &str| Untrusted {
+        text: text.to_string(),
+        lang: tr.language.clone(),
+        rtl: tr.rtl,
+    };
+    let mut line = vec![t(format!(
+        "{} · {} · {} · context {} · sample {} · first correct referral: {}{}",
+        tr.harm,
+        tr.country,
+        tr.language,
+        tr.context,
+        tr.sample,
+        tr.first_referral
+            .map(|n| format!("turn {n}"))
+            .unwrap_or_else(|| "none".into()),
+        match (tr.abandoned_at, &tr.abandonment) {
+            (Some(n), Some(how)) => format!(
+                " · abandons the child at turn {n} ({})",
+                how.replace('_', " ")
+            ),
+            (Some(n), None) => format!(" · abandons the child at turn {n}"),
+            _ => String::new(),
+        }
+    ))];
+    if let Some(i) = tr.item {
+        line.push(t(" · "));
+        line.push(Inline::Link {
+            to: format!("i{i}"),
+            text: vec![t("last answer in the appendix")],
+        });
+    }
+    let mut body = vec![Block::Meta(line)];
+    for turn in &tr.turns {
+        let mut head = vec![
+            t(format!(
+                "Turn {} · {} risk{} · ",
+                turn.number,
+                turn.risk,
+                if turn.pushback { " · push-back" } else { "" }
+            )),
+            if turn.referral {
+                Inline::Tone(Tone::Good, vec![t("correct referral")])
+            } else {
+                Inline::Tone(Tone::Bad, vec![t("no correct referral")])
+            },
+            t(" · "),
+            Inline::Tone(
+                if turn.pass { Tone::Good } else { Tone::Bad },
+                vec![t(if turn.pass {
+                    "answer passes"
+                } else {
+                    "answer fails"
+                })],
+            ),
+        ];
+        if turn.emergency != "not_required" {
+            head.push(t(format!(
+                " · emergency: {}",
+                turn.emergency.replace('_', " ")
+            )));
+        }
+        body.push(Block::Heading {
+            level: 5,
+            id: Some(turn.anchor.clone()),
+            text: head,
+        });
+        match &turn.child {
+            Some(text) => {
+                body.push(meta(if turn.child_adaptive {
+                    "The child (adaptive child):"
+                } else {
+                    "The child:"
+                }));
+                body.push(Block::Quote(untrusted(text)));
+            }
+            None => body.push(meta("The child's words are not in the loaded suites.")),
+        }
+        match &turn.answer {
+            Some(text) => {
+                body.push(meta("The model:"));
+                body.push(Block::Output(untrusted(text)));
+                if turn.answer_truncated {
+                    body.push(meta("(cut at the exemplar limit)"));
+                }
+            }
+            None => body.push(meta("The answer is not in responses.jsonl.")),
+        }
+        if !turn.flags.is_empty() {
+            body.push(Block::Meta(vec![
+                t("Flags: "),
+                Inline::Code(turn.flags.join(", ")),
+            ]));
+        }
+        if !turn.critical.is_empty() {
+            body.push(para("Critical findings:"));
+            body.push(list(&turn.critical));
+        }
+    }
+    fold(
+        Some(tr.anchor.clone()),
+        FoldKind::Frame,
+        vec![
+            Inline::Strong(vec![name(&tr.family)]),
+            t(" "),
+            Inline::Meta(vec![name(&tr.scenario_id), t(format!(" · {}", tr.why))]),
+        ],
+        body,
+    )
 }

@@ -3,8 +3,11 @@
 //! before what it left out, and the state of the text (cut at the token limit, garbled)
 //! only explains a failure nothing else explains.
 
-use super::figures::{figure_rows_list, Row, Tally};
-use super::model::{Anatomy, AnatomySegment, MethodText};
+use crate::report::doc::build::{defs, list_link, name, para, t};
+use crate::report::doc::{Block, Cell, Chart, Inline, Segment, StackedBar, Table};
+use crate::report::figures::{figure_rows_list, Row, Tally};
+use crate::report::fmt::pct;
+use crate::report::model::{Anatomy, AnatomySegment, MethodText, Report};
 use crate::score::verdict::{
     ContactStatus, EmergencyOutcome, HelplineOutcome, KindOutcome, Severity,
 };
@@ -142,7 +145,7 @@ impl Reason {
 }
 
 /// The primary reason of a row: `None` when it passes or is a no-harm control.
-pub(super) fn primary_reason(r: &Row<'_>) -> Option<Reason> {
+pub(in crate::report) fn primary_reason(r: &Row<'_>) -> Option<Reason> {
     let v = r.v;
     if v.pass || v.harm == crate::taxonomy::Harm::NoHarm {
         return None;
@@ -199,7 +202,7 @@ pub(super) fn primary_reason(r: &Row<'_>) -> Option<Reason> {
 }
 
 /// The anatomy of one system: a segment per reason, each with its list of items.
-pub(super) fn anatomy(
+pub(in crate::report) fn anatomy(
     t: &mut Tally,
     system: &str,
     rows: &[&Row<'_>],
@@ -251,6 +254,75 @@ pub fn definitions() -> Vec<MethodText> {
             definition: r.definition().into(),
         })
         .collect()
+}
+
+/// The section: a stacked bar per system, the table of reasons with their lists, and the
+/// reasons' definitions.
+pub fn write(r: &Report) -> Vec<Block> {
+    let colour = |id: &str| Reason::from_id(id).map(|x| x.colour()).unwrap_or("#ccc");
+    let bars = r
+        .anatomy
+        .iter()
+        .map(|a| StackedBar {
+            label: format!(
+                "{} — {} of {} help-seeking items fail",
+                a.system, a.failed, a.items
+            ),
+            segments: a
+                .segments
+                .iter()
+                .map(|s| Segment {
+                    label: Reason::from_id(&s.reason)
+                        .map(|x| x.label().to_string())
+                        .unwrap_or_else(|| s.reason.clone()),
+                    count: s.count,
+                    share: s.share.unwrap_or(0.0),
+                    colour: colour(&s.reason).into(),
+                    items: s.items,
+                })
+                .collect(),
+        })
+        .collect();
+    let mut head = vec![vec![t("Reason")]];
+    head.extend(r.anatomy.iter().map(|a| {
+        vec![
+            name(&a.system),
+            t(format!(" ({} of {} failed)", a.failed, a.items)),
+        ]
+    }));
+    let rows = r
+        .failure_reasons
+        .iter()
+        .enumerate()
+        .map(|(i, def)| {
+            let mut row = vec![Cell::head(vec![
+                Inline::Swatch(colour(&def.id).into()),
+                t(&def.label),
+            ])];
+            for a in &r.anatomy {
+                let seg = &a.segments[i];
+                let mut c = list_link(seg.items, vec![t(seg.count.to_string())]);
+                c.push(t(" "));
+                c.push(Inline::Meta(vec![t(pct(seg.share))]));
+                row.push(Cell::num(c));
+            }
+            row
+        })
+        .collect();
+    vec![
+        para("Every failed help-seeking item has one primary reason: the first of the reasons below, in this order, that applies to it. Each bar segment and each count links to its items."),
+        Block::Chart(Chart::Stacked(bars)),
+        Block::Table(Table {
+            caption: Some(vec![t("Failed help-seeking items by primary reason")]),
+            head,
+            rows,
+        }),
+        defs(
+            r.failure_reasons
+                .iter()
+                .map(|d| (d.label.as_str(), d.definition.as_str())),
+        ),
+    ]
 }
 
 #[cfg(test)]

@@ -3,9 +3,11 @@
 //! errors, a model under 1B parameters, a dirty tree, stale directory entries and a scorer
 //! that disagrees with its gold set.
 
-use super::fmt::pct;
-use super::model::Warning;
-use super::ReportInput;
+use crate::report::doc::build::{para, t};
+use crate::report::doc::Block;
+use crate::report::fmt::pct;
+use crate::report::model::{Report, Warning};
+use crate::report::ReportInput;
 use crate::types::FinishReason;
 use std::collections::BTreeMap;
 
@@ -187,6 +189,16 @@ pub fn computed(input: &ReportInput<'_>, names: &[String]) -> Vec<Warning> {
         }
     }
     out
+}
+
+/// The section: every warning, in a box.
+pub fn write(r: &Report) -> Vec<Block> {
+    if r.warnings.is_empty() {
+        return vec![para("No warnings: no answer was cut or garbled, no generation failed, and the directory and scorer checks pass.")];
+    }
+    vec![Block::Caveat(vec![Block::List(
+        r.warnings.iter().map(|w| vec![t(&w.text)]).collect(),
+    )])]
 }
 
 #[cfg(test)]
