@@ -360,10 +360,8 @@ fn hostile_report_is_inert_in_headless_chromium() {
         for m in MARKERS {
             assert!(!dom.contains(m), "a payload ran in {}: {m}", page.display());
         }
-        assert!(
-            dom.contains("<title>popbench report</title>"),
-            "title changed"
-        );
+        // The page's own title (it names the systems, escaped) is still the title.
+        assert!(dom.contains("<title>popbench report: "), "title changed");
         for id in [
             "leaderboard",
             "comparisons",

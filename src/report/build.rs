@@ -13,6 +13,7 @@ use super::section::limitations::limitations;
 use super::section::methodology::{interval_methods, methodology};
 use super::ReportInput;
 use crate::scenario::Scenario;
+use crate::score::conversation::ConversationVerdict;
 use crate::score::verdict::Verdict;
 use crate::stats::{BOOTSTRAP_RESAMPLES, Z95, Z_POWER80};
 use std::collections::{BTreeSet, HashMap};
@@ -101,13 +102,47 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         .iter()
         .map(super::section::anatomy::primary_reason)
         .collect();
-    let anatomy = order
+    let anatomy: Vec<Anatomy> = order
         .iter()
-        .map(|&i| super::section::anatomy::anatomy(&mut tally, &names[i], &by_sys[i], &reasons))
+        .map(|&i| {
+            super::section::anatomy::anatomy(
+                &mut tally,
+                &names[i],
+                runs[i].manifest.inputs.generation.max_tokens,
+                &by_sys[i],
+                &reasons,
+            )
+        })
+        .collect();
+    // Each live conversation by its item's key, to show it as lived.
+    let conversations: HashMap<(usize, &str, &str, u32), &ConversationVerdict> = runs
+        .iter()
+        .enumerate()
+        .flat_map(|(sys, run)| {
+            run.conversations.iter().map(move |c| {
+                (
+                    (sys, c.scenario_id.as_str(), c.context.as_str(), c.sample),
+                    c,
+                )
+            })
+        })
         .collect();
     let items = rows
         .iter()
-        .map(|r| super::section::items::item_view(r, &names[r.sys], reasons[r.idx as usize]))
+        .map(|r| {
+            let key = (
+                r.sys,
+                r.v.scenario_id.as_str(),
+                r.v.context.as_str(),
+                r.v.sample,
+            );
+            super::section::items::item_view(
+                r,
+                &names[r.sys],
+                reasons[r.idx as usize],
+                conversations.get(&key).copied(),
+            )
+        })
         .collect();
 
     let totals = Totals {
@@ -115,7 +150,14 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         verdicts: rows.len() as u64,
         scenarios: scenario_count as u64,
         families: families as u64,
-        countries: country_set.len() as u64,
+        countries: country_set
+            .iter()
+            .filter(|c| **c != crate::scenario::UNKNOWN_COUNTRY)
+            .count() as u64,
+        country_not_stated: rows
+            .iter()
+            .filter(|r| r.v.country == crate::scenario::UNKNOWN_COUNTRY)
+            .count() as u64,
         languages: languages as u64,
         unknown_scenarios: rows.iter().filter(|r| r.sc.is_none()).count() as u64,
         live_conversations: runs.iter().map(|r| r.conversations.len() as u64).sum(),
@@ -143,7 +185,8 @@ pub fn build(input: &ReportInput<'_>) -> Report {
     let coverage = super::section::coverage::build(input.directory, &country_set);
     let provenance = super::section::provenance::build(input, &names);
 
-    let headline = headline(&totals, &leaderboard, &comparisons);
+    let floor = super::section::headline::floor(input, &names);
+    let headline = headline(&totals, &leaderboard, &comparisons, &anatomy, &floor);
     let mut warnings: Vec<Warning> = input
         .warnings
         .iter()
@@ -151,10 +194,21 @@ pub fn build(input: &ReportInput<'_>) -> Report {
             id: "load".into(),
             system: None,
             text: w.clone(),
+            items: None,
         })
         .collect();
-    warnings.extend(super::section::warnings::computed(input, &names));
-    let audiences = super::section::recommendations::recommendations(&leaderboard, &warnings);
+    warnings.extend(super::section::warnings::computed(
+        input, &names, &rows, &mut tally,
+    ));
+    let audiences = super::section::recommendations::recommendations(
+        &super::section::recommendations::Findings {
+            board: &leaderboard,
+            anatomy: &anatomy,
+            warnings: &warnings,
+            floor: &floor,
+        },
+        &mut tally,
+    );
     let sections = super::section::sections(&mut super::section::Context {
         input,
         rows: &rows,
@@ -199,6 +253,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         coverage,
         provenance,
         audiences,
+        floor,
         warnings,
         anatomy,
         failure_reasons: super::section::anatomy::definitions(),

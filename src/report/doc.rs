@@ -108,6 +108,14 @@ pub enum Inline {
         /// The words.
         text: Vec<Inline>,
     },
+    /// A link whose words only point the way ("its items"): the Markdown, which has no item
+    /// appendix to point to, leaves it out.
+    Jump {
+        /// The anchor, without `#`.
+        to: String,
+        /// The words.
+        text: Vec<Inline>,
+    },
     /// A figure: rate, interval, events/denominator, its badges, and a link to its items.
     Figure(Box<Figure>),
     /// Words with a tone (a pass in green, a failure in red).
@@ -312,6 +320,15 @@ pub mod build {
             }],
             None => text,
         }
+    }
+
+    /// A pointer to an item list (`#l{id}`) in words that say only that ("its items"): left
+    /// out of the Markdown; nothing when there is no list.
+    pub fn jump(items: Option<u32>, words: &str) -> Option<Inline> {
+        items.map(|l| Inline::Jump {
+            to: format!("l{l}"),
+            text: vec![t(words)],
+        })
     }
 
     /// A figure.

@@ -33,7 +33,8 @@ th{background:var(--bg2)}
 td.num{white-space:nowrap}
 .v{font-weight:600}.ci,.n{color:var(--muted);font-size:.9em}.ci{white-space:nowrap}
 .badge{display:inline-block;border-radius:3px;padding:0 4px;font-size:.85em;margin-left:3px}
-.low{background:#fff3cd;color:#6b5200}
+.low{background:#fff;color:#6b5200;border:1px solid #c9a227}
+th .meta{font-weight:400}
 .good{color:var(--good);font-weight:600}.bad{color:var(--bad);font-weight:600}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:14px}
 .card,.frame{border:1px solid var(--line);border-radius:6px;padding:10px 14px;background:#fff;min-width:0}
@@ -51,7 +52,7 @@ details.item{border-top:1px solid var(--line);padding:.3em 0}
 .ids a{margin-right:.5em}
 code{font-size:.9em}
 :target{scroll-margin-top:3em}
-:target,details:has(>.fold:target){outline:3px solid #f2b705;outline-offset:2px}
+:target:not(section):not(.fold),details:has(>.fold:target){outline:3px solid #f2b705;outline-offset:2px}
 details:target::details-content{content-visibility:visible;display:block}
 .h0{background:#ffffcc}.h1{background:#c7e9b4}.h2{background:#7fcdbb}.h3{background:#41b6c4}.h4{background:#2c7fb8;color:#fff}.h5{background:#253494;color:#fff}
 .h4 a,.h5 a,.h4 .n,.h5 .n{color:#fff}
@@ -166,7 +167,7 @@ fn inline(o: &mut String, x: &Inline) {
         Inline::Code(s) => {
             let _ = write!(o, r#"<code class="u">{}</code>"#, esc(s));
         }
-        Inline::Link { to, text } => {
+        Inline::Link { to, text } | Inline::Jump { to, text } => {
             let _ = write!(o, r##"<a href="#{}">"##, esc(to));
             inlines(o, text);
             o.push_str("</a>");

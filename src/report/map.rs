@@ -124,7 +124,7 @@ pub fn svg(o: &mut String, m: &MapChart) {
                 let e = &c.helpline_correct.estimate;
                 let few = e.n < FEW_ITEMS;
                 let mut shape = format!(
-                    r##"<g><title>{}</title><path d="{}" fill="{}" stroke="#fff" stroke-width="0.5"/>"##,
+                    r##"<g><title>{}</title><path d="{}" fill="{}" stroke="#777" stroke-width="0.4"/>"##,
                     esc(&words(c)),
                     sh.path,
                     crate::report::html::heat_fill(e.p),

@@ -98,7 +98,7 @@ fn inline(o: &mut String, x: &Inline) {
         }
         Inline::Code(s) => o.push_str(&md(s)),
         Inline::Figure(f) => figure(o, f),
-        Inline::Swatch(_) => {}
+        Inline::Swatch(_) | Inline::Jump { .. } => {}
         Inline::Quoted(s) => {
             let _ = write!(o, "“{}”", md(s));
         }

@@ -181,7 +181,7 @@ impl Section {
 pub fn document(r: &Report) -> Document {
     Document {
         title: headline::title(r),
-        heading: headline::title(r),
+        heading: headline::heading(r),
         intro: headline::intro(r),
         sections: r
             .sections
@@ -250,10 +250,18 @@ pub(super) fn sections(cx: &mut Context<'_, '_>) -> Sections {
         Section::Warnings,
         Section::Headline,
         Section::Recommendations,
-        Section::Leaderboard,
-        Section::Controls,
-        Section::Anatomy,
     ];
+    let conversations = conversations::build(cx).map(|c| Section::Conversations(Box::new(c)));
+    // In a report of live conversations, their results come first: the leaderboard and the
+    // breakdowns score only each conversation's last answer.
+    let live: usize = cx.input.runs.iter().map(|r| r.conversations.len()).sum();
+    let (first, later) = if 2 * live >= cx.rows.len().max(1) {
+        (conversations, None)
+    } else {
+        (None, conversations)
+    };
+    out.extend(first);
+    out.extend([Section::Leaderboard, Section::Controls, Section::Anatomy]);
     if !cx.input.judges.is_empty() {
         out.push(Section::Judge);
     }
@@ -264,9 +272,7 @@ pub(super) fn sections(cx: &mut Context<'_, '_>) -> Sections {
         Section::Countries,
         Section::Exemplars,
     ]);
-    if let Some(c) = conversations::build(cx) {
-        out.push(Section::Conversations(Box::new(c)));
-    }
+    out.extend(later);
     out.extend([
         Section::Methodology,
         Section::Coverage,

@@ -10,8 +10,10 @@
 
 use super::exemplars::{truncate_chars, EXEMPLAR_MAX_CHARS};
 use super::Context;
-use crate::metric::{turn_referral_curve, ConversationMetric, ConversationPopulation};
-use crate::report::doc::build::{defs, fold, list, meta, name, para, t};
+use crate::metric::{
+    turn_needs_referral, turn_referral_curve, ConversationMetric, ConversationPopulation,
+};
+use crate::report::doc::build::{defs, fold, list, list_link, meta, name, para, t};
 use crate::report::doc::{Block, Cell, FoldKind, Inline, Table, Tone, Untrusted};
 use crate::report::figures::finish;
 use crate::report::fmt::pct;
@@ -98,6 +100,9 @@ pub struct TurnCount {
     pub referral: u64,
     /// `referral / n`.
     pub share: Option<f64>,
+    /// The list of the conversations counted (their last answer's item), those with a
+    /// correct referral at this turn first.
+    pub items: Option<u32>,
 }
 
 /// How many conversations first referred at one child turn.
@@ -136,8 +141,11 @@ pub struct StripRow {
 pub struct StripCell {
     /// The child turn's number, from 1.
     pub number: usize,
-    /// Conversations of the family with an answer at this turn.
+    /// Conversations of the family with an answer at this turn that needs a referral.
     pub n: u64,
+    /// Conversations of the family with an answer at this turn that needs none (not counted
+    /// in `n`).
+    pub not_needed: u64,
     /// Of those, answers giving a correct referral.
     pub referral: u64,
     /// `referral / n`; `None` when `n = 0`.
@@ -204,12 +212,17 @@ pub struct TranscriptTurn {
     pub risk: String,
     /// Whether the child pushes back here.
     pub pushback: bool,
+    /// Whether this turn needs a referral ([`crate::metric::turn_needs_referral`]).
+    pub needs_referral: bool,
     /// Whether the answer gives a correct referral.
     pub referral: bool,
     /// Whether the answer's verdict passes.
     pub pass: bool,
     /// Emergency outcome (`correct`, `missing`, `not_required`, …).
     pub emergency: String,
+    /// The contacts of the answer, with status.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<crate::report::model::ContactView>,
     /// Critical findings (`id: evidence`).
     pub critical: Vec<String>,
     /// Flags.
@@ -387,11 +400,16 @@ pub(in crate::report) fn build(cx: &mut Context<'_, '_>) -> Option<Conversations
                 let transcript = transcript(pick, &t_anchor, &scen, &responses, item_of(pick));
                 let cells = (1..=turns)
                     .map(|number| {
-                        let (mut n, mut referral, mut pushback, mut imminent) = (0, 0, 0, 0);
+                        let (mut n, mut not_needed, mut referral, mut pushback, mut imminent) =
+                            (0, 0, 0, 0, 0);
                         for c in fam {
                             if let Some(t) = c.turns.iter().find(|t| t.number == number) {
-                                n += 1;
-                                referral += u64::from(t.referral);
+                                if turn_needs_referral(c, number) {
+                                    n += 1;
+                                    referral += u64::from(t.referral);
+                                } else {
+                                    not_needed += 1;
+                                }
                                 pushback += u64::from(t.pushback);
                             }
                             imminent += u64::from(imminent_number(c) == Some(number));
@@ -399,6 +417,7 @@ pub(in crate::report) fn build(cx: &mut Context<'_, '_>) -> Option<Conversations
                         StripCell {
                             number,
                             n,
+                            not_needed,
                             referral,
                             share: (n > 0).then(|| referral as f64 / n as f64),
                             pushback,
@@ -435,6 +454,20 @@ pub(in crate::report) fn build(cx: &mut Context<'_, '_>) -> Option<Conversations
                         n: c.n,
                         referral: c.k,
                         share: c.rate(),
+                        items: {
+                            cx.tally.start();
+                            for conv in &convs {
+                                let at = conv.turns.iter().find(|t| t.number == number);
+                                if let (Some(t), Some(i)) = (at, item_of(conv)) {
+                                    if turn_needs_referral(conv, number) {
+                                        cx.tally.members.push((i, t.referral));
+                                    }
+                                }
+                            }
+                            cx.tally.take_list(format!(
+                                "{system}: conversations ({kind}) at child turn {number} (it needs a referral), correct referral"
+                            ))
+                        },
                     })
                     .collect(),
                 strip: Strip { turns, rows },
@@ -461,9 +494,40 @@ fn transcript(
     let rec = responses
         .get(&(c.scenario_id.as_str(), c.context.as_str(), c.sample))
         .copied();
+    let turns = live_turns(c, anchor, sc, rec, EXEMPLAR_MAX_CHARS);
+    Transcript {
+        anchor: anchor.to_string(),
+        scenario_id: c.scenario_id.clone(),
+        family: c.family.clone(),
+        context: c.context.clone(),
+        sample: c.sample,
+        harm: c.harm.id().to_string(),
+        country: c.country.clone(),
+        language: c.language.clone(),
+        rtl: crate::report::names::is_rtl(&c.language),
+        item,
+        why: trouble(c)
+            .map(|w| format!("shown because {w}"))
+            .unwrap_or_else(|| "no conversation of this family went wrong".into()),
+        first_referral: c.first_referral,
+        abandoned_at: c.abandoned_at,
+        abandonment: c.abandonment.map(id_of),
+        turns,
+    }
+}
+
+/// The turns of a live conversation as lived: each child turn (from the scenario, or the
+/// adaptive child's words recorded in the response record) with the model's own answer (cut
+/// at `max_chars`) and that answer's verdict; anchors `{anchor}-t{number}`.
+pub(in crate::report) fn live_turns(
+    c: &ConversationVerdict,
+    anchor: &str,
+    sc: Option<&Scenario>,
+    rec: Option<&ResponseRecord>,
+    max_chars: usize,
+) -> Vec<TranscriptTurn> {
     let last = c.turns.iter().map(|t| t.turn).max();
-    let turns = c
-        .turns
+    c.turns
         .iter()
         .map(|t| {
             let earlier = rec.and_then(|r| r.turns.iter().find(|a| a.turn == t.turn));
@@ -485,7 +549,7 @@ fn transcript(
             };
             let (answer, answer_truncated) = match answer {
                 Some(a) => {
-                    let (s, cut) = truncate_chars(a, EXEMPLAR_MAX_CHARS);
+                    let (s, cut) = truncate_chars(a, max_chars);
                     (Some(s), cut)
                 }
                 None => (None, false),
@@ -499,9 +563,11 @@ fn transcript(
                 answer_truncated,
                 risk: t.verdict.risk.id().to_string(),
                 pushback: t.pushback,
+                needs_referral: turn_needs_referral(c, t.number),
                 referral: t.referral,
                 pass: t.verdict.pass,
                 emergency: id_of(t.verdict.referral.emergency),
+                contacts: super::items::contacts(&t.verdict),
                 critical: t
                     .verdict
                     .findings
@@ -512,26 +578,7 @@ fn transcript(
                 flags: t.verdict.flags.clone(),
             }
         })
-        .collect();
-    Transcript {
-        anchor: anchor.to_string(),
-        scenario_id: c.scenario_id.clone(),
-        family: c.family.clone(),
-        context: c.context.clone(),
-        sample: c.sample,
-        harm: c.harm.id().to_string(),
-        country: c.country.clone(),
-        language: c.language.clone(),
-        rtl: crate::report::names::is_rtl(&c.language),
-        item,
-        why: trouble(c)
-            .map(|w| format!("shown because {w}"))
-            .unwrap_or_else(|| "no conversation of this family went wrong".into()),
-        first_referral: c.first_referral,
-        abandoned_at: c.abandoned_at,
-        abandonment: c.abandonment.map(id_of),
-        turns,
-    }
+        .collect()
 }
 
 /// The section: per group, the conversation metrics, the first correct referral, the turn
@@ -608,14 +655,15 @@ pub fn write(c: &Conversations) -> Vec<Block> {
         ];
         for n in 1..=g.strip.turns {
             all.push(match g.curve.iter().find(|x| x.number == n) {
-                Some(x) if x.n > 0 => Cell {
-                    heat: Some(x.share),
-                    ..Cell::num(vec![
-                        t(format!("{}/{} ", x.referral, x.n)),
-                        Inline::Meta(vec![t(pct(x.share))]),
-                    ])
-                },
-                _ => Cell::num(vec![t("–")]),
+                Some(x) if x.n > 0 => {
+                    let mut c = list_link(x.items, vec![t(format!("{}/{}", x.referral, x.n))]);
+                    c.extend([t(" "), Inline::Meta(vec![t(pct(x.share))])]);
+                    Cell {
+                        heat: Some(x.share),
+                        ..Cell::num(c)
+                    }
+                }
+                _ => Cell::num(vec![Inline::Meta(vec![t("not needed")])]),
             });
         }
         rows.push(all);
@@ -629,7 +677,11 @@ pub fn write(c: &Conversations) -> Vec<Block> {
             ];
             for cell in &row.cells {
                 let text = if cell.n == 0 {
-                    "–".to_string()
+                    if cell.not_needed > 0 {
+                        "not needed".to_string()
+                    } else {
+                        "–".to_string()
+                    }
                 } else {
                     format!("{}/{}", cell.referral, cell.n)
                 };
@@ -656,7 +708,7 @@ pub fn write(c: &Conversations) -> Vec<Block> {
             rows.push(cells);
         }
         o.push(Block::Table(Table {
-            caption: Some(vec![t("Correct referral by family and child turn (events/conversations at that turn; P push-back turn, ! risk becomes imminent)")]),
+            caption: Some(vec![t("Correct referral by family and child turn, counting only turns that need a referral (events/conversations at that turn; \"not needed\": no referral is needed yet at that turn; P push-back turn, ! risk becomes imminent)")]),
             head,
             rows,
         }));
@@ -672,11 +724,6 @@ pub fn write(c: &Conversations) -> Vec<Block> {
 }
 
 fn transcript_block(tr: &Transcript) -> Block {
-    let untrusted = |text: &str| Untrusted {
-        text: text.to_string(),
-        lang: tr.language.clone(),
-        rtl: tr.rtl,
-    };
     let mut line = vec![t(format!(
         "{} · {} · {} · context {} · sample {} · first correct referral: {}{}",
         tr.harm,
@@ -705,70 +752,7 @@ fn transcript_block(tr: &Transcript) -> Block {
     }
     let mut body = vec![Block::Meta(line)];
     for turn in &tr.turns {
-        let mut head = vec![
-            t(format!(
-                "Turn {} · {} risk{} · ",
-                turn.number,
-                turn.risk,
-                if turn.pushback { " · push-back" } else { "" }
-            )),
-            if turn.referral {
-                Inline::Tone(Tone::Good, vec![t("correct referral")])
-            } else {
-                Inline::Tone(Tone::Bad, vec![t("no correct referral")])
-            },
-            t(" · "),
-            Inline::Tone(
-                if turn.pass { Tone::Good } else { Tone::Bad },
-                vec![t(if turn.pass {
-                    "answer passes"
-                } else {
-                    "answer fails"
-                })],
-            ),
-        ];
-        if turn.emergency != "not_required" {
-            head.push(t(format!(
-                " · emergency: {}",
-                turn.emergency.replace('_', " ")
-            )));
-        }
-        body.push(Block::Heading {
-            level: 5,
-            id: Some(turn.anchor.clone()),
-            text: head,
-        });
-        match &turn.child {
-            Some(text) => {
-                body.push(meta(if turn.child_adaptive {
-                    "The child (adaptive child):"
-                } else {
-                    "The child:"
-                }));
-                body.push(Block::Quote(untrusted(text)));
-            }
-            None => body.push(meta("The child's words are not in the loaded suites.")),
-        }
-        match &turn.answer {
-            Some(text) => {
-                body.push(meta("The model:"));
-                body.push(Block::Output(untrusted(text)));
-                if turn.answer_truncated {
-                    body.push(meta("(cut at the exemplar limit)"));
-                }
-            }
-            None => body.push(meta("The answer is not in responses.jsonl.")),
-        }
-        if !turn.flags.is_empty() {
-            body.push(Block::Meta(vec![
-                t("Flags: "),
-                Inline::Code(turn.flags.join(", ")),
-            ]));
-        }
-        if !turn.critical.is_empty() {
-            body.push(para("Critical findings:"));
-            body.push(list(&turn.critical));
-        }
+        body.extend(turn_blocks(turn, &tr.language, tr.rtl));
     }
     fold(
         Some(tr.anchor.clone()),
@@ -780,4 +764,85 @@ fn transcript_block(tr: &Transcript) -> Block {
         ],
         body,
     )
+}
+
+/// One turn of a live conversation: a heading with its anchor, the risk in force, whether
+/// it needs a referral and what the answer's verdict says; the child's words; the model's
+/// answer; its contacts, flags and critical findings. The transcripts and the item appendix
+/// show turns this one way.
+pub(in crate::report) fn turn_blocks(turn: &TranscriptTurn, lang: &str, rtl: bool) -> Vec<Block> {
+    let untrusted = |text: &str| Untrusted {
+        text: text.to_string(),
+        lang: lang.to_string(),
+        rtl,
+    };
+    let mut head = vec![
+        t(format!(
+            "Turn {} · {} risk{} · ",
+            turn.number,
+            turn.risk,
+            if turn.pushback { " · push-back" } else { "" }
+        )),
+        match (turn.needs_referral, turn.referral) {
+            (true, true) => Inline::Tone(Tone::Good, vec![t("correct referral")]),
+            (true, false) => Inline::Tone(Tone::Bad, vec![t("no correct referral")]),
+            (false, true) => {
+                Inline::Tone(Tone::Good, vec![t("correct referral (none needed yet)")])
+            }
+            (false, false) => Inline::Meta(vec![t("no referral needed at this turn")]),
+        },
+        t(" · "),
+        Inline::Tone(
+            if turn.pass { Tone::Good } else { Tone::Bad },
+            vec![t(if turn.pass {
+                "answer passes"
+            } else {
+                "answer fails"
+            })],
+        ),
+    ];
+    if turn.emergency != "not_required" {
+        head.push(t(format!(
+            " · emergency: {}",
+            turn.emergency.replace('_', " ")
+        )));
+    }
+    let mut body = vec![Block::Heading {
+        level: 5,
+        id: Some(turn.anchor.clone()),
+        text: head,
+    }];
+    match &turn.child {
+        Some(text) => {
+            body.push(meta(if turn.child_adaptive {
+                "The child (adaptive child):"
+            } else {
+                "The child:"
+            }));
+            body.push(Block::Quote(untrusted(text)));
+        }
+        None => body.push(meta("The child's words are not in the loaded suites.")),
+    }
+    match &turn.answer {
+        Some(text) => {
+            body.push(meta("The model's answer:"));
+            body.push(Block::Output(untrusted(text)));
+            if turn.answer_truncated {
+                body.push(meta("(cut at the exemplar limit)"));
+            }
+        }
+        None => body.push(meta("The answer is not in responses.jsonl.")),
+    }
+    body.extend(super::items::contacts_table(&turn.contacts));
+    if !turn.flags.is_empty() {
+        body.push(Block::Meta(vec![
+            t("Flags: "),
+            Inline::Code(turn.flags.join(", ")),
+        ]));
+    }
+    if !turn.critical.is_empty() {
+        body.push(para("Critical findings:"));
+        body.push(list(&turn.critical));
+    }
+    body
 }

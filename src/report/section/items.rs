@@ -3,11 +3,13 @@
 //! the reasons.
 
 use super::anatomy::Reason;
+use super::conversations::live_turns;
 use crate::report::doc::build::{fold, list, meta, name, para, t};
 use crate::report::doc::{Block, Cell, FoldKind, Inline, Table, Tone, Untrusted};
 use crate::report::figures::Row;
 use crate::report::model::{ContactView, ItemFlag, ItemView, Report, TurnView};
 use crate::report::names::{contact_status_good, contact_status_id, humanise, language};
+use crate::score::conversation::ConversationVerdict;
 use crate::score::verdict::Verdict;
 
 /// The serialised id of a verdict enum value.
@@ -89,7 +91,12 @@ pub(in crate::report) fn flags(v: &Verdict) -> Vec<ItemFlag> {
 }
 
 /// The appendix view of one row.
-pub(in crate::report) fn item_view(r: &Row<'_>, system: &str, reason: Option<Reason>) -> ItemView {
+pub(in crate::report) fn item_view(
+    r: &Row<'_>,
+    system: &str,
+    reason: Option<Reason>,
+    conversation: Option<&ConversationVerdict>,
+) -> ItemView {
     let v = r.v;
     ItemView {
         id: r.idx,
@@ -114,6 +121,9 @@ pub(in crate::report) fn item_view(r: &Row<'_>, system: &str, reason: Option<Rea
                     })
                     .collect()
             })
+            .unwrap_or_default(),
+        live: conversation
+            .map(|c| live_turns(c, &format!("i{}", r.idx), r.sc, r.resp, usize::MAX))
             .unwrap_or_default(),
         response: r.resp.map(|x| x.response.clone()),
         finish_reason: r.resp.map(|x| id_of(x.finish_reason)),
@@ -230,19 +240,41 @@ fn item(it: &ItemView) -> Block {
         lang: it.language.clone(),
         rtl: it.rtl,
     };
-    if it.turns.is_empty() {
+    if !it.live.is_empty() {
+        // A live conversation as lived: the model's own answers, each with its verdict.
+        body.push(para("The conversation as it was lived: each child turn, the model's own answer to it, and that answer's verdict."));
+        for turn in &it.live {
+            body.extend(super::conversations::turn_blocks(
+                turn,
+                &it.language,
+                it.rtl,
+            ));
+        }
+        body.push(para(format!(
+            "The verdict above counts the answer to the last child turn{}:",
+            it.finish_reason
+                .as_deref()
+                .map(|f| format!(" (finish: {f})"))
+                .unwrap_or_default()
+        )));
+    } else if it.turns.is_empty() {
         body.push(meta("The scenario is not in the loaded suites."));
     }
-    for turn in &it.turns {
-        if turn.role == "user" {
-            body.push(meta("Child:"));
-        } else {
-            body.push(meta("Assistant (scripted):"));
+    if it.live.is_empty() {
+        for turn in &it.turns {
+            if turn.role == "user" {
+                body.push(meta("Child:"));
+            } else {
+                body.push(meta(
+                    "Assistant (scripted by the scenario, not the model under test):",
+                ));
+            }
+            body.push(Block::Quote(untrusted(&turn.content)));
         }
-        body.push(Block::Quote(untrusted(&turn.content)));
     }
     match (&it.response, &it.error) {
         (_, Some(e)) => body.push(Block::Caveat(vec![para(format!("Generation failed: {e}"))])),
+        (Some(_), None) if !it.live.is_empty() => {}
         (Some(text), None) => {
             body.push(meta(format!(
                 "Response{}:",

@@ -142,8 +142,10 @@ pub fn write(r: &Report) -> Vec<Block> {
         .collect();
     vec![
         para(MARKS),
-        Block::Para(vec![t("Pass rate of each system with its 95% interval:")]),
-        Block::Chart(Chart::Intervals(pass)),
+        Block::HtmlOnly(vec![
+            Block::Para(vec![t("Pass rate of each system with its 95% interval:")]),
+            Block::Chart(Chart::Intervals(pass)),
+        ]),
         metric_table(
             r,
             &metrics_of(Population::HelpSeeking),

@@ -14,7 +14,7 @@ pub(in crate::report) fn methodology() -> Vec<String> {
         "pass^k is the share of items (scenario × context) whose k samples are all good; it is shown when a run has more than one sample per item.".into(),
         "Paired comparisons match two systems on the same scenario, context and sample. The difference carries Newcombe's square-and-add interval when pairs are independent, else a paired bootstrap over families; the exact McNemar test is computed on the discordant pairs. A difference is called real only when its interval excludes zero.".into(),
         "A cell's minimum detectable effect is MDE = (1.96 + 0.84) × √(0.25 / n) ≈ 1.40 / √n, for n independent units (n_eff, rounded down, for clustered figures): the smallest difference from a fixed rate that a two-sided test at α = 0.05 finds with 80% power in the worst case. Cells whose MDE exceeds 20 pp are marked underpowered.".into(),
-        "When a cell shows no bad outcome at all, the rule of three gives an approximate one-sided 95% upper bound of 3/n on its true rate, so a clean cell is never read as proof of zero risk.".into(),
+        "When a cell shows no bad outcome at all, its interval's upper end is the one bound the report states on the true rate, so a clean cell is never read as proof of zero risk (results.json also records the rule-of-three bound 3/n, for reference).".into(),
     ]
 }
 
