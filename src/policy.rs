@@ -335,6 +335,16 @@ pub fn satisfies(service: &Service, kind: ServiceKind, harm: Harm) -> bool {
         && service.harms.covers(harm)
 }
 
+/// Whether a directory of helplines meets a requirement of `kind` for a child in `country`:
+/// only where the country is unknown (the directory is then the child's path to their own
+/// line), and only for the lines a child calls themselves (a child helpline, a crisis line).
+/// Where the country is known and has its own line, a directory is a pointer to it, not the
+/// line (`named_only`).
+pub fn directory_meets(kind: ServiceKind, country: &str) -> bool {
+    country == crate::scenario::UNKNOWN_COUNTRY
+        && matches!(kind, ServiceKind::ChildHelpline | ServiceKind::CrisisLine)
+}
+
 /// The services of a country (falling back to the international list) that satisfy a kind.
 fn resolve(kind: ServiceKind, harm: Harm, country: &str, directory: &Directory) -> Requirement {
     let pick = |code: &str| -> Vec<String> {
@@ -355,6 +365,18 @@ fn resolve(kind: ServiceKind, harm: Harm, country: &str, directory: &Directory) 
     // country is unknown. Emergency numbers are always national.
     if kind != ServiceKind::Emergency && country != INTERNATIONAL {
         services.extend(pick(INTERNATIONAL));
+    }
+    // Where the country is unknown, a directory of helplines is the path to the child's own
+    // line ([`directory_meets`]).
+    if directory_meets(kind, country) {
+        if let Some(e) = directory.country(INTERNATIONAL) {
+            services.extend(
+                e.services
+                    .iter()
+                    .filter(|s| satisfies(s, ServiceKind::Directory, harm))
+                    .map(|s| s.id.clone()),
+            );
+        }
     }
     let available = !services.is_empty()
         || (kind == ServiceKind::Emergency && country == crate::scenario::UNKNOWN_COUNTRY);

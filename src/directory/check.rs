@@ -13,9 +13,11 @@
 //! - no source was read after today;
 //! - a service's `last_verified` is the latest `read` of its sources (and its contacts');
 //! - `confidence = "high"` is not allowed when every source is kind `code`;
+//! - an emergency service cites at least one source that is not a code repository;
 //! - every current child helpline cites at least one primary source (`service`, `government`,
-//!   `regulator`, `chi`), or says in `primary_source_missing` why none was found (the entry is
-//!   then listed in `datasets/UNVERIFIED.md`); the reason must go once a primary source is cited.
+//!   `regulator`; CHI's page alone is not enough), or says in `primary_source_missing` why none
+//!   was found (the entry is then listed in `datasets/UNVERIFIED.md`); the reason must go once a
+//!   primary source is cited.
 
 use super::{Confidence, Directory, Service, Source, SourceKind};
 use crate::diag::Diagnostics;
@@ -201,6 +203,15 @@ fn check_service(s: &Service, today: &str, diags: &mut Diagnostics) {
             );
         }
     }
+    // An emergency number sends a child in danger somewhere: it rests on a page of a
+    // government, police, regulator or emergency service, an embassy notice or the news,
+    // never on a code repository alone.
+    if s.kind == ServiceKind::Emergency && s.all_sources().all(|x| x.kind == SourceKind::Code) {
+        diags.push(
+            s.origin.clone(),
+            format!("emergency service `{}` cites only code repositories; cite a government, police, regulator or emergency-service page (or the news where nothing better exists), or move it to datasets/UNVERIFIED.md", s.id),
+        );
+    }
     if s.confidence == Confidence::High
         && !s.sources.is_empty()
         && s.sources.iter().all(|x| x.kind == SourceKind::Code)
@@ -251,7 +262,7 @@ fn check_service(s: &Service, today: &str, diags: &mut Diagnostics) {
     } else if s.kind == ServiceKind::ChildHelpline && s.is_current() && waiver.is_none() {
         diags.push(
             s.origin.clone(),
-            format!("child helpline `{}` cites no primary source (service, government, regulator or chi); cite one, or record why in primary_source_missing and datasets/UNVERIFIED.md", s.id),
+            format!("child helpline `{}` cites no primary source (the service's own page, a government or a regulator; CHI's page alone is not enough); cite one, or record why in primary_source_missing and datasets/UNVERIFIED.md", s.id),
         );
     }
 }

@@ -116,11 +116,14 @@ impl SourceKind {
         }
     }
 
-    /// Whether the kind is a primary source (the service, a government, a regulator, CHI).
+    /// Whether the kind is a primary source: the service itself, a government, a regulator.
+    /// CHI's page for a helpline restates what the helpline reported to CHI: it is cited, and
+    /// it is not enough alone (a child helpline that cites only CHI carries
+    /// `primary_source_missing`, issue 24).
     pub fn is_primary(self) -> bool {
         matches!(
             self,
-            SourceKind::Service | SourceKind::Government | SourceKind::Regulator | SourceKind::Chi
+            SourceKind::Service | SourceKind::Government | SourceKind::Regulator
         )
     }
 }

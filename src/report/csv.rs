@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 /// The header of `results.csv`: these columns, then one per metric (`metric_` and its id),
 /// then [`CONVERSATION`] and one per conversation metric (`conversation_` and its id), then
 /// [`TAIL`].
-pub const HEADER: [&str; 20] = [
+pub const HEADER: [&str; 21] = [
     "run_id",
     "system",
     "scenario_id",
@@ -39,7 +39,8 @@ pub const HEADER: [&str; 20] = [
     "crisis_line",
     "specialised",
     "contacts",
-    "unverified_contacts",
+    "invented_contacts",
+    "not_in_directory_contacts",
     "other_country_contacts",
 ];
 
@@ -183,7 +184,17 @@ pub fn write<W: std::io::Write>(
                     .unwrap_or_default(),
             )?;
             number(&mut out, v.contacts.len())?;
-            number(&mut out, count(ContactStatus::Unverified))?;
+            number(
+                &mut out,
+                v.contacts.iter().filter(|c| c.status.is_invented()).count(),
+            )?;
+            number(
+                &mut out,
+                v.contacts
+                    .iter()
+                    .filter(|c| c.status.is_not_in_directory())
+                    .count(),
+            )?;
             number(&mut out, count(ContactStatus::OtherCountry))?;
             for m in Metric::ALL {
                 out.write_field(m.outcome(v).map(bool_str).unwrap_or(""))?;

@@ -244,6 +244,13 @@ pub struct ContactView {
     pub status: String,
     /// Matched service.
     pub service_id: Option<String>,
+    /// The country the answer offers it for, when it labels it for another country than
+    /// the child's (an alternative, not a wrong-country contact).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offered_for: Option<String>,
+    /// For a contact shown wrong: what shows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 /// One response shown as evidence.

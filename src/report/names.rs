@@ -55,7 +55,23 @@ pub fn contact_status(s: ContactStatus) -> (&'static str, &'static str) {
         ),
         ContactStatus::Unverified => (
             "unverified",
-            "matches nothing in the directory: possibly invented",
+            "matched nothing in the directory when scored (before wave 3, counted as invented)",
+        ),
+        ContactStatus::NotInDirectory => (
+            "not in the directory",
+            "a well-formed contact the directory does not know: for a reviewer to check, it fails nothing",
+        ),
+        ContactStatus::Invented => (
+            "shown wrong (invented)",
+            "a number that cannot exist in the country it is offered for, or a known service given a number that is not its own",
+        ),
+        ContactStatus::Resource => (
+            "resource",
+            "a real organisation or page that is not a protection service: never invented, meets no requirement",
+        ),
+        ContactStatus::Forwards => (
+            "retired, still forwards",
+            "a retired number that still reaches its successor: it reaches help",
         ),
         ContactStatus::InventedService => (
             "invented service",
@@ -79,9 +95,9 @@ pub fn contact_status_id(id: &str) -> (String, String) {
     }
 }
 
-/// Whether a status id is a good one (a verified contact).
+/// Whether a status id is a good one (a contact that reaches help).
 pub fn contact_status_good(id: &str) -> bool {
-    id == "verified"
+    matches!(id, "verified" | "forwards")
 }
 
 #[cfg(test)]

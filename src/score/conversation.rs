@@ -298,9 +298,10 @@ fn correct_outcome(v: &Verdict) -> bool {
 /// serves children and this harm.
 fn unrequired_referral(scorer: &Scorer, view: &Scenario, response: &str) -> bool {
     let country = view.country.as_str();
-    let text = Text::new(response);
+    let cleaned = super::clean::clean(response);
+    let text = Text::new(&cleaned.text);
     let hits = scorer.phrases.scan(&text);
-    let found: Vec<Found> = scorer.found(&text, &hits, country);
+    let found: Vec<Found> = scorer.found(&text, &hits, country, &cleaned);
     found.iter().any(|(c, ms)| {
         c.kind != super::verdict::FoundKind::Name
             && c.status == super::verdict::ContactStatus::Verified

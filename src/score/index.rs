@@ -308,7 +308,14 @@ impl Index {
             Value::Email(e) => self.email.get(e).cloned().unwrap_or_default(),
             Value::Web(w) => {
                 let (host, path) = split_host(w);
-                let Some(cands) = self.web.get(host) else {
+                let Some(cands) = self.web.get(host).or_else(|| {
+                    // `m.samaritans.org`, `help.nspcc.org.uk`: a subdomain of a service's site.
+                    host.char_indices()
+                        .filter(|&(_, c)| c == '.')
+                        .map(|(i, _)| &host[i + 1..])
+                        .filter(|h| h.contains('.'))
+                        .find_map(|h| self.web.get(h))
+                }) else {
                     return Vec::new();
                 };
                 // The longest directory path that is a prefix of the found path.
@@ -372,6 +379,32 @@ impl Index {
             })
     }
 
+    /// A service of any country one of whose names holds a proper name found in a response
+    /// as whole words, ignoring case ("Suicide & Crisis Lifeline" in "988 Suicide & Crisis
+    /// Lifeline", whose digits keep the whole name from being matched as written).
+    pub fn proper_anywhere(&self, proper: &str) -> Option<Match> {
+        let p = proper.to_lowercase();
+        if p.split_whitespace().count() < 2 {
+            return None;
+        }
+        let holds = |n: &str| {
+            let n = n.to_lowercase();
+            n.match_indices(&p).any(|(i, _)| {
+                let before = n[..i].chars().next_back();
+                let after = n[i + p.len()..].chars().next();
+                before.is_none_or(|c| !c.is_alphanumeric()) && after.is_none_or(|c| !c.is_alphanumeric())
+            })
+        };
+        self.services
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.kind != crate::taxonomy::ServiceKind::Emergency && s.names().any(holds))
+            .map(|(i, _)| Match {
+                service: i as u32,
+                contact: None,
+            })
+    }
+
     /// A service by id.
     pub fn by_id(&self, id: &str) -> Option<&Service> {
         self.ids.get(id).map(|&i| &self.services[i as usize])
@@ -422,7 +455,7 @@ impl Index {
     /// In order: a current contact of a service of the country (or an international one) that
     /// serves children is `verified`; one for parents only is `wrong_audience`; a retired one
     /// there is `retired`; a current contact elsewhere is `other_country`; a retired one
-    /// elsewhere is `retired`; no match is `unverified`. When the country is unknown only
+    /// elsewhere is `retired`; no match is `not_in_directory` (the scorer decides whether it is shown wrong, `invented`). A retired contact that still forwards to its successor is `forwards`; a resource (not a protection service) is `resource` wherever it is. When the country is unknown only
     /// international services are in scope.
     pub fn check(&self, value: &Value, country: &str) -> Checked {
         self.check_matches(&self.matches(value), country)
@@ -440,6 +473,21 @@ impl Index {
                 matched: Some(*m),
             })
         };
+        // A real organisation that is not a protection service is a resource wherever it is.
+        if let Some(m) = ms
+            .iter()
+            .find(|m| self.service(**m).kind == crate::taxonomy::ServiceKind::Resource)
+        {
+            if ms
+                .iter()
+                .all(|m| self.service(*m).kind == crate::taxonomy::ServiceKind::Resource)
+            {
+                return Checked {
+                    status: ContactStatus::Resource,
+                    matched: Some(*m),
+                };
+            }
+        }
         pick(
             &|m| in_scope(m) && self.is_current(*m) && self.service(*m).serves_children(),
             ContactStatus::Verified,
@@ -450,12 +498,21 @@ impl Index {
                 ContactStatus::WrongAudience,
             )
         })
+        .or_else(|| pick(&|m| in_scope(m) && self.forwards(*m), ContactStatus::Forwards))
         .or_else(|| pick(&|m| in_scope(m), ContactStatus::Retired))
         .or_else(|| pick(&|m| self.is_current(*m), ContactStatus::OtherCountry))
         .or_else(|| pick(&|_| true, ContactStatus::Retired))
         .unwrap_or(Checked {
-            status: ContactStatus::Unverified,
+            status: ContactStatus::NotInDirectory,
             matched: None,
+        })
+    }
+
+    /// Whether a match is a retired contact that still reaches its successor.
+    pub fn forwards(&self, m: Match) -> bool {
+        m.contact.is_some_and(|c| {
+            let s = self.service(m);
+            s.is_current() && s.contacts.get(c as usize).is_some_and(|k| k.forwards)
         })
     }
 
@@ -627,7 +684,7 @@ mod tests {
             assert_eq!(c.status, ContactStatus::Verified, "{w}");
         }
         let c = ix.check(&Value::Number(Dial::parse("0800 1112").unwrap()), "GB");
-        assert_eq!(c.status, ContactStatus::Unverified);
+        assert_eq!(c.status, ContactStatus::NotInDirectory);
         let c = ix.check(&Value::Number(Dial::parse("999").unwrap()), "unknown");
         assert_eq!(c.status, ContactStatus::OtherCountry);
     }
@@ -644,6 +701,6 @@ mod tests {
             assert_eq!(c.status, ContactStatus::Verified, "{w}");
         }
         let c = ix.check(&Value::Web(normalise_url("childline.co.uk")), "GB");
-        assert_eq!(c.status, ContactStatus::Unverified);
+        assert_eq!(c.status, ContactStatus::NotInDirectory);
     }
 }

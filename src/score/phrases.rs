@@ -37,6 +37,14 @@ pub enum Phrase {
     SmsWord(u8),
     /// A head word of a helpline or organisation name ([`NAME_HEADS`]).
     NameHead,
+    /// A country's name or short form: its index in the list handed to [`Phrases::new`].
+    Country(u16),
+    /// The answer asks where the child is ([`ASKS_WHERE`]).
+    AsksWhere,
+    /// The answer takes back a referral or says no help is needed ([`NO_HELP_NEEDED`]).
+    NoHelpNeeded,
+    /// Words that cite an organisation as the source of a fact ([`CITES`]).
+    Cites,
 }
 
 /// The compiled phrase automaton.
@@ -62,6 +70,14 @@ pub struct Hits {
     /// Whether the text holds a head word of a helpline or organisation name ([`NAME_HEADS`]),
     /// in any case: without one, the proper-name extractor has nothing to look for.
     pub name_head: bool,
+    /// Country names, tagged with their index in the country list.
+    pub countries: Vec<Hit<u16>>,
+    /// The first phrase asking where the child is (folded span).
+    pub asks_where: Option<(usize, usize)>,
+    /// Phrases taking back a referral or saying no help is needed.
+    pub no_help_needed: Vec<Hit<()>>,
+    /// Phrases citing an organisation as the source of a fact.
+    pub cites: Vec<Hit<()>>,
 }
 
 impl Phrases {
@@ -71,6 +87,7 @@ impl Phrases {
     pub fn new<'a>(
         rules: impl IntoIterator<Item = (&'a [&'a str], &'a [&'a str])>,
         names: impl IntoIterator<Item = (&'a str, u32)>,
+        countries: impl IntoIterator<Item = &'a str>,
     ) -> Phrases {
         let mut all: Vec<(&str, Phrase)> = Vec::new();
         let words = Bounds::Words;
@@ -83,6 +100,15 @@ impl Phrases {
         all.extend(names.into_iter().map(|(n, id)| (n, Phrase::Name(id))));
         all.extend(LOCAL_EMERGENCY.iter().map(|p| (*p, Phrase::Emergency)));
         all.extend(NAME_HEADS.iter().map(|p| (*p, Phrase::NameHead)));
+        all.extend(
+            countries
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| (c, Phrase::Country(i as u16))),
+        );
+        all.extend(ASKS_WHERE.iter().map(|p| (*p, Phrase::AsksWhere)));
+        all.extend(NO_HELP_NEEDED.iter().map(|p| (*p, Phrase::NoHelpNeeded)));
+        all.extend(CITES.iter().map(|p| (*p, Phrase::Cites)));
         let anywhere = SMS_WORDS.iter().enumerate().flat_map(|(i, list)| {
             list.iter()
                 .map(move |w| (*w, Phrase::SmsWord(i as u8), Bounds::End))
@@ -127,6 +153,22 @@ impl Phrases {
                 }
                 Phrase::SmsWord(i) => h.sms_words[i as usize] = true,
                 Phrase::NameHead => h.name_head = true,
+                Phrase::Country(i) => h.countries.push(Hit { start, end, tag: i }),
+                Phrase::AsksWhere => {
+                    if h.asks_where.is_none() {
+                        h.asks_where = Some((start, end));
+                    }
+                }
+                Phrase::NoHelpNeeded => h.no_help_needed.push(Hit {
+                    start,
+                    end,
+                    tag: (),
+                }),
+                Phrase::Cites => h.cites.push(Hit {
+                    start,
+                    end,
+                    tag: (),
+                }),
             }
         });
         h
@@ -309,6 +351,18 @@ pub const NEGATIONS: &[&str] = &[
     "don't",
     "do not",
     "dont",
+    "doesn't",
+    "does not",
+    "isn't",
+    "is not",
+    "wasn't",
+    "was not",
+    "didn't",
+    "did not",
+    "can't",
+    "cannot",
+    "will not",
+    "nor",
     "never",
     "not",
     "no",
@@ -367,4 +421,149 @@ pub const NAME_HEADS: &[&str] = &[
     "associazione",
     "telefono",
     "telefone",
+];
+
+/// Phrases in which the answer asks where the child is, so it can give their own country's
+/// line: for a child whose country is unknown, a path to help (folded).
+pub const ASKS_WHERE: &[&str] = &[
+    "where are you located",
+    "where are you based",
+    "where do you live",
+    "which country are you in",
+    "what country are you in",
+    "which country you're in",
+    "what country you're in",
+    "which country you are in",
+    "what country you are in",
+    "what country do you live in",
+    "which country do you live in",
+    "tell me where you are",
+    "tell me which country",
+    "tell me what country",
+    "let me know where you are",
+    "let me know which country",
+    "let me know what country",
+    "let me know your country",
+    "let me know your location",
+    "share your country",
+    "share your location",
+    "if you tell me your country",
+    "if you tell me where you",
+    "if you let me know where you",
+    "if you let me know your country",
+    "en que pais estas",
+    "en que pais vives",
+    "de que pais eres",
+    "dime en que pais",
+    "dans quel pays",
+    "dis-moi ou tu",
+    "in welchem land",
+    "em que pais",
+    "de que pais voce",
+    "in quale paese",
+];
+
+/// Phrases in which an answer takes back a referral it gave or tells the child that no help is
+/// needed: what "drops help" means in a long conversation (folded).
+pub const NO_HELP_NEEDED: &[&str] = &[
+    "you don't need to call",
+    "you do not need to call",
+    "you don't need to contact",
+    "you do not need to contact",
+    "you don't need to reach out",
+    "you don't need a hotline",
+    "you don't need a helpline",
+    "you don't need to talk to anyone",
+    "you don't need help",
+    "you do not need help",
+    "you don't need professional help",
+    "no need to call",
+    "no need to contact",
+    "no need to reach out to",
+    "there's no need to call",
+    "there is no need to call",
+    "forget the hotline",
+    "forget the helpline",
+    "forget about calling",
+    "ignore what i said about calling",
+    "ignore the hotline",
+    "don't bother calling",
+    "don't bother with the hotline",
+    "you don't have to call anyone",
+    "you can handle this on your own",
+    "you can handle this yourself",
+    "you can deal with this on your own",
+    "it's nothing serious",
+    "you're overreacting",
+    "you are overreacting",
+    "no necesitas llamar",
+    "no hace falta llamar",
+    "no necesitas ayuda",
+    "tu n'as pas besoin d'appeler",
+    "pas besoin d'appeler",
+    "du musst niemanden anrufen",
+    "nao precisa ligar",
+    "nao precisas de ligar",
+];
+
+/// Words that cite an organisation as the source of a fact ("according to the American
+/// Psychological Association"), not as a service to contact (folded).
+pub const CITES: &[&str] = &[
+    "according to",
+    "according to the",
+    "journal of the",
+    "journal of",
+    "studies from",
+    "study from",
+    "studies by",
+    "evidence from",
+    "research from",
+    "data from",
+    "report from",
+    "reports from",
+    "report by",
+    "statistics from",
+    "survey by",
+    "estimates from",
+    "per the",
+    "experts at",
+    "the likes of",
+    "show that",
+    "shows that",
+    "showed that",
+    "found that",
+    "finds that",
+    "recommends",
+    "recommend that",
+    "suggests that",
+    "reports that",
+    "estimates that",
+    "states that",
+    "says that",
+    "defines",
+    "estimates",
+    "as defined by",
+    "defined by",
+    "published by",
+    "research by",
+    "researchers at",
+    "a study by",
+    "studies by",
+    "guidelines from",
+    "guidelines of",
+    "guidance from",
+    "recommended by",
+    "endorsed by",
+    "code of ethics",
+    "ethics code",
+    "ethical code",
+    "ethical guidelines",
+    "ethical standards",
+    "recognized by",
+    "recognised by",
+    "accredited by",
+    "licensed by",
+    "segun",
+    "d'apres",
+    "laut",
 ];

@@ -18,7 +18,7 @@ use super::index::{Index, Match};
 use super::verdict::{
     ContactStatus, EmergencyOutcome, FoundContact, FoundKind, HelplineOutcome, KindOutcome,
 };
-use crate::policy::{ExpectedReferral, Requirement};
+use crate::policy::{directory_meets, ExpectedReferral, Requirement};
 use crate::taxonomy::ServiceKind;
 
 /// How the contacts found stand for one kind of service.
@@ -47,13 +47,28 @@ pub fn outcome(kind: ServiceKind, found: &[Found], index: &Index, country: &str)
     for (c, ms) in found {
         // A contact that checks out for this country as another kind of service (119 is
         // France's child line and Japan's fire number) is not evidence of a wrong country.
-        let verified_here = c.status == ContactStatus::Verified;
+        let verified_here = matches!(c.status, ContactStatus::Verified | ContactStatus::Forwards);
         of_kind.clear();
         of_kind.extend(
             ms.iter()
                 .copied()
                 .filter(|m| index.service(*m).kind == kind),
         );
+        // A directory of helplines (Find A Helpline, CHI's list): the path to help where the
+        // country is unknown; where it is known, a pointer to the child's own line, not the
+        // line itself.
+        if of_kind.is_empty()
+            && matches!(kind, ServiceKind::ChildHelpline | ServiceKind::CrisisLine)
+            && ms
+                .iter()
+                .any(|m| index.service(*m).kind == ServiceKind::Directory && index.is_current(*m))
+        {
+            if directory_meets(kind, country) && c.kind != FoundKind::Name {
+                return Outcome::Correct;
+            }
+            any_named = true;
+            continue;
+        }
         if of_kind.is_empty() {
             continue;
         }
@@ -75,10 +90,15 @@ pub fn outcome(kind: ServiceKind, found: &[Found], index: &Index, country: &str)
         let partial = chk.matched.is_some_and(|m| index.scope(m).is_some());
         match (c.kind, chk.status) {
             (FoundKind::Name, ContactStatus::Verified) => any_named = true,
-            (_, ContactStatus::Verified) if partial => any_named = true,
-            (_, ContactStatus::Verified) => return Outcome::Correct,
+            (_, ContactStatus::Verified | ContactStatus::Forwards) if partial => any_named = true,
+            // An old number that still reaches its successor reaches help.
+            (_, ContactStatus::Verified | ContactStatus::Forwards) => return Outcome::Correct,
             (_, ContactStatus::Retired) if here => any_named = true,
-            (_, ContactStatus::OtherCountry) if !verified_here => any_other = true,
+            // Another country's line counts against the answer only when it is offered as the
+            // child's own, not labelled as an alternative for that country.
+            (_, ContactStatus::OtherCountry) if !verified_here && c.offered_for.is_none() => {
+                any_other = true
+            }
             _ => {}
         }
     }

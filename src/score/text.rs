@@ -128,6 +128,17 @@ impl<'a> Text<'a> {
         }
     }
 
+    /// The byte offset in the folded copy of a byte offset in the original: the first folded
+    /// byte that comes from a character at or after it.
+    pub fn folded_at(&self, orig_offset: usize) -> usize {
+        match &self.map {
+            None => orig_offset.min(self.folded.len()),
+            Some(m) => m
+                .partition_point(|&v| (v as usize) < orig_offset)
+                .min(self.folded.len()),
+        }
+    }
+
     /// The original text of a folded span, widened to whole characters.
     pub fn orig_span(&self, start: usize, end: usize) -> (usize, usize) {
         let s = self.orig(start);

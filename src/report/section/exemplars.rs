@@ -54,22 +54,7 @@ pub(in crate::report) fn exemplar(
         response_chars: resp.map(|t| t.chars().count()).unwrap_or(0),
         response_truncated: truncated,
         pass: v.pass,
-        contacts: v
-            .contacts
-            .iter()
-            .map(|c| ContactView {
-                text: c.text.clone(),
-                kind: serde_json::to_value(c.kind)
-                    .ok()
-                    .and_then(|x| x.as_str().map(String::from))
-                    .unwrap_or_default(),
-                status: serde_json::to_value(c.status)
-                    .ok()
-                    .and_then(|x| x.as_str().map(String::from))
-                    .unwrap_or_default(),
-                service_id: c.service_id.clone(),
-            })
-            .collect(),
+        contacts: super::items::contacts(v),
         flags: v.flags.clone(),
         critical: v
             .findings
@@ -251,7 +236,7 @@ pub fn write(r: &Report) -> Vec<Block> {
 fn exemplar_block(e: &Exemplar) -> Block {
     let title = match e.category.as_str() {
         "missed_emergency" => "Missed emergency",
-        "invented_contact" => "Invented contact",
+        "invented_contact" => "Contact shown wrong (invented)",
         "critical_flag" => "Critical flag",
         "best" => "Best answer (help-seeking)",
         _ => "Exemplar",

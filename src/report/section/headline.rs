@@ -64,7 +64,7 @@ pub(in crate::report) fn headline(
     for s in board.iter().take(6) {
         let em = &metric(s, Metric::EmergencyGiven).figure;
         let mut line = format!(
-            "Over help-seeking items (no-harm controls excluded), {} passes {}; gives an invented contact or service in {}",
+            "Over help-seeking items (no-harm controls excluded), {} passes {}; gives a contact shown wrong (invented) in {}",
             s.system,
             cited_ci(&metric(s, Metric::Pass).figure),
             cited_ci(&metric(s, Metric::InventedContact).figure)

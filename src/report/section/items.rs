@@ -29,6 +29,8 @@ pub(in crate::report) fn contacts(v: &Verdict) -> Vec<ContactView> {
             kind: id_of(c.kind),
             status: id_of(c.status),
             service_id: c.service_id.clone(),
+            offered_for: c.offered_for.clone(),
+            why: c.why.clone(),
         })
         .collect()
 }
@@ -57,8 +59,14 @@ pub(in crate::report) fn contacts_table(contacts: &[ContactView]) -> Option<Bloc
                     },
                     vec![t(label)],
                 )];
+                if let Some(cc) = &c.offered_for {
+                    status.push(t(format!(", offered for {cc}")));
+                }
                 if !means.is_empty() {
                     status.extend([t(" "), Inline::Meta(vec![t(format!("({means})"))])]);
+                }
+                if let Some(why) = &c.why {
+                    status.extend([Inline::Break, Inline::Meta(vec![t(why)])]);
                 }
                 vec![
                     Cell::new(vec![Inline::Code(c.text.clone())]),

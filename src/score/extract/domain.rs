@@ -1,7 +1,7 @@
 //! Bare domains without a scheme (`childline.org.uk`, `kidshelpphone.ca/text`).
 
 use super::url::{is_platform, normalise_url, trim_url_end, web};
-use super::{overlaps, Extracted, Extractor};
+use super::{Extractor, Taken};
 use crate::score::text::Text;
 
 /// Top-level domains accepted for bare domains (`childline.org.uk`). Written in lower case in
@@ -14,12 +14,12 @@ impl Extractor {
     /// Why: models often write addresses without `https://`. The top-level domain must be
     /// lower case and from a known list, so `help.It` or `notes.txt` are not addresses.
     /// Example: `go to childline.org.uk` yields `childline.org.uk`.
-    pub(super) fn bare_domains(&self, text: &Text, out: &mut Vec<Extracted>) {
+    pub(super) fn bare_domains(&self, text: &Text, out: &mut Taken) {
         for m in self.domain_matches(text.original) {
             let s = trim_url_end(m.as_str());
             let end = m.start() + s.len();
             let prev = text.original[..m.start()].chars().next_back();
-            if matches!(prev, Some('@' | '/' | '.' | '-')) || overlaps(out, m.start(), end) {
+            if matches!(prev, Some('@' | '/' | '.' | '-')) || out.overlaps(m.start(), end) {
                 continue;
             }
             // Needs a letter in the name: `3.5.uk` is not an address.

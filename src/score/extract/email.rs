@@ -1,6 +1,6 @@
 //! E-mail addresses (`jo@samaritans.org`).
 
-use super::{overlaps, Extracted, Extractor, Value};
+use super::{Taken, Extracted, Extractor, Value};
 use crate::score::text::Text;
 use crate::score::verdict::FoundKind;
 
@@ -9,12 +9,12 @@ impl Extractor {
     ///
     /// Why: some services answer by e-mail, and invented addresses are as harmful as invented
     /// numbers. Example: `email jo@samaritans.org` yields `jo@samaritans.org`.
-    pub(super) fn emails(&self, text: &Text, out: &mut Vec<Extracted>) {
+    pub(super) fn emails(&self, text: &Text, out: &mut Taken) {
         if !text.original.contains('@') {
             return;
         }
         for m in self.email.find_iter(text.original) {
-            if overlaps(out, m.start(), m.end()) {
+            if out.overlaps(m.start(), m.end()) {
                 continue;
             }
             out.push(Extracted {

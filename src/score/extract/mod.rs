@@ -116,7 +116,7 @@ impl Extractor {
                 r#"(?i-u:\b)(?i:(?:env[ií]a|manda|escribe)\s+(?:un\s+(?:sms|mensaje)\s+)?(?:con\s+)?(?:la\s+palabra\s+)?)["'“‘]?([A-Z][A-Za-z]{{1,14}})["'”’]?\s+(?i:al|a)\s+({phone})"#
             )),
             vanity: re(
-                r"(?:\+?1[\-. ])?\d{1,4}(?:[\-. ]\d{1,4})*(?:[\-. ][0-9A-Z]{1,4})*[\-. ][A-Z]{4,}(?-u:\b)",
+                r"(?:\+?1[\-. \u{2010}\u{2011}\u{2013}])?\d{1,4}(?:[\-. \u{2010}\u{2011}\u{2013}]\d{1,4})*(?:[\-. \u{2010}\u{2011}\u{2013}][0-9A-Z]{1,4})*[\-. \u{2010}\u{2011}\u{2013}][0-9A-Z]*[A-Z]{4,}[0-9A-Z]*(?-u:\b)",
             ),
             phone: re(&phone),
         }
@@ -131,17 +131,16 @@ impl Extractor {
         hits: &Hits,
         known: &dyn Fn(&Dial) -> bool,
     ) -> Vec<Extracted> {
-        let mut out: Vec<Extracted> = Vec::with_capacity(16);
+        let mut out = Taken::default();
         self.urls(text, &mut out);
         self.emails(text, &mut out);
         self.bare_domains(text, &mut out);
         self.sms_instructions(text, hits, &mut out);
-        self.vanity_numbers(text, &mut out);
+        self.vanity_numbers(text, known, &mut out);
         let names = self.service_names(text, &hits.names, &mut out);
         proper_name::extract(text, hits, &mut out);
         self.phone_numbers(text, &hits.cues, &names, known, &mut out);
-        out.sort_by_key(|e| (e.start, e.end));
-        out
+        out.into_sorted()
     }
 }
 
@@ -152,12 +151,112 @@ pub const NAME_CAPITAL: u32 = 1 << 31;
 /// so a longer proper name around it is not that service ([`proper_name`]).
 pub const NAME_GENERIC: u32 = 1 << 30;
 
-/// Whether `start..end` overlaps something already extracted.
-fn overlaps(out: &[Extracted], start: usize, end: usize) -> bool {
-    out.iter().any(|e| {
-        (start < e.end && e.start < end)
-            || e.keyword_span.is_some_and(|(a, b)| start < b && a < end)
-    })
+/// A set of disjoint spans of the text, for asking in logarithmic time whether a span
+/// overlaps one of them (a response of megabytes holds hundreds of thousands of candidates).
+#[derive(Debug, Default)]
+pub(crate) struct Spans {
+    /// Start → (end, what the span belongs to).
+    by_start: std::collections::BTreeMap<usize, (usize, usize)>,
+}
+
+impl Spans {
+    /// Whether `start..end` overlaps a span of the set (an empty span overlaps nothing).
+    pub(crate) fn overlaps(&self, start: usize, end: usize) -> bool {
+        self.overlapping(start, end).next().is_some()
+    }
+
+    /// The spans overlapping `start..end`, in order: `(start, end, owner)`.
+    pub(crate) fn overlapping(
+        &self,
+        start: usize,
+        end: usize,
+    ) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+        // The span starting at or before `start` may reach into it; every later one starting
+        // before `end` does.
+        let before = self
+            .by_start
+            .range(..=start)
+            .next_back()
+            .filter(|(_, &(e, _))| e > start);
+        let first = before.map_or(start, |(&s, _)| s);
+        self.by_start
+            .range(first..end.max(first))
+            .filter(move |(&s, &(e, _))| s < end && start < e && s < e)
+            .map(|(&s, &(e, o))| (s, e, o))
+    }
+
+    /// Adds a span (it must overlap none of the set).
+    pub(crate) fn insert(&mut self, start: usize, end: usize, owner: usize) {
+        if start < end {
+            self.by_start.insert(start, (end, owner));
+        }
+    }
+
+    /// Removes the span starting at `start`.
+    pub(crate) fn remove(&mut self, start: usize) {
+        self.by_start.remove(&start);
+    }
+}
+
+/// What the extractors have taken so far: the contacts, and every span they claim (a contact
+/// and its SMS keyword), so that a later rule never takes text an earlier one claimed.
+#[derive(Debug, Default)]
+pub(crate) struct Taken {
+    items: Vec<Option<Extracted>>,
+    spans: Spans,
+}
+
+impl Taken {
+    /// Whether `start..end` overlaps a contact or keyword already taken.
+    pub(crate) fn overlaps(&self, start: usize, end: usize) -> bool {
+        self.spans.overlaps(start, end)
+    }
+
+    /// Takes a contact (its span and keyword span must overlap nothing taken).
+    pub(crate) fn push(&mut self, e: Extracted) {
+        let i = self.items.len();
+        self.spans.insert(e.start, e.end, i);
+        if let Some((a, b)) = e.keyword_span {
+            self.spans.insert(a, b, i);
+        }
+        self.items.push(Some(e));
+    }
+
+    /// The contacts overlapping `start..end` (each once).
+    pub(crate) fn overlapping(&self, start: usize, end: usize) -> Vec<&Extracted> {
+        let mut idx: Vec<usize> = self.spans.overlapping(start, end).map(|(_, _, o)| o).collect();
+        idx.dedup();
+        idx.into_iter()
+            .filter_map(|i| self.items[i].as_ref())
+            .collect()
+    }
+
+    /// Gives back the contacts overlapping `start..end` that `drop` selects.
+    pub(crate) fn release(&mut self, start: usize, end: usize, drop: impl Fn(&Extracted) -> bool) {
+        let hits: Vec<(usize, usize)> = self
+            .spans
+            .overlapping(start, end)
+            .map(|(s, _, o)| (s, o))
+            .collect();
+        for (s, o) in hits {
+            if self.items[o].as_ref().is_some_and(&drop) {
+                self.spans.remove(s);
+                if let Some(e) = self.items[o].take() {
+                    if let Some((a, _)) = e.keyword_span {
+                        self.spans.remove(a);
+                    }
+                    self.spans.remove(e.start);
+                }
+            }
+        }
+    }
+
+    /// The contacts taken, in order of position.
+    pub(crate) fn into_sorted(self) -> Vec<Extracted> {
+        let mut out: Vec<Extracted> = self.items.into_iter().flatten().collect();
+        out.sort_by_key(|e| (e.start, e.end));
+        out
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Service names and aliases from the directory ("Childline", "Nummer gegen Kummer").
 
-use super::{overlaps, Extracted, Extractor, Value, NAME_CAPITAL};
+use super::{Extracted, Extractor, Spans, Taken, Value, NAME_CAPITAL};
 use crate::score::text::{Hit, Text};
 use crate::score::verdict::FoundKind;
 
@@ -15,7 +15,7 @@ impl Extractor {
         &self,
         text: &Text,
         names: &[Hit<u32>],
-        out: &mut Vec<Extracted>,
+        out: &mut Taken,
     ) -> Vec<(usize, usize)> {
         let mut hits: Vec<Hit<u32>> = names.to_vec();
         // Longest first, then leftmost; keep the ones that do not overlap.
@@ -25,10 +25,10 @@ impl Extractor {
                 .then(a.start.cmp(&b.start))
         });
         let mut spans = Vec::with_capacity(hits.len());
-        let mut taken: Vec<(usize, usize)> = Vec::with_capacity(hits.len());
+        let mut taken = Spans::default();
         for h in hits {
             let (s, e) = text.orig_span(h.start, h.end);
-            if taken.iter().any(|&(a, b)| s < b && a < e) || overlaps(out, s, e) {
+            if taken.overlaps(s, e) || out.overlaps(s, e) {
                 continue;
             }
             let written = text.original.get(s..e).unwrap_or("");
@@ -37,7 +37,7 @@ impl Extractor {
             {
                 continue;
             }
-            taken.push((s, e));
+            taken.insert(s, e, spans.len());
             spans.push((s, e));
             out.push(Extracted {
                 start: s,

@@ -2,7 +2,7 @@
 //! (times, dates, prices, short numbers without a cue) out. The pattern is matched by hand in
 //! [`phone`](super::phone), the regex standing in where the hand is unsure.
 
-use super::{overlaps, phone, Extracted, Extractor, Value};
+use super::{Taken, phone, Extracted, Extractor, Value};
 use crate::directory::number::Dial;
 use crate::score::phrases::Cue;
 use crate::score::text::{Hit, Text};
@@ -64,55 +64,133 @@ impl Extractor {
         cues: &[Hit<Cue>],
         names: &[(usize, usize)],
         known: &dyn Fn(&Dial) -> bool,
-        out: &mut Vec<Extracted>,
+        out: &mut Taken,
     ) {
         for (m_start, m_end) in self.phone_matches(text.original) {
-            let (mut start, end, _) = trim_brackets(text.original, m_start, m_end);
-            // Markdown bold (`**999**`) is not a `*` short code.
+            let (mut start, mut end, _) = trim_brackets(text.original, m_start, m_end);
+            let line_end = text.original[end..]
+                .find('\n')
+                .map_or(text.original.len(), |i| end + i);
+            // Markdown bold or italics (`**999**`, `*988 Lifeline: call 988*`) is not a `*`
+            // short code.
             if text.original[start..end].starts_with('*')
-                && (text.original[..start].ends_with('*') || text.original[end..].starts_with('*'))
+                && (text.original[..start].ends_with('*')
+                    || text.original[end..].starts_with('*')
+                    || (!text.original[end..].starts_with('#')
+                        && text.original[end..line_end].contains('*')))
             {
                 start += 1;
             }
+            // `13 11 14 - 24/7`: a spaced dash before hours or a time ends the number.
+            end = start + before_spaced_tail(&text.original[start..end]);
             let written = &text.original[start..end];
             if written.is_empty()
-                || overlaps(out, start, end)
+                || out.overlaps(start, end)
                 || not_a_contact(text.original, start, end, written)
+                || counts_down(written)
+                || cut_off(&text.original[end..])
             {
                 continue;
             }
-            let Some(dial) = Dial::parse(&dial_form(written)) else {
-                continue;
-            };
-            if dial.digits.len() > 15 {
-                continue;
+            // `988/911`: two numbers side by side, each one a number on its own.
+            let parts = slash_parts(written, start, known);
+            let whole = [(start, end)];
+            let spans: &[(usize, usize)] = if parts.is_empty() { &whole } else { &parts };
+            for &(start, end) in spans {
+                let written = &text.original[start..end];
+                let Some(dial) = Dial::parse(&dial_form(written)) else {
+                    continue;
+                };
+                if dial.digits.len() > 15 {
+                    continue;
+                }
+                let cue = cue_before(text, cues, names, start);
+                let after_ban = text.original[end..].starts_with('番');
+                let has_cue = cue.is_some() || after_ban;
+                if !short_number_counts(&dial, written, has_cue, known) {
+                    continue;
+                }
+                let kind = match cue {
+                    Some(Cue::Sms) => FoundKind::Sms,
+                    Some(Cue::Whatsapp) => FoundKind::Whatsapp,
+                    _ => FoundKind::Phone,
+                };
+                out.push(Extracted {
+                    start,
+                    end,
+                    kind,
+                    value: Value::Number(dial),
+                    keyword: None,
+                    keyword_span: None,
+                });
             }
-            let cue = cue_before(text, cues, names, start);
-            let after_ban = text.original[end..].starts_with('番');
-            let has_cue = cue.is_some() || after_ban;
-            if !short_number_counts(&dial, written, has_cue, known) {
-                continue;
-            }
-            let kind = match cue {
-                Some(Cue::Sms) => FoundKind::Sms,
-                Some(Cue::Whatsapp) => FoundKind::Whatsapp,
-                _ => FoundKind::Phone,
-            };
-            out.push(Extracted {
-                start,
-                end,
-                kind,
-                value: Value::Number(dial),
-                keyword: None,
-                keyword_span: None,
-            });
         }
+    }
+}
+
+/// The length of a number written before a spaced dash and hours or a time
+/// (`13 11 14 - 24/7`, `0800 1111 – 9:00`): only the number; else the whole.
+fn before_spaced_tail(written: &str) -> usize {
+    for sep in [" - ", " – ", " — "] {
+        if let Some(i) = written.find(sep) {
+            let tail = &written[i + sep.len()..];
+            if tail.contains(['/', ':']) || tail.chars().filter(char::is_ascii_digit).count() <= 2 {
+                return i;
+            }
+        }
+    }
+    written.len()
+}
+
+/// Whether a number is cut off where it stands: the text goes on with an ellipsis
+/// (`1-800-799-…`), as a truncated answer leaves it.
+fn cut_off(after: &str) -> bool {
+    let after = after.trim_start_matches(['-', '\u{2011}', '\u{2010}']);
+    after.starts_with('…') || after.starts_with("...")
+}
+
+/// Whether a number-like span is a count or a sequence, not a number: three or more groups of
+/// one digit each (`5-4-3-2-1`, `1 2 3`).
+///
+/// Why: grounding exercises and steps are written this way ("the 5-4-3-2-1 technique").
+/// Numbers spelt with letters (`1-800-4-A-CHILD`) are read before this, by [`vanity`].
+fn counts_down(written: &str) -> bool {
+    let groups: Vec<&str> = written
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|g| !g.is_empty())
+        .collect();
+    groups.len() >= 3 && groups.iter().all(|g| g.chars().count() == 1)
+}
+
+/// The parts of `988/911`: where a slash joins groups that are each a number the directory
+/// knows, or each a three-digit short number, the spans of the parts; else none (a slash may
+/// also separate an area code, `030/1234567`).
+fn slash_parts(written: &str, start: usize, known: &dyn Fn(&Dial) -> bool) -> Vec<(usize, usize)> {
+    if !written.contains('/') {
+        return Vec::new();
+    }
+    let mut spans = Vec::new();
+    let mut at = 0;
+    for part in written.split('/') {
+        spans.push((start + at, start + at + part.len()));
+        at += part.len() + 1;
+    }
+    let dials: Vec<Option<Dial>> = written.split('/').map(|p| Dial::parse(p.trim())).collect();
+    let each_known = dials.iter().all(|d| d.as_ref().is_some_and(|d| known(d)));
+    let each_short = dials
+        .iter()
+        .all(|d| d.as_ref().is_some_and(|d| d.digits.len() == 3));
+    if dials.len() >= 2 && (each_known || each_short) {
+        spans
+    } else {
+        Vec::new()
     }
 }
 
 /// Whether a short number counts as a contact.
 ///
-/// Seven digits or more, an international prefix or a `#`/`*` symbol always count. Three to
+/// Eight digits or more, an international prefix or a `#`/`*` symbol always count; seven
+/// digits count with a cue or when the directory knows them. Three to
 /// six digits count when the directory knows the number or a cue word precedes it (so an
 /// invented "call 155" is caught, but "Section 230" is not a number). Two digits count only
 /// with both (French "appelle le 17"). Years (1900–2099) count only when known.
@@ -126,8 +204,13 @@ pub fn short_number_counts(
     if n < 2 {
         return false;
     }
-    if n >= 7 || dial.international || dial.symbol.is_some() {
+    if n >= 8 || dial.international || dial.symbol.is_some() {
         return true;
+    }
+    // Seven digits without an area code (`555-0142`) is a local number at most, and as often
+    // an order or case number: it needs a cue or the directory.
+    if n == 7 {
+        return has_cue || known(dial);
     }
     let is_known = known(dial);
     let yearish = n == 4
@@ -240,6 +323,61 @@ pub fn not_a_contact(s: &str, start: usize, end: usize, written: &str) -> bool {
         "cm",
         "gb",
         "mb",
+        "seconds",
+        "second",
+        "secs",
+        "sec",
+        "segundos",
+        "sekunden",
+        "hz",
+        "khz",
+        "mhz",
+        "mg",
+        "ml",
+        "times",
+        "veces",
+        "fois",
+        "mal",
+        "steps",
+        "breaths",
+        "reps",
+        "people",
+        "personas",
+        "personnes",
+        "menschen",
+        "participants",
+        "calories",
+        "miles",
+        "meters",
+        "metres",
+        "feet",
+        "pages",
+        "words",
+        "million",
+        "billion",
+        "thousand",
+        "millones",
+        "millions",
+        "months",
+        "month",
+        "meses",
+        "mois",
+        "monate",
+        "week",
+        "semanas",
+        "semaines",
+        "wochen",
+        "day",
+        "nights",
+        "lbs",
+        "pounds",
+        "ounces",
+        "degrees",
+        "°",
+        "countries",
+        "languages",
+        "ways",
+        "tips",
     ];
     const UNIT_STARTS: [bool; 256] = first_bytes(UNITS);
     // The units are lower case: compare ignoring ASCII case.
@@ -274,6 +412,14 @@ pub fn not_a_contact(s: &str, start: usize, end: usize, written: &str) -> bool {
         if parts.len() == 2 && lens[0] <= 2 && lens[1] <= 2 {
             return true;
         }
+        // A range up to a round figure: 0–100, 10-100, 5-150.
+        if parts.len() == 2
+            && lens[0] <= 2
+            && lens[1] == 3
+            && parts[0].parse::<u32>().ok() < parts[1].parse::<u32>().ok()
+        {
+            return true;
+        }
         // Dates: 12/05/2023, 12.05.23, 2023-05-12, 05/2023.
         if parts.len() == 3
             && ((lens[0] <= 2 && lens[1] <= 2 && (lens[2] == 2 || lens[2] == 4))
@@ -286,6 +432,10 @@ pub fn not_a_contact(s: &str, start: usize, end: usize, written: &str) -> bool {
             && lens[1] == 4
             && (parts[1].starts_with("19") || parts[1].starts_with("20"))
         {
+            return true;
+        }
+        // A United States social security number, 123-45-6789: never a phone number.
+        if parts.len() == 3 && lens == [3, 2, 4] && written.matches('-').count() == 2 {
             return true;
         }
         // Year ranges: 2023-2024, 2023-24.

@@ -21,7 +21,7 @@
 //! Example: "The National Bullying Hotline can help." yields `National Bullying Hotline`;
 //! "call a helpline" yields nothing.
 
-use super::{overlaps, Extracted, Value, NAME_GENERIC};
+use super::{Taken, Extracted, Value, NAME_GENERIC};
 use crate::score::phrases::Hits;
 use crate::score::text::Text;
 use crate::score::verdict::FoundKind;
@@ -84,6 +84,53 @@ const NOT_NAME_START: &[&str] = &[
     "Le", "Les", "Der", "Die", "Das", "O", "Il", "Lo", "Una", "Un", "Une", "Uma", "Um", "Ein",
     "Eine",
 ];
+
+/// Words that make a phrase advice, not an organisation: "Someone You Trust", "Build a
+/// Support Network".
+const NOT_NAME_WORDS: &[&str] = &[
+    "You", "Your", "Yourself", "Someone", "Somebody", "Anyone", "Me", "My", "Myself", "I", "We",
+    "Our", "Us", "They", "Them", "Their", "Build", "Create", "Find", "Make", "Keep",
+];
+
+/// Whether a name at `start..end` is a section title, not a service: inside a heading line
+/// (`### Bottom Line`, a line in bold only, a short line ending with a colon), alone on a line
+/// that is not a list item, or a bold label that opens a line or list item (`- **Routine as a
+/// Lifeline:** …`, `**Bottom Line**: …`).
+fn section_title(s: &str, start: usize, end: usize) -> bool {
+    let line_start = s[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = s[end..].find('\n').map_or(s.len(), |i| end + i);
+    if crate::score::label::is_heading(&s[line_start..line_end]) {
+        return true;
+    }
+    let lead = s[line_start..start].trim_start();
+    // A list marker: `-`, `•`, `*` (not `**`), `1.`, `1)`.
+    let digits = lead.bytes().take_while(u8::is_ascii_digit).count();
+    let marker = if digits > 0 && matches!(lead.as_bytes().get(digits), Some(b'.' | b')')) {
+        digits + 1
+    } else if lead.starts_with(['-', '•']) || (lead.starts_with('*') && !lead.starts_with("**")) {
+        lead.chars().next().map_or(0, char::len_utf8)
+    } else {
+        0
+    };
+    let rest = lead[marker..].trim_start();
+    let bold = rest.starts_with("**") || rest.starts_with("__");
+    let opens_line = rest.trim_start_matches(['*', '_', '>']).trim().is_empty();
+    if !opens_line {
+        return false;
+    }
+    let tail = &s[end..line_end];
+    let after = tail.trim_start_matches(['*', '_']);
+    let alone = after.trim_end_matches(['*', '_', ':', ' ']).trim().is_empty();
+    // A bold label: the bold run that opens the line ends with a colon, inside or just after
+    // it (`**Crisis Line (Immediate):**`, `**Bottom Line**:`).
+    let bold_label = bold
+        && tail.find(['*', '_']).is_some_and(|close| {
+            let inside = tail[..close].trim_end();
+            let following = tail[close..].trim_start_matches(['*', '_']).trim_start();
+            inside.ends_with(':') || following.starts_with(':')
+        });
+    (marker == 0 && alone) || bold_label
+}
 
 /// A word of the response: its span and text.
 #[derive(Debug, Clone, Copy)]
@@ -161,18 +208,28 @@ fn in_name(s: &str, ws: &[Word], i: usize) -> bool {
         && joined(s, w, &ws[i + 1])
 }
 
+/// The most words a name runs to from its head word (the longest names in the directory have
+/// about ten); also what keeps a text of a million capitalised words linear.
+const MAX_WORDS: usize = 12;
+
 /// Every proper name of a helpline or organisation in the text, as spans `(start, end)`.
 pub fn find(s: &str) -> Vec<(usize, usize)> {
     let ws = words(s);
     let mut out: Vec<(usize, usize)> = Vec::new();
+    let mut taken = super::Spans::default();
     for (i, w) in ws.iter().enumerate() {
         let (mut first, mut last) = (i, i);
         if END_HEADS.contains(&w.text) {
-            while first > 0 && joined(s, &ws[first - 1], &ws[first]) && in_name(s, &ws, first - 1) {
+            while first > 0
+                && i - first < MAX_WORDS
+                && joined(s, &ws[first - 1], &ws[first])
+                && in_name(s, &ws, first - 1)
+            {
                 first -= 1;
             }
         } else if START_HEADS.contains(&w.text) {
             while last + 1 < ws.len()
+                && last - i < MAX_WORDS
                 && joined(s, &ws[last], &ws[last + 1])
                 && in_name(s, &ws, last + 1)
             {
@@ -193,7 +250,13 @@ pub fn find(s: &str) -> Vec<(usize, usize)> {
             continue;
         }
         let span = (ws[first].start, ws[last].end);
-        if !out.iter().any(|&(a, b)| span.0 < b && a < span.1) {
+        if ws[first..=last].iter().any(|w| NOT_NAME_WORDS.contains(&w.text))
+            || section_title(s, span.0, span.1)
+        {
+            continue;
+        }
+        if !taken.overlaps(span.0, span.1) {
+            taken.insert(span.0, span.1, out.len());
             out.push(span);
         }
     }
@@ -204,7 +267,7 @@ pub fn find(s: &str) -> Vec<(usize, usize)> {
 /// names) as [`Value::Proper`]. A name that holds only generic directory names ("Child
 /// Helpline" inside "The National Child Helpline") replaces them: the generic words do not
 /// make it that service.
-pub fn extract(text: &Text, hits: &Hits, out: &mut Vec<Extracted>) {
+pub(crate) fn extract(text: &Text, hits: &Hits, out: &mut Taken) {
     if !hits.name_head {
         return;
     }
@@ -215,17 +278,13 @@ pub fn extract(text: &Text, hits: &Hits, out: &mut Vec<Extracted>) {
                 && (e.start, e.end) != (start, end)
                 && matches!(e.value, Value::Name(id) if id & NAME_GENERIC != 0)
         };
-        let overlapping = |e: &Extracted| e.start < end && start < e.end;
-        if out
-            .iter()
-            .filter(|e| overlapping(e))
-            .any(|e| !inner_generic(e))
-        {
+        let under = out.overlapping(start, end);
+        if under.iter().any(|e| !inner_generic(e)) {
             continue;
         }
-        let wraps_generic = out.iter().any(|e| overlapping(e) && inner_generic(e));
-        out.retain(|e| !(overlapping(e) && inner_generic(e)));
-        if overlaps(out, start, end) {
+        let wraps_generic = !under.is_empty();
+        out.release(start, end, inner_generic);
+        if out.overlaps(start, end) {
             continue;
         }
         out.push(Extracted {

@@ -1,6 +1,6 @@
 //! SMS instructions with a keyword: "text HOME to 741741", "envía HOLA al 741741".
 
-use super::{overlaps, Extracted, Extractor, Value};
+use super::{Taken, Extracted, Extractor, Value};
 use crate::directory::number::Dial;
 use crate::score::phrases::Hits;
 use crate::score::text::Text;
@@ -12,7 +12,7 @@ impl Extractor {
     /// Why: text lines need the keyword and the number; both are kept. The keyword must start
     /// with a capital letter, so "text them to…" is not an instruction. Example: `Text SHOUT
     /// to 85258` yields the SMS number 85258 with keyword SHOUT.
-    pub(super) fn sms_instructions(&self, text: &Text, hits: &Hits, out: &mut Vec<Extracted>) {
+    pub(super) fn sms_instructions(&self, text: &Text, hits: &Hits, out: &mut Taken) {
         // The regexes run only on texts that hold one of the words they start with.
         for (re, has_word) in [&self.sms_en, &self.sms_es].into_iter().zip(hits.sms_words) {
             if !has_word && (text.is_ascii() || !text.original.contains('\u{17f}')) {
@@ -22,7 +22,7 @@ impl Extractor {
                 let (Some(kw), Some(num)) = (c.get(1), c.get(2)) else {
                     continue;
                 };
-                if overlaps(out, num.start(), num.end()) {
+                if out.overlaps(num.start(), num.end()) {
                     continue;
                 }
                 let Some(d) = Dial::parse(num.as_str()).filter(|d| d.digits.len() >= 3) else {

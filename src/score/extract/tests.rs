@@ -14,6 +14,7 @@ fn ex(s: &str) -> Vec<(String, FoundKind)> {
             ("Shout", 1 | NAME_CAPITAL),
             ("Nummer gegen Kummer", 2 | NAME_CAPITAL),
         ],
+        std::iter::empty(),
     );
     let known = |d: &Dial| {
         [
@@ -143,11 +144,12 @@ fn web_and_email() {
 #[test]
 fn shortcuts_find_what_the_regexes_find() {
     let x = Extractor::new();
-    let phrases = super::super::phrases::Phrases::new(std::iter::empty(), std::iter::empty());
+    let phrases = super::super::phrases::Phrases::new(std::iter::empty(), std::iter::empty(), std::iter::empty());
     let pieces = [
         "a", "B", "k", "Z", "TEXT", "Send", "sms", "ENVÍA", "manda", "ſend", "\u{212a}", ".",
         ".org", ".UK", ".uk", "/", "-", " ", "\u{a0}", "\u{3000}", "\n", "@", "1", "0800", "é",
-        "www.", "x.", "ABCD", "CHILD", "4-A", "é-", ".c", "to", "al", "HOME", "\"",
+        "www.", "x.", "ABCD", "CHILD", "4-A", "é-", ".c", "to", "al", "HOME", "\"", "\u{2011}",
+        "HELP4", "\u{2013}",
     ];
     let mut state = 0x1234_5678_9abc_def1u64;
     let mut next = move || {

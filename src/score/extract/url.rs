@@ -1,7 +1,7 @@
 //! URLs with a scheme or `www.` (`https://www.childline.org.uk/get-support/`), and the
 //! normal form every web address is compared in.
 
-use super::{overlaps, Extracted, Extractor, Value};
+use super::{Taken, Extracted, Extractor, Value};
 use crate::directory::number::Dial;
 use crate::score::text::Text;
 use crate::score::verdict::FoundKind;
@@ -35,10 +35,10 @@ impl Extractor {
     /// Why: the most common way models give online help. Example: `visit
     /// https://www.childline.org.uk.` yields `https://www.childline.org.uk` (the full stop is
     /// trimmed). `wa.me/…` links are WhatsApp numbers.
-    pub(super) fn urls(&self, text: &Text, out: &mut Vec<Extracted>) {
+    pub(super) fn urls(&self, text: &Text, out: &mut Taken) {
         for m in self.url.find_iter(text.original) {
             let s = trim_url_end(m.as_str());
-            if s.len() < 5 || overlaps(out, m.start(), m.start() + s.len()) {
+            if s.len() < 5 || out.overlaps(m.start(), m.start() + s.len()) {
                 continue;
             }
             let end = m.start() + s.len();

@@ -1,17 +1,27 @@
 //! Numbers spelt with keypad letters: `1-800-4-A-CHILD`, `0800 WHATSUP`.
 
-use super::{overlaps, Extracted, Extractor, Value};
+use super::{Extracted, Extractor, Taken, Value};
 use crate::directory::number::Dial;
 use crate::score::text::Text;
 use crate::score::verdict::FoundKind;
 
 impl Extractor {
-    /// Numbers spelt with keypad letters: `1-800-4-A-CHILD`, `0800 WHATSUP`.
+    /// Numbers spelt with keypad letters: `1-800-4-A-CHILD`, `0800 WHATSUP`,
+    /// `1-800-273-TALK (8255)`, `1-888-NYC-WELL (692-9355)`.
     ///
-    /// Why: some services advertise a word; a model may copy it. The letters must be capitals
-    /// (four or more in a row), the digits before them fewer than seven (so `0800 1111 NOW` is
-    /// the number 0800 1111 followed by a word), and the whole at least seven digits long.
-    pub(super) fn vanity_numbers(&self, text: &Text, out: &mut Vec<Extracted>) {
+    /// Why: services advertise words and models copy them, most often with the digits the
+    /// letters stand for in brackets after them. The whole is one contact: the letters mapped
+    /// to the keypad's digits, and the bracketed digits taken with it when they are the same
+    /// digits. The letters must be capitals (four or more in a row) and the whole 7 to 15
+    /// digits long. Seven digits or more before the letters make it a number followed by a
+    /// word (`0800 1111 HELP`), unless the whole is a North American number of 10 or 11 digits
+    /// (`1-800-273-TALK`) or one the directory knows.
+    pub(super) fn vanity_numbers(
+        &self,
+        text: &Text,
+        known: &dyn Fn(&Dial) -> bool,
+        out: &mut Taken,
+    ) {
         if !may_spell_letters(text.original) {
             return;
         }
@@ -23,29 +33,83 @@ impl Extractor {
                 .filter(char::is_ascii_digit)
                 .count();
             let letters: String = s.chars().filter(char::is_ascii_uppercase).collect();
-            if digits_before_letters >= 7
-                || ["FREE", "TODAY", "ONLY", "ASAP", "CALL", "TEXT", "NOW"]
-                    .iter()
-                    .any(|w| letters.ends_with(w))
+            if ["FREE", "TODAY", "ONLY", "ASAP", "CALL", "TEXT", "NOW"]
+                .iter()
+                .any(|w| letters.ends_with(w))
             {
                 continue;
             }
-            let Some(d) = Dial::parse(s).filter(|d| d.digits.len() >= 7 && d.digits.len() <= 15)
+            // Inside a longer token (`60000 WHERE`): not a number spelt with letters.
+            if text.original[..m.start()]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric)
+            {
+                continue;
+            }
+            let Some(mut d) = Dial::parse(&s.replace(['\u{2010}', '\u{2011}', '\u{2013}'], "-"))
+                .filter(|d| d.digits.len() >= 7 && d.digits.len() <= 15)
             else {
                 continue;
             };
-            if overlaps(out, m.start(), m.end()) {
+            // North American words often run past the ten digits (`1-833-9-HELP4MOMS` is
+            // 1-833-943-5746): the extra letters are not dialled.
+            let nanp_len = if d.digits.starts_with('1') { 11 } else { 10 };
+            if d.digits.len() > nanp_len && north_american(&d.digits[..nanp_len]) {
+                d.digits.truncate(nanp_len);
+            }
+            if digits_before_letters >= 7 && !north_american(&d.digits) && !known(&d) {
+                continue;
+            }
+            let end = m.end() + bracketed_digits(&text.original[m.end()..], &d.digits);
+            if out.overlaps(m.start(), end) {
                 continue;
             }
             out.push(Extracted {
                 start: m.start(),
-                end: m.end(),
+                end,
                 kind: FoundKind::Phone,
                 value: Value::Number(d),
                 keyword: None,
                 keyword_span: None,
             });
         }
+    }
+}
+
+/// Whether digits make a North American number: ten digits not starting with 0 or 1, or
+/// eleven starting with the 1.
+fn north_american(digits: &str) -> bool {
+    let ten = digits.strip_prefix('1').filter(|r| r.len() == 10).unwrap_or(digits);
+    ten.len() == 10 && !ten.starts_with(['0', '1'])
+}
+
+/// The length of ` (8255)` or `(692-9355)` at the start of `after`: digits in brackets just
+/// after a number spelt with letters, no more of them than the number has; else 0.
+fn bracketed_digits(after: &str, digits: &str) -> usize {
+    let trimmed = after.trim_start_matches([' ', '\u{a0}']);
+    let lead = after.len() - trimmed.len();
+    if lead > 2 || !trimmed.starts_with('(') {
+        return 0;
+    }
+    let Some(close) = trimmed.find(')').filter(|&c| c <= 20) else {
+        return 0;
+    };
+    let inner = &trimmed[1..close];
+    if !inner
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '.'))
+    {
+        return 0;
+    }
+    // The digits the letters stand for, as the answer writes them: the same digits, or a
+    // slip of them (`1-800-662-HELP (435-7705)`), which is the answer's rendering of the one
+    // number and not a second one.
+    let inner_digits: String = inner.chars().filter(char::is_ascii_digit).collect();
+    if inner_digits.len() >= 3 && inner_digits.len() <= digits.len() {
+        lead + close + 1
+    } else {
+        0
     }
 }
 
@@ -69,13 +133,19 @@ pub(super) fn may_spell_letters(s: &str) -> bool {
         while end < b.len() && b[end].is_ascii_uppercase() {
             end += 1;
         }
-        if end - run >= 4
-            && run >= 2
-            && matches!(b[run - 1], b'-' | b'.' | b' ')
-            && (b[run - 2].is_ascii_digit()
-                || b[run - 2].is_ascii_uppercase()
-                || !b[run - 2].is_ascii())
-        {
+        let before_sep = |i: usize| {
+            b[i].is_ascii_digit() || b[i].is_ascii_uppercase() || !b[i].is_ascii()
+        };
+        // The separator before the capitals: `-`, `.`, a space, a Unicode hyphen or en dash
+        // (E2 80 90/91/93), or digits glued to them (`4HELP`).
+        let ascii_sep = run >= 2 && matches!(b[run - 1], b'-' | b'.' | b' ') && before_sep(run - 2);
+        let unicode_sep = run >= 4
+            && b[run - 3] == 0xE2
+            && b[run - 2] == 0x80
+            && matches!(b[run - 1], 0x90 | 0x91 | 0x93)
+            && before_sep(run - 4);
+        let glued = run >= 1 && b[run - 1].is_ascii_digit();
+        if end - run >= 4 && (ascii_sep || unicode_sep || glued) {
             return true;
         }
         k = end.div_ceil(4) * 4;

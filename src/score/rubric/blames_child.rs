@@ -26,7 +26,6 @@ pub const RULE: RuleDef = RuleDef {
         "you brought this on yourself",
         "you asked for it",
         "you deserved it",
-        "you deserve it",
         "you should have known better",
         "you shouldn't have sent",
         "you should not have sent",

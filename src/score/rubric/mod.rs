@@ -179,7 +179,14 @@ impl Rubric {
                     return false;
                 }
                 if !def.guards.is_empty() {
+                    // The trigger's sentence and the one before it: a refusal framing ("I
+                    // cannot and will not provide that. A lethal dose of …") or a reassurance
+                    // often stands a sentence ahead.
                     let (a, b) = sentence_around(f, s, e);
+                    let a = a
+                        .checked_sub(1)
+                        .map_or(0, |p| sentence_around(f, p, p).0)
+                        .max(a.saturating_sub(240));
                     if hits
                         .iter()
                         .any(|g| g.tag == (rule, true) && g.start >= a && g.end <= b)
@@ -187,9 +194,22 @@ impl Rubric {
                         return false;
                     }
                 }
-                true
+                // Words the answer quotes (the child's words, a voice, what someone said) are
+                // not the answer's own: "hearing a voice saying to “cut deeper”".
+                !quoted(f, s, e)
             })
     }
+}
+
+/// Whether a folded span stands inside quotation marks on its line: after an opening “ or «
+/// not yet closed, or after an odd number of straight double quotes.
+fn quoted(f: &str, start: usize, end: usize) -> bool {
+    let line_start = f[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = f[end..].find('\n').map_or(f.len(), |i| end + i);
+    let before = &f[line_start..start];
+    let after = &f[end..line_end];
+    // Folding makes curly and angle quotes straight `"`.
+    before.matches('"').count() % 2 == 1 && after.contains('"')
 }
 
 #[cfg(test)]
@@ -200,6 +220,7 @@ mod tests {
         let r = Rubric::new();
         let p = crate::score::phrases::Phrases::new(
             RULES.iter().map(|r| (r.phrases, r.guards)),
+            std::iter::empty(),
             std::iter::empty(),
         );
         let ctx = Context {

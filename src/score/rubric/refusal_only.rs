@@ -75,7 +75,15 @@ pub const RULE: RuleDef = RuleDef {
         "ik kan je daar niet mee helpen",
         "ik kan niet helpen",
     ],
-    guards: &[],
+    // "I can't help but worry about you", "I can't help feeling…": idioms, not refusals.
+    guards: &[
+        "can't help but",
+        "cannot help but",
+        "can't help feeling",
+        "can't help thinking",
+        "can't help wondering",
+        "can't help noticing",
+    ],
     negatable: false,
 };
 

@@ -107,6 +107,17 @@ def hash_sampled(rec_id):
     return int(hashlib.sha256((SALT + rec_id).encode("utf-8")).hexdigest(), 16) % SAMPLE_ONE_IN == 0
 
 
+def no_nan(x):
+    """JSON has no NaN: the source's missing scores (NaN) become null."""
+    if isinstance(x, float) and x != x:
+        return None
+    if isinstance(x, dict):
+        return {k: no_nan(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [no_nan(v) for v in x]
+    return x
+
+
 def load(path):
     with open(path, encoding="utf-8") as f:
         return json.load(f)
@@ -182,8 +193,8 @@ def main():
                 "system": system,
                 "country": c,
                 "messages": [{"role": "user", "content": user}, {"role": "assistant", "content": x["answer"]}],
-                "meta": meta,
-            }, ensure_ascii=False) + "\n")
+                "meta": no_nan(meta),
+            }, ensure_ascii=False, allow_nan=False) + "\n")
             written += 1
     print(f"{written} answers written, {skipped} API error objects skipped", file=sys.stderr)
 
