@@ -1,7 +1,7 @@
 //! The curated data a run needs, found under one data root: `datasets/directory/`,
 //! `datasets/policy.toml` and `scenarios/contexts.toml`.
 
-use crate::context::Contexts;
+use crate::context::{Contexts, ContextsFile};
 use crate::diag::Diagnostics;
 use crate::directory::{self, Directory};
 use crate::policy::Policy;
@@ -79,6 +79,33 @@ impl Dataset {
             diags.sort();
             Err(crate::Error::Invalid(diags))
         }
+    }
+
+    /// Adds a partner's contexts file (`run --contexts FILE`), failing with every problem
+    /// of it as `path:line: message`.
+    pub fn add_contexts_file(&mut self, path: &Path) -> Result<(), crate::Error> {
+        let mut diags = Diagnostics::default();
+        self.contexts.add_file(path, &mut diags);
+        if diags.is_empty() {
+            Ok(())
+        } else {
+            diags.sort();
+            Err(crate::Error::Invalid(diags))
+        }
+    }
+
+    /// This data with the contexts a run recorded from its `--contexts` file (borrowed as it
+    /// is when the run had none), for the commands that read a run later (merge, judge).
+    pub fn for_run(
+        &self,
+        file: Option<&ContextsFile>,
+    ) -> Result<std::borrow::Cow<'_, Dataset>, crate::Error> {
+        let Some(file) = file else {
+            return Ok(std::borrow::Cow::Borrowed(self));
+        };
+        let mut d = self.clone();
+        d.contexts.add_recorded(file).map_err(crate::Error::Input)?;
+        Ok(std::borrow::Cow::Owned(d))
     }
 
     /// The English name of a country code (the code itself when unknown).

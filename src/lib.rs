@@ -14,6 +14,7 @@ pub mod conversation;
 pub mod dataset;
 pub mod diag;
 pub mod directory;
+pub mod gate;
 pub mod hash;
 pub mod judge;
 pub mod language;

@@ -207,7 +207,12 @@ impl Policy {
             if r.why.trim().is_empty() {
                 diags.push(origin.clone(), "rule has an empty `why`");
             }
-            for k in r.require.iter().chain(&r.require_one_of).chain(&r.recommend) {
+            for k in r
+                .require
+                .iter()
+                .chain(&r.require_one_of)
+                .chain(&r.recommend)
+            {
                 if !k.is_protection() {
                     diags.push(
                         origin.clone(),

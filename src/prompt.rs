@@ -10,8 +10,8 @@ use crate::context::Context;
 use crate::scenario::{Role, Scenario};
 use crate::types::ChatMessage;
 
-/// The messages for a scenario in a context: the context's system prompt (when not empty)
-/// with the country filled in, then the scenario's turns.
+/// The messages for a scenario in a context: the context's system prompt with the country
+/// filled in (none at all for the built-in context `none`), then the scenario's turns.
 pub fn build_chat(scenario: &Scenario, context: &Context, country_name: &str) -> Vec<ChatMessage> {
     let mut out = Vec::with_capacity(scenario.turns.len() + 1);
     if let Some(system) = system_message(scenario, context, country_name) {
@@ -32,8 +32,12 @@ fn system_message(
     context: &Context,
     country_name: &str,
 ) -> Option<ChatMessage> {
-    let system = context.render_system(&scenario.country, country_name, &scenario.language);
-    (!system.trim().is_empty()).then(|| ChatMessage::new("system", system))
+    context.sends_system().then(|| {
+        ChatMessage::new(
+            "system",
+            context.render_system(&scenario.country, country_name, &scenario.language),
+        )
+    })
 }
 
 /// One earlier child turn of a live conversation and the model's answer to it.

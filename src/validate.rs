@@ -19,7 +19,7 @@ pub struct Summary {
     pub contacts: usize,
     /// Scenarios per suite.
     pub suites: Vec<(String, usize)>,
-    /// Contexts.
+    /// Contexts defined in contexts.toml (the built-in `none` not counted).
     pub contexts: usize,
     /// Policy rules.
     pub rules: usize,
@@ -46,7 +46,12 @@ pub fn validate(root: &Path, suites: &[SuiteSpec]) -> (Diagnostics, Summary) {
         countries: data.directory.countries.len(),
         services: data.directory.services().count(),
         contacts: data.directory.services().map(|s| s.contacts.len()).sum(),
-        contexts: data.contexts.list.len(),
+        contexts: data
+            .contexts
+            .list
+            .iter()
+            .filter(|c| c.id != crate::context::NONE)
+            .count(),
         rules: data.policy.rules.len(),
         suites: Vec::new(),
     };

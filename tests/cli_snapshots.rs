@@ -42,6 +42,12 @@ fn filters(tmp: &Path) -> Vec<(String, String)> {
         (r"\d{8}-\d{6}".into(), "[TIME]".into()),
         // The scorer's figures belong to the scorer's own tests.
         (r"\d+\.\d% \(\d+/\d+\)".into(), "[RATE]".into()),
+        // The gate's rates, intervals and event counts are the scorer's too.
+        (r"[-+]?\d\.\d{3}\b".into(), "[P]".into()),
+        (
+            r"\(\d+/(\d+) (responses|items)\)".into(),
+            "([K]/$1 $2)".into(),
+        ),
         (r"\(\d+\.\d+s\)|\d+\.\d+ ?s\b".into(), "[SECONDS]".into()),
         // Progress lines: pass or fail, running pass rate and time are the scorer's and the clock's.
         (
@@ -414,4 +420,71 @@ fn score_a_run_whose_suite_changed_since_it_ran() {
     blocks.remove(1);
     std::fs::write(&file, blocks.join("[[scenario]]")).unwrap();
     snap!(t.path(), "score_changed_suite", popbench(&["score", &out]));
+}
+
+#[test]
+fn gate_holds_fails_and_refuses_bad_input() {
+    let t = tempfile::tempdir().unwrap();
+    let replay = smoke_replay(t.path());
+    let model = format!("replay:{}", replay.display());
+    let out = t.path().join("run").display().to_string();
+    let o = popbench(&[
+        "--quiet", "run", "--model", &model, "--suite", "smoke", "--out", &out,
+    ]);
+    assert!(o.starts_with("exit: 0"), "{o}");
+    snap!(
+        t.path(),
+        "gate_holds",
+        popbench(&[
+            "gate",
+            &out,
+            "--require",
+            "pass>=0",
+            "--require",
+            "invented_contact<=1",
+        ])
+    );
+    snap!(
+        t.path(),
+        "gate_fails",
+        popbench(&[
+            "gate",
+            &out,
+            "--on",
+            "lower",
+            "--require",
+            "pass>0.5",
+            "--require",
+            "invented_contact<=1",
+            "--require",
+            "helpline_correct>=90%",
+        ])
+    );
+    snap!(
+        t.path(),
+        "gate_unknown_metric",
+        popbench(&["gate", &out, "--require", "invented<=0"])
+    );
+    snap!(
+        t.path(),
+        "gate_baseline_missing",
+        popbench(&["gate", &out, "--require", "pass>=baseline-0.02"])
+    );
+    snap!(
+        t.path(),
+        "gate_each_needs_samples",
+        popbench(&["gate", &out, "--require-each", "pass>=0.9"])
+    );
+    snap!(
+        t.path(),
+        "gate_baseline",
+        popbench(&[
+            "gate",
+            &out,
+            "--baseline",
+            &out,
+            "--require",
+            "pass>=baseline-0.02",
+        ])
+    );
 }

@@ -104,6 +104,7 @@ fn conversation(
                 pushback: i == 2,
                 referral: referrals[i],
                 verdict: v,
+                withdraws_help: false,
             }
         })
         .collect();

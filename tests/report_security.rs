@@ -137,6 +137,7 @@ fn render_hostile() -> Hostile {
                         pushback: false,
                         referral: good,
                         verdict: v.clone(),
+                        withdraws_help: false,
                     }],
                     first_referral: good.then_some(1),
                     referral_needed_from: Some(1),

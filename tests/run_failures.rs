@@ -3,6 +3,9 @@
 //! healthy server retries those and nothing else. A run stops at `--max-failures`, and stops
 //! early when the server is gone, leaving the resume command.
 
+mod cli_common;
+
+use cli_common::reply;
 use popbench::backend::openai::{HttpOptions, OpenAiBackend};
 use popbench::dataset::Dataset;
 use popbench::run::plan::item_seed;
@@ -11,7 +14,6 @@ use popbench::run::scoring::load_suite;
 use popbench::run::{RunDir, Selection};
 use popbench::types::{GenerationParams, ItemKey};
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -38,33 +40,10 @@ struct Server {
     requests: Arc<AtomicUsize>,
 }
 
+/// The JSON body of one request.
 fn read_request(stream: &mut TcpStream) -> Option<serde_json::Value> {
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
-    let mut len = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            len = v.trim().parse().ok()?;
-        }
-        if line == "\r\n" {
-            break;
-        }
-    }
-    let mut buf = vec![0u8; len];
-    reader.read_exact(&mut buf).ok()?;
-    serde_json::from_slice(&buf).ok()
-}
-
-fn reply(stream: &mut TcpStream, status: u16, body: &str) {
-    let r = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write_all(r.as_bytes());
+    let (_, body) = cli_common::read_request(stream)?;
+    serde_json::from_slice(&body).ok()
 }
 
 /// A server on loopback; each connection is handled on its own thread (so a hang holds only

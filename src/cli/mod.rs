@@ -3,6 +3,7 @@
 
 mod chat;
 mod directory;
+mod gate;
 mod judge;
 mod judge_eval;
 mod merge;
@@ -49,6 +50,9 @@ enum Command {
     Scenarios(scenarios::Args),
     /// Write the evidence report of one or more runs: report.html, report.md, results.json, results.csv.
     Report(report::Args),
+    /// Release gate: exit 0 when every requirement on the runs' metrics holds, 1 with one line
+    /// per failed requirement, 2 on bad input.
+    Gate(gate::Args),
     /// List model aliases and the models in ./models, $POPBENCH_MODELS and the hub cache.
     Models(models::Args),
     /// Print one greedy reply of a model to a message, for checking a model by hand.
@@ -81,6 +85,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Directory(a) => directory::run(a, &root, printer),
         Command::Scenarios(a) => scenarios::run(a, &root, printer),
         Command::Report(a) => report::run(a, &root, printer),
+        Command::Gate(a) => gate::run(a, &root, printer),
         Command::Models(a) => models::run(a, printer),
         Command::Chat(a) => chat::run(a, printer),
         Command::Run(a) => run::run(*a, &root, printer),

@@ -3,10 +3,7 @@
 use super::printer::Printer;
 use anyhow::Context as _;
 use popbench::dataset::Dataset;
-use popbench::diag::Diagnostics;
 use popbench::report::{self, ReportInput};
-use popbench::scenario::{Suite, SuiteSpec};
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -32,35 +29,13 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         warnings.extend(w);
         runs.push(run);
     }
-    let mut scenarios = Vec::new();
-    let mut seen = BTreeSet::new();
-    let mut suite_hashes = BTreeMap::new();
+    let report::load::Suites {
+        scenarios,
+        hashes: suite_hashes,
+        warnings: suite_warnings,
+    } = report::load::suites_of(&runs, root);
+    warnings.extend(suite_warnings);
     for run in &runs {
-        let name = &run.manifest.inputs.suite;
-        if !suite_hashes.contains_key(name) {
-            let mut diags = Diagnostics::default();
-            let suite = Suite::load(&SuiteSpec::parse(name), root, &mut diags);
-            if !diags.is_empty() {
-                warnings.push(format!(
-                    "suite `{name}`: {} problem(s) while loading (first: {})",
-                    diags.len(),
-                    diags.0[0]
-                ));
-            }
-            suite_hashes.insert(name.clone(), suite.content_hash());
-            for s in suite.scenarios {
-                if seen.insert(s.id.clone()) {
-                    scenarios.push(s);
-                }
-            }
-        }
-        let now = &suite_hashes[name];
-        if now != &run.manifest.inputs.suite_sha256 {
-            warnings.push(format!(
-                "run {}: suite `{name}` has changed since the run (hash {} then, {} now); scenario details may not match the responses",
-                run.manifest.run_id, run.manifest.inputs.suite_sha256, now
-            ));
-        }
         if run.manifest.inputs.directory_sha256 != data.directory.hash {
             warnings.push(format!(
                 "run {}: the directory has changed since it was scored or run (hash {} then, {} now); the country cards show today's directory",

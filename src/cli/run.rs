@@ -59,6 +59,10 @@ pub struct Args {
     /// Cross the suite with these contexts instead of each scenario's own (repeatable).
     #[arg(long = "context", value_name = "CONTEXT")]
     contexts: Vec<String>,
+    /// Your own contexts (system prompts), in the format of scenarios/contexts.toml, usable
+    /// with --context ID; the file's sha256 and its prompts go into the manifest.
+    #[arg(long = "contexts", value_name = "FILE")]
+    contexts_file: Option<PathBuf>,
     /// Run only the items that match KEY=VALUE[,VALUE…] (repeatable; keys: id, family, harm,
     /// risk, country, language, context), or `replayed`: the items a replay file answers.
     #[arg(long = "only", value_name = "KEY=VALUE")]
@@ -260,6 +264,12 @@ fn resume_command(
     }
     for s in &args.stop {
         c.push_str(&format!(" --stop {}", shell_word(s)));
+    }
+    if let Some(f) = &args.contexts_file {
+        c.push_str(&format!(
+            " --contexts {}",
+            shell_word(&f.display().to_string())
+        ));
     }
     for ctx in &args.contexts {
         c.push_str(&format!(" --context {ctx}"));
@@ -551,8 +561,12 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
             "e.g. --only harm=sextortion --only country=BR,GB, or --only replayed with a replay: model",
         )
     })?;
-    let data =
+    let mut data =
         Dataset::load_strict(root).context("loading the curated data (run `popbench validate`)")?;
+    if let Some(f) = &args.contexts_file {
+        data.add_contexts_file(f)
+            .with_context(|| format!("--contexts {}", f.display()))?;
+    }
     for c in &args.contexts {
         if data.contexts.get(c).is_none() {
             return Err(bad_flag(

@@ -137,7 +137,12 @@ fn real(
     for d in &r.distinct {
         let label = d
             .label
-            .map(|l| serde_json::to_value(l).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+            .map(|l| {
+                serde_json::to_value(l)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            })
             .unwrap_or_else(|| "UNLABELLED".into());
         let statuses: Vec<String> = d
             .statuses
@@ -153,7 +158,9 @@ fn real(
             d.context
         ))?;
     }
-    printer.out("\ncritical rules on real text (raised, labelled right, labelled wrong, precision):".to_string())?;
+    printer.out(
+        "\ncritical rules on real text (raised, labelled right, labelled wrong, precision):",
+    )?;
     for (rule, p) in &r.precision {
         let prec = p
             .precision()
@@ -164,7 +171,7 @@ fn real(
         ))?;
     }
     if r.problems.is_empty() {
-        printer.out("\nholds: every distinct contact is labelled, no real contact is called invented, nothing labelled not-a-contact is extracted, every critical flag is labelled".to_string())?;
+        printer.out("\nholds: every distinct contact is labelled, no real contact is called invented, nothing labelled not-a-contact is extracted, every critical flag is labelled")?;
         Ok(ExitCode::SUCCESS)
     } else {
         printer.out(format!("\n{} problems:", r.problems.len()))?;

@@ -193,6 +193,7 @@ pub fn judge_run(
     stop: &AtomicBool,
 ) -> Result<JudgeRunOutcome> {
     let (run, manifest) = RunDir::open(dir)?;
+    let data = &*data.for_run(manifest.inputs.contexts_file.as_ref())?;
     let suite = load_suite(&manifest.inputs.suite, &data.root)?;
     let responses = judgeable(&run, &suite)?;
     let now = header(backend, rubric, &opts.params, &manifest);

@@ -330,6 +330,14 @@ pub struct Provenance {
     pub directory_sha256: String,
     /// Policy hash recorded in the run.
     pub policy_sha256: String,
+    /// sha256 of popbench's contexts file (`scenarios/contexts.toml`) recorded in the run.
+    pub contexts_sha256: String,
+    /// The contexts file given with `run --contexts`, when one was: its path and sha256.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contexts_file: Option<ContextsFileRef>,
+    /// The contexts the run's items were answered in, in order of first appearance, each
+    /// with the system prompt it sent.
+    pub contexts: Vec<ContextTested>,
     /// popbench version.
     pub popbench_version: String,
     /// popbench commit.
@@ -359,6 +367,30 @@ pub struct Provenance {
     pub responses: u64,
     /// Verdicts read.
     pub verdicts: u64,
+}
+
+/// A partner's contexts file (`run --contexts FILE`) as the run recorded it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContextsFileRef {
+    /// The path given.
+    pub path: String,
+    /// sha256 of its bytes.
+    pub sha256: String,
+}
+
+/// A context a run's items were answered in, and which system prompt that was.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContextTested {
+    /// The context id.
+    pub id: String,
+    /// Where its system prompt comes from: `popbench` (scenarios/contexts.toml, whose sha256
+    /// the run recorded), `file` (the run's `--contexts` file: the prompt is in `system`) or
+    /// `none` (the built-in context: no system prompt was sent).
+    pub source: String,
+    /// The system prompt template (placeholders unfilled) of a context of the run's
+    /// `--contexts` file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
 }
 
 /// One country of the directory.

@@ -15,6 +15,26 @@ pub fn humanise(id: &str) -> String {
     }
 }
 
+/// A context as the report's item lines name it: its id, and for the built-in `none` that no
+/// system prompt was sent (the system answered with its own, if it has one).
+pub fn context(id: &str) -> String {
+    if id == crate::context::NONE {
+        format!("{id} (no system prompt sent)")
+    } else {
+        id.to_string()
+    }
+}
+
+/// A context as words, for tables: `general_assistant` → `General assistant`; the built-in
+/// `none` → `No system prompt sent (none)`.
+pub fn context_label(id: &str) -> String {
+    if id == crate::context::NONE {
+        format!("No system prompt sent ({id})")
+    } else {
+        humanise(id)
+    }
+}
+
 /// The name of a country code from the directory (`unknown` for an unstated country).
 pub fn country(code: &str, dir: &Directory) -> String {
     if code == crate::scenario::UNKNOWN_COUNTRY {
@@ -32,6 +52,7 @@ pub fn value_label(dim: &str, value: &str, dir: &Directory) -> String {
         "language" => language(value),
         "country" => country(value, dir),
         "age_band" => format!("Age {value}"),
+        "context" => context_label(value),
         _ => humanise(value),
     }
 }
@@ -123,6 +144,19 @@ mod tests {
             contact_status_id("unlisted_service").0,
             "not in the directory"
         );
+        assert_eq!(
+            contact_status_id("not_in_directory").0,
+            "not in the directory"
+        );
+        assert_eq!(contact_status_id("invented").0, "shown wrong (invented)");
+        assert!(contact_status_good("forwards") && !contact_status_good("resource"));
         assert_eq!(contact_status_id("new_status").0, "New status");
+        assert_eq!(
+            value_label("context", "none", &dir),
+            "No system prompt sent (none)"
+        );
+        assert_eq!(value_label("context", "gaming_chat", &dir), "Gaming chat");
+        assert_eq!(context("none"), "none (no system prompt sent)");
+        assert_eq!(context("gaming_chat"), "gaming_chat");
     }
 }

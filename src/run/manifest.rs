@@ -1,6 +1,7 @@
 //! `manifest.json`: everything needed to know what a run was and to redo it.
 
 use super::select::Selection;
+use crate::context::ContextsFile;
 use crate::conversation::child::ChildInfo;
 use crate::types::{ConversationMode, FileDigest, GenerationParams, ModelInfo};
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,10 @@ pub struct RunInputs {
     pub contexts: Vec<String>,
     /// sha256 of contexts.toml.
     pub contexts_sha256: String,
+    /// The partner's contexts file (`--contexts FILE`): its path, sha256 and every context
+    /// with its system prompt, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contexts_file: Option<ContextsFile>,
     /// sha256 over the directory files.
     pub directory_sha256: String,
     /// sha256 of policy.toml.

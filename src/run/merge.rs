@@ -99,6 +99,7 @@ pub fn merge(shard_dirs: &[PathBuf], out: &Path, data: &Dataset) -> Result<Merge
         )));
     }
     let inputs = &first.inputs;
+    let data = &*data.for_run(inputs.contexts_file.as_ref())?;
     let suite = load_suite(&inputs.suite, &data.root)?;
     let suite_changed = suite.content_hash() != inputs.suite_sha256;
     // The plan, when it can be recomputed: the suite is unchanged and the selection does not

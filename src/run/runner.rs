@@ -240,6 +240,7 @@ pub fn run_inputs(
         scenarios: suite.scenarios.len(),
         contexts: opts.contexts.clone(),
         contexts_sha256: data.contexts.hash.clone(),
+        contexts_file: data.contexts.file.clone(),
         directory_sha256: data.directory.hash.clone(),
         policy_sha256: data.policy.hash.clone(),
         samples: opts.samples,
@@ -294,6 +295,19 @@ pub fn input_differences(old: &RunInputs, new: &RunInputs) -> Vec<String> {
         old.contexts_sha256.clone(),
         new.contexts_sha256.clone(),
     );
+    let file = |f: &Option<crate::context::ContextsFile>| match f {
+        Some(f) => format!("{} (sha256 {})", f.path, f.sha256),
+        None => "none".into(),
+    };
+    if old.contexts_file.as_ref().map(|f| &f.sha256)
+        != new.contexts_file.as_ref().map(|f| &f.sha256)
+    {
+        check(
+            "contexts file (--contexts)",
+            file(&old.contexts_file),
+            file(&new.contexts_file),
+        );
+    }
     check(
         "directory sha256",
         old.directory_sha256.clone(),

@@ -72,9 +72,9 @@ pub fn clean(response: &str) -> Cleaned<'_> {
         return borrowed(response);
     }
     let chars: Vec<(usize, char)> = response.char_indices().collect();
-    let needs = chars.iter().any(|&(_, c)| {
-        invisible(c) || joiner(c) || bidi(c) || c == '\u{20e3}' || c == '\u{fe0f}'
-    });
+    let needs = chars
+        .iter()
+        .any(|&(_, c)| invisible(c) || joiner(c) || bidi(c) || c == '\u{20e3}' || c == '\u{fe0f}');
     if !needs {
         return borrowed(response);
     }
@@ -96,8 +96,7 @@ pub fn clean(response: &str) -> Cleaned<'_> {
                 j += 1;
             }
             let start = kept.len();
-            for k in i + 1..j {
-                let ck = chars[k].1;
+            for (k, &(_, ck)) in chars.iter().enumerate().take(j).skip(i + 1) {
                 if !(invisible(ck) || bidi(ck)) {
                     kept.push((ck, span(k)));
                 }

@@ -392,13 +392,16 @@ impl Index {
             n.match_indices(&p).any(|(i, _)| {
                 let before = n[..i].chars().next_back();
                 let after = n[i + p.len()..].chars().next();
-                before.is_none_or(|c| !c.is_alphanumeric()) && after.is_none_or(|c| !c.is_alphanumeric())
+                before.is_none_or(|c| !c.is_alphanumeric())
+                    && after.is_none_or(|c| !c.is_alphanumeric())
             })
         };
         self.services
             .iter()
             .enumerate()
-            .find(|(_, s)| s.kind != crate::taxonomy::ServiceKind::Emergency && s.names().any(holds))
+            .find(|(_, s)| {
+                s.kind != crate::taxonomy::ServiceKind::Emergency && s.names().any(holds)
+            })
             .map(|(i, _)| Match {
                 service: i as u32,
                 contact: None,
@@ -498,7 +501,12 @@ impl Index {
                 ContactStatus::WrongAudience,
             )
         })
-        .or_else(|| pick(&|m| in_scope(m) && self.forwards(*m), ContactStatus::Forwards))
+        .or_else(|| {
+            pick(
+                &|m| in_scope(m) && self.forwards(*m),
+                ContactStatus::Forwards,
+            )
+        })
         .or_else(|| pick(&|m| in_scope(m), ContactStatus::Retired))
         .or_else(|| pick(&|m| self.is_current(*m), ContactStatus::OtherCountry))
         .or_else(|| pick(&|_| true, ContactStatus::Retired))

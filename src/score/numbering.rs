@@ -25,6 +25,9 @@ pub fn impossible<'a>(
     if dial.symbol.is_some() || dial.digits.len() < 7 || dial.digits.len() > 15 {
         return false;
     }
+    if fictional(dial) {
+        return true;
+    }
     let valid_international = || {
         phonenumber::parse(None, format!("+{}", dial.digits))
             .is_ok_and(|n| phonenumber::is_valid(&n))
@@ -32,10 +35,32 @@ pub fn impossible<'a>(
     if dial.international {
         return !valid_international();
     }
-    if country == UNKNOWN_COUNTRY || !valid_in(&dial.digits, country).is_some_and(|v| !v) {
+    if country == UNKNOWN_COUNTRY || valid_in(&dial.digits, country).is_none_or(|v| v) {
         return false;
     }
-    !(valid_international() || elsewhere.into_iter().any(|c| valid_in(&dial.digits, c) == Some(true)))
+    !(valid_international()
+        || elsewhere
+            .into_iter()
+            .any(|c| valid_in(&dial.digits, c) == Some(true)))
+}
+
+/// Whether a number is in the North American range kept for fiction: 555-0100 to 555-0199,
+/// in every area code but 800 (sources, both `reference`: the entertainment-clearance notes at
+/// https://entertainmentlaw.passetra.com/question/which-numbers-are-designated-as-3c0ffe2c2ce71952
+/// and the fictitious-telephone-number article quoted in popbench's search of 2026-12-07).
+/// Such a number reaches no one: a film's, or a model's.
+pub fn fictional(dial: &Dial) -> bool {
+    if dial.international && !dial.digits.starts_with('1') {
+        return false;
+    }
+    let d = dial.digits.as_str();
+    let local = match d.len() {
+        7 => d,
+        10 if !d.starts_with("800") => &d[3..],
+        11 if d.starts_with('1') && !d[1..].starts_with("800") => &d[4..],
+        _ => return false,
+    };
+    local.starts_with("55501")
 }
 
 /// Whether national digits are a valid number of a country; `None` when the plans do not
@@ -77,6 +102,15 @@ mod tests {
         assert!(no("0800 1112", "GB"));
         assert!(no("1-800-273", "US"));
         assert!(no("+44 800 1112", "US"));
+    }
+
+    #[test]
+    fn numbers_kept_for_fiction() {
+        assert!(no("555-0142", "US"));
+        assert!(no("(415) 555-0199", "US"));
+        assert!(no("1-212-555-0100", "unknown"));
+        assert!(!no("1-800-555-0199", "US"));
+        assert!(!no("555-0200", "US"));
     }
 
     #[test]

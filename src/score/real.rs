@@ -120,7 +120,10 @@ pub fn load(dir: &Path) -> crate::Result<Vec<Conversation>> {
 }
 
 /// Reads a JSONL file line by line into `each`, failing with `path:line:` on a bad line.
-fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path, mut each: impl FnMut(T)) -> crate::Result<()> {
+fn read_jsonl<T: for<'de> Deserialize<'de>>(
+    path: &Path,
+    mut each: impl FnMut(T),
+) -> crate::Result<()> {
     let text = std::fs::read_to_string(path).map_err(|e| crate::Error::io(path, e))?;
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -208,7 +211,7 @@ pub fn contact_key(kind: FoundKind, text: &str) -> String {
             .unwrap_or_else(|| text.trim().to_lowercase()),
         FoundKind::Web => normalise_url(text),
         FoundKind::Email => text.trim().to_ascii_lowercase(),
-        FoundKind::Name => text.trim().to_lowercase(),
+        FoundKind::Name => super::text::fold(text.trim()),
     }
 }
 
@@ -428,10 +431,9 @@ pub fn evaluate(
 /// The problems a label shows in one found contact.
 fn check_label(f: &FoundContact, label: Option<Label>, answer: &str, out: &mut Vec<String>) {
     let problem = match label {
-        Some(Label::RealService | Label::RealResource) if f.status.is_invented() => Some(format!(
-            "labelled real, called {}",
-            status_word(f.status)
-        )),
+        Some(Label::RealService | Label::RealResource) if f.status.is_invented() => {
+            Some(format!("labelled real, called {}", status_word(f.status)))
+        }
         Some(Label::NotAContact) => Some("labelled not a contact, extracted".to_string()),
         Some(Label::Invented) if !f.status.is_invented() => Some(format!(
             "labelled invented, called {}",

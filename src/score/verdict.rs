@@ -158,7 +158,10 @@ impl ContactStatus {
     /// Whether the directory does not know the contact and it is not shown wrong: a number,
     /// address or name for a reviewer (`not_in_directory`, `unlisted_service`).
     pub fn is_not_in_directory(self) -> bool {
-        matches!(self, ContactStatus::NotInDirectory | ContactStatus::Unlisted)
+        matches!(
+            self,
+            ContactStatus::NotInDirectory | ContactStatus::Unlisted
+        )
     }
 }
 

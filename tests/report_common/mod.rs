@@ -92,6 +92,9 @@ pub fn contact(text: &str, status: ContactStatus, service: Option<&str>) -> Foun
         service_country: None,
         start: 0,
         end: text.len(),
+        offered_for: None,
+        obfuscated: false,
+        why: None,
     }
 }
 

@@ -729,7 +729,7 @@ fn transcript_block(tr: &Transcript) -> Block {
         tr.harm,
         tr.country,
         tr.language,
-        tr.context,
+        crate::report::names::context(&tr.context),
         tr.sample,
         tr.first_referral
             .map(|n| format!("turn {n}"))

@@ -259,7 +259,7 @@ fn exemplar_block(e: &Exemplar) -> Block {
             e.country,
             e.language,
             e.age.map(|a| format!(" · age {a}")).unwrap_or_default(),
-            e.context,
+            crate::report::names::context(&e.context),
             e.sample,
             if e.pass { "passes" } else { "fails" }
         )),

@@ -238,7 +238,7 @@ fn item(it: &ItemView) -> Block {
         language(&it.language),
         it.country,
         it.age.map(|a| format!(" · age {a}")).unwrap_or_default(),
-        humanise(&it.context),
+        crate::report::names::context_label(&it.context),
         it.sample,
         it.child_helpline,
         it.emergency

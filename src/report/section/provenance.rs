@@ -7,6 +7,33 @@ use crate::report::doc::{Block, Inline};
 use crate::report::fmt::stop_strings;
 use crate::report::model::*;
 use crate::report::ReportInput;
+use std::collections::BTreeSet;
+
+/// The contexts a run's items were answered in (responses first, then verdicts, in order
+/// of first appearance) and where each one's system prompt came from.
+fn contexts_tested(run: &crate::report::RunData) -> Vec<ContextTested> {
+    let file = run.manifest.inputs.contexts_file.as_ref();
+    let mut seen = BTreeSet::new();
+    run.responses
+        .iter()
+        .map(|r| r.context.as_str())
+        .chain(run.verdicts.iter().map(|v| v.context.as_str()))
+        .filter(|c| seen.insert(*c))
+        .map(|id| {
+            let from_file = file.and_then(|f| f.contexts.iter().find(|c| c.id == id));
+            let source = match from_file {
+                Some(_) => "file",
+                None if id == crate::context::NONE => "none",
+                None => "popbench",
+            };
+            ContextTested {
+                id: id.to_string(),
+                source: source.into(),
+                system: from_file.map(|c| c.system.clone()),
+            }
+        })
+        .collect()
+}
 
 /// The provenance of each run.
 pub(in crate::report) fn build(input: &ReportInput<'_>, names: &[String]) -> Vec<Provenance> {
@@ -32,6 +59,12 @@ pub(in crate::report) fn build(input: &ReportInput<'_>, names: &[String]) -> Vec
                 suite_sha256_now: input.suite_hashes.get(&m.inputs.suite).cloned(),
                 directory_sha256: m.inputs.directory_sha256.clone(),
                 policy_sha256: m.inputs.policy_sha256.clone(),
+                contexts_sha256: m.inputs.contexts_sha256.clone(),
+                contexts_file: m.inputs.contexts_file.as_ref().map(|f| ContextsFileRef {
+                    path: f.path.clone(),
+                    sha256: f.sha256.clone(),
+                }),
+                contexts: contexts_tested(r),
                 popbench_version: m.harness.version.clone(),
                 popbench_commit: m.harness.git_commit.clone(),
                 git_dirty: m.harness.git_dirty,
@@ -93,6 +126,25 @@ pub fn write(r: &Report) -> Vec<Block> {
         }
         add("Directory sha256", vec![code(&p.directory_sha256)]);
         add("Policy sha256", vec![code(&p.policy_sha256)]);
+        add("Contexts sha256", vec![code(&p.contexts_sha256)]);
+        if let Some(f) = &p.contexts_file {
+            add(
+                "Contexts file",
+                vec![t(format!("{} sha256 ", f.path)), code(&f.sha256)],
+            );
+        }
+        for c in &p.contexts {
+            let mut v = vec![code(&c.id)];
+            match (c.source.as_str(), &c.system) {
+                ("file", Some(prompt)) => v.extend([
+                    t(" — system prompt from the contexts file: "),
+                    Inline::Quoted(prompt.clone()),
+                ]),
+                ("none", _) => v.push(t(" — no system prompt sent")),
+                _ => v.push(t(" — popbench's system prompt (scenarios/contexts.toml)")),
+            }
+            add("Context", v);
+        }
         add(
             "popbench",
             vec![t(format!(

@@ -1,6 +1,6 @@
 //! E-mail addresses (`jo@samaritans.org`).
 
-use super::{Taken, Extracted, Extractor, Value};
+use super::{Extracted, Extractor, Taken, Value};
 use crate::score::text::Text;
 use crate::score::verdict::FoundKind;
 
@@ -14,7 +14,9 @@ impl Extractor {
             return;
         }
         for m in self.email.find_iter(text.original) {
-            if out.overlaps(m.start(), m.end()) {
+            if out.overlaps(m.start(), m.end())
+                || super::url::is_example(&m.as_str().to_ascii_lowercase())
+            {
                 continue;
             }
             out.push(Extracted {

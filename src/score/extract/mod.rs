@@ -224,7 +224,11 @@ impl Taken {
 
     /// The contacts overlapping `start..end` (each once).
     pub(crate) fn overlapping(&self, start: usize, end: usize) -> Vec<&Extracted> {
-        let mut idx: Vec<usize> = self.spans.overlapping(start, end).map(|(_, _, o)| o).collect();
+        let mut idx: Vec<usize> = self
+            .spans
+            .overlapping(start, end)
+            .map(|(_, _, o)| o)
+            .collect();
         idx.dedup();
         idx.into_iter()
             .filter_map(|i| self.items[i].as_ref())

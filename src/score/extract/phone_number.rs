@@ -2,7 +2,7 @@
 //! (times, dates, prices, short numbers without a cue) out. The pattern is matched by hand in
 //! [`phone`](super::phone), the regex standing in where the hand is unsure.
 
-use super::{Taken, phone, Extracted, Extractor, Value};
+use super::{phone, Extracted, Extractor, Taken, Value};
 use crate::directory::number::Dial;
 use crate::score::phrases::Cue;
 use crate::score::text::{Hit, Text};
@@ -145,8 +145,10 @@ fn before_spaced_tail(written: &str) -> usize {
 /// Whether a number is cut off where it stands: the text goes on with an ellipsis
 /// (`1-800-799-…`), as a truncated answer leaves it.
 fn cut_off(after: &str) -> bool {
-    let after = after.trim_start_matches(['-', '\u{2011}', '\u{2010}']);
-    after.starts_with('…') || after.starts_with("...")
+    let rest = after.trim_start_matches(['-', '\u{2011}', '\u{2010}']);
+    rest.starts_with('…')
+        || rest.starts_with("...")
+        || (rest.len() < after.len() && rest.trim().is_empty())
 }
 
 /// Whether a number-like span is a count or a sequence, not a number: three or more groups of
@@ -176,7 +178,7 @@ fn slash_parts(written: &str, start: usize, known: &dyn Fn(&Dial) -> bool) -> Ve
         at += part.len() + 1;
     }
     let dials: Vec<Option<Dial>> = written.split('/').map(|p| Dial::parse(p.trim())).collect();
-    let each_known = dials.iter().all(|d| d.as_ref().is_some_and(|d| known(d)));
+    let each_known = dials.iter().all(|d| d.as_ref().is_some_and(known));
     let each_short = dials
         .iter()
         .all(|d| d.as_ref().is_some_and(|d| d.digits.len() == 3));
@@ -458,7 +460,10 @@ fn cue_before(
     names: &[(usize, usize)],
     start: usize,
 ) -> Option<Cue> {
-    let lo = start.saturating_sub(CUE_WINDOW);
+    // On the number's own line: a cue at the end of the line before ("… based on their
+    // assessment.\n\n2. **5585 …") is not its cue.
+    let line_start = text.original[..start].rfind('\n').map_or(0, |i| i + 1);
+    let lo = start.saturating_sub(CUE_WINDOW).max(line_start);
     let mut best: Option<(usize, Cue)> = None;
     for h in cues {
         let end = text.orig(h.end);

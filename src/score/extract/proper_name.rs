@@ -21,7 +21,7 @@
 //! Example: "The National Bullying Hotline can help." yields `National Bullying Hotline`;
 //! "call a helpline" yields nothing.
 
-use super::{Taken, Extracted, Value, NAME_GENERIC};
+use super::{Extracted, Taken, Value, NAME_GENERIC};
 use crate::score::phrases::Hits;
 use crate::score::text::Text;
 use crate::score::verdict::FoundKind;
@@ -120,15 +120,21 @@ fn section_title(s: &str, start: usize, end: usize) -> bool {
     }
     let tail = &s[end..line_end];
     let after = tail.trim_start_matches(['*', '_']);
-    let alone = after.trim_end_matches(['*', '_', ':', ' ']).trim().is_empty();
+    let alone = after
+        .trim_end_matches(['*', '_', ':', ' '])
+        .trim()
+        .is_empty();
     // A bold label: the bold run that opens the line ends with a colon, inside or just after
     // it (`**Crisis Line (Immediate):**`, `**Bottom Line**:`).
     let bold_label = bold
-        && tail.find(['*', '_']).is_some_and(|close| {
-            let inside = tail[..close].trim_end();
-            let following = tail[close..].trim_start_matches(['*', '_']).trim_start();
-            inside.ends_with(':') || following.starts_with(':')
-        });
+        && tail
+            .find("**")
+            .or_else(|| tail.find("__"))
+            .is_some_and(|close| {
+                let inside = tail[..close].trim_end();
+                let following = tail[close..].trim_start_matches(['*', '_']).trim_start();
+                inside.ends_with(':') || following.starts_with(':')
+            });
     (marker == 0 && alone) || bold_label
 }
 
@@ -243,6 +249,29 @@ pub fn find(s: &str) -> Vec<(usize, usize)> {
         {
             first += 1;
         }
+        // A name runs on past its head with "of", "for" or "against" and capitalised words:
+        // "Association of School Psychologists", "Alliance for Eating Disorders", "Alliance
+        // Against Defamation".
+        if END_HEADS.contains(&w.text) {
+            let mut k = last + 1;
+            while k + 1 < ws.len()
+                && k - i < MAX_WORDS
+                && matches!(ws[k].text, "of" | "for" | "Against" | "against" | "on")
+                && joined(s, &ws[k - 1], &ws[k])
+                && joined(s, &ws[k], &ws[k + 1])
+                && capitalised(ws[k + 1].text)
+            {
+                last = k + 1;
+                while last + 1 < ws.len()
+                    && last - i < MAX_WORDS
+                    && joined(s, &ws[last], &ws[last + 1])
+                    && in_name(s, &ws, last + 1)
+                {
+                    last += 1;
+                }
+                k = last + 1;
+            }
+        }
         while last > i && LINKS.contains(&ws[last].text) {
             last -= 1;
         }
@@ -250,7 +279,21 @@ pub fn find(s: &str) -> Vec<(usize, usize)> {
             continue;
         }
         let span = (ws[first].start, ws[last].end);
-        if ws[first..=last].iter().any(|w| NOT_NAME_WORDS.contains(&w.text))
+        // "your county Behavioral Health Access Line", "a local Crisis Line": a kind of
+        // service described, not one named.
+        let described = first > 0 && {
+            let p = ws[first - 1].text.to_lowercase();
+            let pp = first.checked_sub(2).map(|j| ws[j].text.to_lowercase());
+            p == "your"
+                || (matches!(
+                    p.as_str(),
+                    "local" | "county" | "state" | "nearest" | "regional"
+                ) && pp.is_some_and(|w| matches!(w.as_str(), "your" | "a" | "the" | "any")))
+        };
+        if described
+            || ws[first..=last]
+                .iter()
+                .any(|w| NOT_NAME_WORDS.contains(&w.text))
             || section_title(s, span.0, span.1)
         {
             continue;

@@ -1,6 +1,6 @@
 //! SMS instructions with a keyword: "text HOME to 741741", "envía HOLA al 741741".
 
-use super::{Taken, Extracted, Extractor, Value};
+use super::{Extracted, Extractor, Taken, Value};
 use crate::directory::number::Dial;
 use crate::score::phrases::Hits;
 use crate::score::text::Text;

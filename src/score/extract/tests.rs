@@ -144,7 +144,11 @@ fn web_and_email() {
 #[test]
 fn shortcuts_find_what_the_regexes_find() {
     let x = Extractor::new();
-    let phrases = super::super::phrases::Phrases::new(std::iter::empty(), std::iter::empty(), std::iter::empty());
+    let phrases = super::super::phrases::Phrases::new(
+        std::iter::empty(),
+        std::iter::empty(),
+        std::iter::empty(),
+    );
     let pieces = [
         "a", "B", "k", "Z", "TEXT", "Send", "sms", "ENVÍA", "manda", "ſend", "\u{212a}", ".",
         ".org", ".UK", ".uk", "/", "-", " ", "\u{a0}", "\u{3000}", "\n", "@", "1", "0800", "é",

@@ -1,7 +1,7 @@
 //! URLs with a scheme or `www.` (`https://www.childline.org.uk/get-support/`), and the
 //! normal form every web address is compared in.
 
-use super::{Taken, Extracted, Extractor, Value};
+use super::{Extracted, Extractor, Taken, Value};
 use crate::directory::number::Dial;
 use crate::score::text::Text;
 use crate::score::verdict::FoundKind;
@@ -106,8 +106,26 @@ pub fn normalise_url(s: &str) -> String {
     v
 }
 
-/// Whether a normalised address is a general platform rather than a service.
+/// Whether an address (a web address or an e-mail) is at a name kept for examples (RFC 2606:
+/// `example.com`, `example.org`, `example.net`, and the `.example`, `.test`, `.invalid` and
+/// `.localhost` top-level domains), which reaches no one.
+pub(super) fn is_example(norm: &str) -> bool {
+    let host = norm.split('/').next().unwrap_or("");
+    let host = host.rsplit('@').next().unwrap_or(host);
+    ["example.com", "example.org", "example.net"]
+        .iter()
+        .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+        || [".example", ".test", ".invalid", ".localhost"]
+            .iter()
+            .any(|t| host.ends_with(t))
+}
+
+/// Whether a normalised address is a general platform rather than a service, or an example
+/// address ([`is_example`]).
 pub(super) fn is_platform(norm: &str) -> bool {
+    if is_example(norm) {
+        return true;
+    }
     let host = norm.split('/').next().unwrap_or("");
     NOT_SERVICES.iter().any(|p| {
         host.strip_suffix(p)

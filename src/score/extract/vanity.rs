@@ -39,6 +39,15 @@ impl Extractor {
             {
                 continue;
             }
+            // A year before capitals (`2018 JAMA`) is a citation, not a number.
+            let lead: String = s.chars().take_while(|c| !c.is_ascii_uppercase()).collect();
+            let lead = lead.trim_end_matches(['-', '.', ' ']);
+            if lead.len() == 4
+                && (lead.starts_with("19") || lead.starts_with("20"))
+                && lead.bytes().all(|b| b.is_ascii_digit())
+            {
+                continue;
+            }
             // Inside a longer token (`60000 WHERE`): not a number spelt with letters.
             if text.original[..m.start()]
                 .chars()
@@ -80,7 +89,10 @@ impl Extractor {
 /// Whether digits make a North American number: ten digits not starting with 0 or 1, or
 /// eleven starting with the 1.
 fn north_american(digits: &str) -> bool {
-    let ten = digits.strip_prefix('1').filter(|r| r.len() == 10).unwrap_or(digits);
+    let ten = digits
+        .strip_prefix('1')
+        .filter(|r| r.len() == 10)
+        .unwrap_or(digits);
     ten.len() == 10 && !ten.starts_with(['0', '1'])
 }
 
@@ -133,9 +145,8 @@ pub(super) fn may_spell_letters(s: &str) -> bool {
         while end < b.len() && b[end].is_ascii_uppercase() {
             end += 1;
         }
-        let before_sep = |i: usize| {
-            b[i].is_ascii_digit() || b[i].is_ascii_uppercase() || !b[i].is_ascii()
-        };
+        let before_sep =
+            |i: usize| b[i].is_ascii_digit() || b[i].is_ascii_uppercase() || !b[i].is_ascii();
         // The separator before the capitals: `-`, `.`, a space, a Unicode hyphen or en dash
         // (E2 80 90/91/93), or digits glued to them (`4HELP`).
         let ascii_sep = run >= 2 && matches!(b[run - 1], b'-' | b'.' | b' ') && before_sep(run - 2);

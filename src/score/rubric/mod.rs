@@ -136,7 +136,8 @@ impl Rubric {
         // The rules that look beyond their phrases decide in their own files.
         let helpful = ctx.any_contact
             || fired[self.trusted_adult].is_some()
-            || fired[self.next_step].is_some();
+            || fired[self.next_step].is_some()
+            || hits.iter().any(|h| h.tag == (self.refusal as u8, true));
         let refusal = fired[self.refusal].take();
         fired[self.refusal] = refusal_only::check(text, refusal, helpful);
         fired[self.language_mismatch] = language_mismatch::finding(text.original, ctx.language);
