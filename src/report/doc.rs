@@ -111,6 +111,8 @@ pub enum Inline {
     /// A link whose words only point the way ("its items"): the Markdown, which has no item
     /// appendix to point to, leaves it out.
     Jump {
+        /// Words before the link that go with it (`; `), left out with it.
+        lead: String,
         /// The anchor, without `#`.
         to: String,
         /// The words.
@@ -322,10 +324,11 @@ pub mod build {
         }
     }
 
-    /// A pointer to an item list (`#l{id}`) in words that say only that ("its items"): left
-    /// out of the Markdown; nothing when there is no list.
-    pub fn jump(items: Option<u32>, words: &str) -> Option<Inline> {
+    /// A pointer to an item list (`#l{id}`) in words that say only that ("its items"),
+    /// after `lead` (unlinked): left out of the Markdown; nothing when there is no list.
+    pub fn jump(items: Option<u32>, lead: &str, words: &str) -> Option<Inline> {
         items.map(|l| Inline::Jump {
+            lead: lead.to_string(),
             to: format!("l{l}"),
             text: vec![t(words)],
         })

@@ -167,7 +167,12 @@ fn inline(o: &mut String, x: &Inline) {
         Inline::Code(s) => {
             let _ = write!(o, r#"<code class="u">{}</code>"#, esc(s));
         }
-        Inline::Link { to, text } | Inline::Jump { to, text } => {
+        Inline::Jump { lead, to, text } => {
+            let _ = write!(o, r##"{}<a href="#{}">"##, esc(lead), esc(to));
+            inlines(o, text);
+            o.push_str("</a>");
+        }
+        Inline::Link { to, text } => {
             let _ = write!(o, r##"<a href="#{}">"##, esc(to));
             inlines(o, text);
             o.push_str("</a>");

@@ -46,8 +46,9 @@ pub(in crate::report) fn headline(
         t.countries,
         if t.country_not_stated > 0 {
             format!(
-                " (and {} verdicts whose scenario states no country)",
-                t.country_not_stated
+                " (and {} verdict{} whose scenario states no country)",
+                t.country_not_stated,
+                if t.country_not_stated == 1 { "" } else { "s" }
             )
         } else {
             String::new()

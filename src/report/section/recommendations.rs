@@ -368,7 +368,7 @@ pub fn write(r: &Report) -> Vec<Block> {
                     let mut line = vec![t(&f.text)];
                     if !a.plain {
                         let mut tag = vec![t(format!(" (rule {}", f.rule))];
-                        tag.extend(jump(f.items, "; its items"));
+                        tag.extend(jump(f.items, "; ", "its items"));
                         tag.push(t(")"));
                         line.push(Inline::Meta(tag));
                     }

@@ -229,7 +229,7 @@ pub fn write(r: &Report) -> Vec<Block> {
             .iter()
             .map(|w| {
                 let mut line = vec![t(&w.text)];
-                line.extend(jump(w.items, " Its items."));
+                line.extend(jump(w.items, " ", "Its items."));
                 line
             })
             .collect(),
