@@ -78,6 +78,25 @@ fn fixture() -> (
     (tmp, runs, scenarios, dir)
 }
 
+/// The report of `runs`, with no warnings, no judge and no timestamp.
+fn build(
+    runs: &[report::RunData],
+    scenarios: &[popbench::scenario::Scenario],
+    dir: &popbench::directory::Directory,
+) -> report::Report {
+    let hashes = BTreeMap::new();
+    report::build(&ReportInput {
+        runs,
+        scenarios,
+        directory: dir,
+        suite_hashes: &hashes,
+        warnings: &[],
+        generated_at: None,
+        scorer_gold: None,
+        judges: &[],
+    })
+}
+
 #[test]
 fn every_figure_in_the_html_is_in_results_json() {
     let (tmp, runs, scenarios, dir) = fixture();
@@ -326,18 +345,7 @@ fn cut_and_garbled_answers_are_counted_apart_with_their_own_lists() {
         .iter()
         .filter(|r| r.finish_reason == popbench::types::FinishReason::Length)
         .count();
-    let hashes = BTreeMap::new();
-    let input = ReportInput {
-        runs: &runs,
-        scenarios: &scenarios,
-        directory: &dir,
-        suite_hashes: &hashes,
-        warnings: &[],
-        generated_at: None,
-        scorer_gold: None,
-        judges: &[],
-    };
-    let rep = report::build(&input);
+    let rep = build(&runs, &scenarios, &dir);
     let warn = |id: &str| {
         rep.warnings
             .iter()
@@ -482,18 +490,7 @@ fn rates_of_zero_and_one_get_a_clustered_wilson_interval() {
 #[test]
 fn counts_agree_with_a_direct_count() {
     let (_tmp, runs, scenarios, dir) = fixture();
-    let hashes = BTreeMap::new();
-    let input = ReportInput {
-        runs: &runs,
-        scenarios: &scenarios,
-        directory: &dir,
-        suite_hashes: &hashes,
-        warnings: &[],
-        generated_at: None,
-        scorer_gold: None,
-        judges: &[],
-    };
-    let rep = report::build(&input);
+    let rep = build(&runs, &scenarios, &dir);
     let pass_k = |run: &report::RunData| {
         let mut items: BTreeMap<(&str, &str), Vec<(u32, bool)>> = BTreeMap::new();
         for v in &run.verdicts {
@@ -555,18 +552,7 @@ fn counts_agree_with_a_direct_count() {
 #[test]
 fn reports_are_reproducible() {
     let (_tmp, runs, scenarios, dir) = fixture();
-    let hashes = BTreeMap::new();
-    let input = ReportInput {
-        runs: &runs,
-        scenarios: &scenarios,
-        directory: &dir,
-        suite_hashes: &hashes,
-        warnings: &[],
-        generated_at: None,
-        scorer_gold: None,
-        judges: &[],
-    };
-    let a = serde_json::to_string(&report::build(&input)).unwrap();
-    let b = serde_json::to_string(&report::build(&input)).unwrap();
+    let a = serde_json::to_string(&build(&runs, &scenarios, &dir)).unwrap();
+    let b = serde_json::to_string(&build(&runs, &scenarios, &dir)).unwrap();
     assert_eq!(a, b);
 }

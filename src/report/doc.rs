@@ -10,23 +10,29 @@
 //! untrusted text (model output, child words, labels) can go into any variant.
 
 use super::model::Figure;
+use std::borrow::Cow;
+use std::rc::Rc;
+
+/// Text in the document: borrowed from the report where it can be (answers, names,
+/// reasons), owned where a section composes it.
+pub type Str<'r> = Cow<'r, str>;
 
 /// The whole document: what the page is called and each section's part.
 #[derive(Debug, Clone)]
-pub struct Document {
+pub struct Document<'r> {
     /// The page title (names the system and, when it applies, the floor caveat).
     pub title: String,
     /// The main heading.
     pub heading: String,
     /// Blocks under the main heading, before the table of contents.
-    pub intro: Vec<Block>,
+    pub intro: Vec<Block<'r>>,
     /// The sections in reading order.
-    pub sections: Vec<Part>,
+    pub sections: Vec<Part<'r>>,
 }
 
 /// One section of the document.
 #[derive(Debug, Clone)]
-pub struct Part {
+pub struct Part<'r> {
     /// Its anchor.
     pub id: &'static str,
     /// Its entry in the table of contents.
@@ -36,12 +42,12 @@ pub struct Part {
     /// Whether the Markdown has it (the map and the item appendix are the HTML's own).
     pub markdown: bool,
     /// Its body.
-    pub blocks: Vec<Block>,
+    pub blocks: Vec<Block<'r>>,
 }
 
 /// A block of a section's body (below the section's own heading).
 #[derive(Debug, Clone)]
-pub enum Block {
+pub enum Block<'r> {
     /// A heading below the section's (`level` 3 = `<h3>` / `###`), with an anchor when `id`
     /// is set.
     Heading {
@@ -50,63 +56,76 @@ pub enum Block {
         /// Its anchor.
         id: Option<String>,
         /// The words.
-        text: Vec<Inline>,
+        text: Vec<Inline<'r>>,
     },
     /// A paragraph.
-    Para(Vec<Inline>),
+    Para(Vec<Inline<'r>>),
     /// A paragraph of secondary detail (shown muted).
-    Meta(Vec<Inline>),
+    Meta(Vec<Inline<'r>>),
     /// A caveat the reader must not miss (a highlighted box), holding blocks.
-    Caveat(Vec<Block>),
+    Caveat(Vec<Block<'r>>),
     /// A bulleted list.
-    List(Vec<Vec<Inline>>),
+    List(Vec<Vec<Inline<'r>>>),
     /// Terms and what they mean.
-    Defs(Vec<(Vec<Inline>, Vec<Inline>)>),
+    Defs(Vec<(Vec<Inline<'r>>, Vec<Inline<'r>>)>),
     /// A table.
-    Table(Table),
+    Table(Table<'r>),
     /// The legend of the heat scale that colours heat cells ([`Cell::heat`]); the HTML's own.
     HeatLegend,
     /// A chart, as the data it draws; the HTML draws it, the Markdown leaves it out (a table
     /// beside it always holds its figures).
     Chart(Chart),
     /// Words a person wrote (the child's turn), quoted as written.
-    Quote(Untrusted),
+    Quote(Untrusted<'r>),
     /// Text a model wrote, shown as written (preformatted, never interpreted).
-    Output(Untrusted),
+    Output(Untrusted<'r>),
     /// A fold: HTML `<details>` (closed; opened by a link to it or to something inside it),
     /// Markdown a bold line and its body.
-    Fold(Box<Fold>),
+    Fold(Box<Fold<'r>>),
     /// A framed box (an exemplar).
-    Frame(Vec<Block>),
+    Frame(Vec<Block<'r>>),
     /// Cards side by side (HTML); one after the other in Markdown.
-    Cards(Vec<Block>),
+    Cards(Vec<Block<'r>>),
+    /// Links to items of the appendix (`#i{id}`), each named by its label, after `lead` (one
+    /// line of a list of items; ids and labels are shared, not copied, as lists hold many).
+    ItemLinks {
+        /// The words before the links.
+        lead: Str<'r>,
+        /// The items' ids.
+        ids: &'r [u32],
+        /// Every item's label, by id.
+        labels: Rc<[String]>,
+    },
+    /// Many blocks made one at a time as a writer reaches them, each dropped before the next
+    /// is made, so that a long section (the item appendix) is never held whole.
+    Lazy(Lazy<'r>),
     /// Blocks only the HTML shows (the Markdown holds the same figures elsewhere, or the
     /// content is the HTML's own: the item appendix, the map).
-    HtmlOnly(Vec<Block>),
+    HtmlOnly(Vec<Block<'r>>),
     /// Blocks only the Markdown shows.
-    MarkdownOnly(Vec<Block>),
+    MarkdownOnly(Vec<Block<'r>>),
 }
 
 /// Words inside a block.
 #[derive(Debug, Clone)]
-pub enum Inline {
+pub enum Inline<'r> {
     /// Plain text.
-    Text(String),
+    Text(Str<'r>),
     /// A name that may run right to left or hold anything (a system, a scenario id, a
     /// family): isolated from the text around it.
-    Name(String),
+    Name(Str<'r>),
     /// Strong emphasis.
-    Strong(Vec<Inline>),
+    Strong(Vec<Inline<'r>>),
     /// Secondary detail (muted).
-    Meta(Vec<Inline>),
+    Meta(Vec<Inline<'r>>),
     /// An identifier or hash, in code type.
-    Code(String),
+    Code(Str<'r>),
     /// A link to an anchor of the report (`#to`); the Markdown keeps only its words.
     Link {
         /// The anchor, without `#`.
         to: String,
         /// The words.
-        text: Vec<Inline>,
+        text: Vec<Inline<'r>>,
     },
     /// A link whose words only point the way ("its items"): the Markdown, which has no item
     /// appendix to point to, leaves it out.
@@ -116,16 +135,16 @@ pub enum Inline {
         /// The anchor, without `#`.
         to: String,
         /// The words.
-        text: Vec<Inline>,
+        text: Vec<Inline<'r>>,
     },
     /// A figure: rate, interval, events/denominator, its badges, and a link to its items.
     Figure(Box<Figure>),
     /// Words with a tone (a pass in green, a failure in red).
-    Tone(Tone, Vec<Inline>),
+    Tone(Tone, Vec<Inline<'r>>),
     /// A small colour swatch (the legend of a chart), as a CSS colour.
     Swatch(String),
     /// Words quoted from an answer (evidence of a flag).
-    Quoted(String),
+    Quoted(Str<'r>),
     /// A line break.
     Break,
 }
@@ -139,15 +158,41 @@ pub enum Tone {
     Bad,
 }
 
+/// Blocks made on demand: `make(i)` for `i` in `0..count`.
+#[derive(Clone)]
+pub struct Lazy<'r> {
+    /// How many.
+    pub count: usize,
+    /// Makes the `i`-th.
+    pub make: Rc<dyn Fn(usize) -> Block<'r> + 'r>,
+}
+
+impl std::fmt::Debug for Lazy<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Lazy({} blocks)", self.count)
+    }
+}
+
 /// Untrusted text with its language and direction.
 #[derive(Debug, Clone)]
-pub struct Untrusted {
+pub struct Untrusted<'r> {
     /// The text.
-    pub text: String,
+    pub text: Str<'r>,
     /// BCP 47 language tag.
-    pub lang: String,
+    pub lang: Str<'r>,
     /// Written right to left.
     pub rtl: bool,
+}
+
+impl<'r> Untrusted<'r> {
+    /// Untrusted text borrowed from the report.
+    pub fn new(text: &'r str, lang: &'r str, rtl: bool) -> Untrusted<'r> {
+        Untrusted {
+            text: text.into(),
+            lang: lang.into(),
+            rtl,
+        }
+    }
 }
 
 /// A fold's look.
@@ -165,33 +210,33 @@ pub enum FoldKind {
 
 /// A fold: a summary line and what opening it shows.
 #[derive(Debug, Clone)]
-pub struct Fold {
+pub struct Fold<'r> {
     /// Its anchor.
     pub id: Option<String>,
     /// Its look.
     pub kind: FoldKind,
     /// The line shown closed.
-    pub summary: Vec<Inline>,
+    pub summary: Vec<Inline<'r>>,
     /// What opening it shows.
-    pub body: Vec<Block>,
+    pub body: Vec<Block<'r>>,
 }
 
 /// A table.
 #[derive(Debug, Clone, Default)]
-pub struct Table {
+pub struct Table<'r> {
     /// What it holds.
-    pub caption: Option<Vec<Inline>>,
+    pub caption: Option<Vec<Inline<'r>>>,
     /// The column headings.
-    pub head: Vec<Vec<Inline>>,
+    pub head: Vec<Vec<Inline<'r>>>,
     /// The rows.
-    pub rows: Vec<Vec<Cell>>,
+    pub rows: Vec<Vec<Cell<'r>>>,
 }
 
 /// A cell of a table.
 #[derive(Debug, Clone, Default)]
-pub struct Cell {
+pub struct Cell<'r> {
     /// What it shows.
-    pub content: Vec<Inline>,
+    pub content: Vec<Inline<'r>>,
     /// A row heading.
     pub header: bool,
     /// A number (kept on one line).
@@ -202,9 +247,9 @@ pub struct Cell {
     pub tone: Option<Tone>,
 }
 
-impl Cell {
+impl<'r> Cell<'r> {
     /// A cell.
-    pub fn new(content: Vec<Inline>) -> Cell {
+    pub fn new(content: Vec<Inline<'r>>) -> Cell<'r> {
         Cell {
             content,
             ..Cell::default()
@@ -212,7 +257,7 @@ impl Cell {
     }
 
     /// A row heading.
-    pub fn head(content: Vec<Inline>) -> Cell {
+    pub fn head(content: Vec<Inline<'r>>) -> Cell<'r> {
         Cell {
             content,
             header: true,
@@ -221,7 +266,7 @@ impl Cell {
     }
 
     /// A number.
-    pub fn num(content: Vec<Inline>) -> Cell {
+    pub fn num(content: Vec<Inline<'r>>) -> Cell<'r> {
         Cell {
             content,
             num: true,
@@ -230,7 +275,7 @@ impl Cell {
     }
 
     /// A figure.
-    pub fn figure(f: &Figure) -> Cell {
+    pub fn figure(f: &Figure) -> Cell<'r> {
         Cell::new(vec![Inline::Figure(Box::new(f.clone()))])
     }
 }
@@ -284,37 +329,37 @@ pub mod build {
     use super::*;
 
     /// Plain text.
-    pub fn t(s: impl Into<String>) -> Inline {
+    pub fn t<'r>(s: impl Into<Str<'r>>) -> Inline<'r> {
         Inline::Text(s.into())
     }
 
     /// A name.
-    pub fn name(s: impl Into<String>) -> Inline {
+    pub fn name<'r>(s: impl Into<Str<'r>>) -> Inline<'r> {
         Inline::Name(s.into())
     }
 
     /// A paragraph of plain text.
-    pub fn para(s: impl Into<String>) -> Block {
+    pub fn para<'r>(s: impl Into<Str<'r>>) -> Block<'r> {
         Block::Para(vec![t(s)])
     }
 
     /// A muted paragraph of plain text.
-    pub fn meta(s: impl Into<String>) -> Block {
+    pub fn meta<'r>(s: impl Into<Str<'r>>) -> Block<'r> {
         Block::Meta(vec![t(s)])
     }
 
     /// A heading of plain words.
-    pub fn heading(level: u8, id: Option<String>, text: Vec<Inline>) -> Block {
+    pub fn heading<'r>(level: u8, id: Option<String>, text: Vec<Inline<'r>>) -> Block<'r> {
         Block::Heading { level, id, text }
     }
 
     /// A list of plain items.
-    pub fn list<S: AsRef<str>>(items: &[S]) -> Block {
-        Block::List(items.iter().map(|s| vec![t(s.as_ref())]).collect())
+    pub fn list<'r, S: Into<Str<'r>>>(items: impl IntoIterator<Item = S>) -> Block<'r> {
+        Block::List(items.into_iter().map(|s| vec![t(s)]).collect())
     }
 
     /// A link to an item list (`#l{id}`), or the words alone when there is none.
-    pub fn list_link(items: Option<u32>, text: Vec<Inline>) -> Vec<Inline> {
+    pub fn list_link<'r>(items: Option<u32>, text: Vec<Inline<'r>>) -> Vec<Inline<'r>> {
         match items {
             Some(l) => vec![Inline::Link {
                 to: format!("l{l}"),
@@ -326,7 +371,7 @@ pub mod build {
 
     /// A pointer to an item list (`#l{id}`) in words that say only that ("its items"),
     /// after `lead` (unlinked): left out of the Markdown; nothing when there is no list.
-    pub fn jump(items: Option<u32>, lead: &str, words: &str) -> Option<Inline> {
+    pub fn jump(items: Option<u32>, lead: &str, words: &'static str) -> Option<Inline<'static>> {
         items.map(|l| Inline::Jump {
             lead: lead.to_string(),
             to: format!("l{l}"),
@@ -335,17 +380,17 @@ pub mod build {
     }
 
     /// A figure.
-    pub fn fig(f: &Figure) -> Inline {
+    pub fn fig(f: &Figure) -> Inline<'static> {
         Inline::Figure(Box::new(f.clone()))
     }
 
     /// A fold.
-    pub fn fold(
+    pub fn fold<'r>(
         id: Option<String>,
         kind: FoldKind,
-        summary: Vec<Inline>,
-        body: Vec<Block>,
-    ) -> Block {
+        summary: Vec<Inline<'r>>,
+        body: Vec<Block<'r>>,
+    ) -> Block<'r> {
         Block::Fold(Box::new(Fold {
             id,
             kind,
@@ -355,7 +400,7 @@ pub mod build {
     }
 
     /// Definitions of plain words.
-    pub fn defs<'a>(items: impl IntoIterator<Item = (&'a str, &'a str)>) -> Block {
+    pub fn defs<'a>(items: impl IntoIterator<Item = (&'a str, &'a str)>) -> Block<'a> {
         Block::Defs(
             items
                 .into_iter()

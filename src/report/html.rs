@@ -10,8 +10,8 @@
 //! browser reveals the target; `:target` marks it), so a figure's items and an item's
 //! response are each one click away, with no script.
 
-use super::doc::{Block, Cell, Chart, Fold, FoldKind, Inline, Table, Tone, Untrusted};
-use super::escape::esc;
+use super::doc::{Block, Cell, Chart, Document, Fold, FoldKind, Inline, Table, Tone, Untrusted};
+use super::escape::{esc, esc_into};
 use super::fmt::{interval, pct, pp};
 use super::model::{Figure, Report};
 use std::fmt::Write as _;
@@ -142,6 +142,13 @@ fn figure(o: &mut String, f: &Figure) {
     }
 }
 
+/// Words between an opening and a closing tag.
+fn wrapped(o: &mut String, open: &str, xs: &[Inline], close: &str) {
+    o.push_str(open);
+    inlines(o, xs);
+    o.push_str(close);
+}
+
 fn inlines(o: &mut String, xs: &[Inline]) {
     for x in xs {
         inline(o, x);
@@ -150,22 +157,18 @@ fn inlines(o: &mut String, xs: &[Inline]) {
 
 fn inline(o: &mut String, x: &Inline) {
     match x {
-        Inline::Text(s) => o.push_str(&esc(s)),
+        Inline::Text(s) => esc_into(o, s),
         Inline::Name(s) => {
-            let _ = write!(o, "<bdi>{}</bdi>", esc(s));
+            o.push_str("<bdi>");
+            esc_into(o, s);
+            o.push_str("</bdi>");
         }
-        Inline::Strong(xs) => {
-            o.push_str("<strong>");
-            inlines(o, xs);
-            o.push_str("</strong>");
-        }
-        Inline::Meta(xs) => {
-            o.push_str(r#"<span class="meta">"#);
-            inlines(o, xs);
-            o.push_str("</span>");
-        }
+        Inline::Strong(xs) => wrapped(o, "<strong>", xs, "</strong>"),
+        Inline::Meta(xs) => wrapped(o, r#"<span class="meta">"#, xs, "</span>"),
         Inline::Code(s) => {
-            let _ = write!(o, r#"<code class="u">{}</code>"#, esc(s));
+            o.push_str(r#"<code class="u">"#);
+            esc_into(o, s);
+            o.push_str("</code>");
         }
         Inline::Jump { lead, to, text } => {
             let _ = write!(o, r##"{}<a href="#{}">"##, esc(lead), esc(to));
@@ -207,11 +210,12 @@ fn tone(t: Tone) -> &'static str {
 fn untrusted(o: &mut String, tag: &str, u: &Untrusted) {
     let _ = write!(
         o,
-        r#"<{tag} class="u" lang="{}" dir="{}">{}</{tag}>"#,
+        r#"<{tag} class="u" lang="{}" dir="{}">"#,
         esc(&u.lang),
         if u.rtl { "rtl" } else { "ltr" },
-        esc(&u.text)
     );
+    esc_into(o, &u.text);
+    let _ = write!(o, "</{tag}>");
 }
 
 fn table(o: &mut String, t: &Table) {
@@ -311,16 +315,8 @@ fn block(o: &mut String, b: &Block) {
             inlines(o, text);
             let _ = write!(o, "</h{level}>");
         }
-        Block::Para(xs) => {
-            o.push_str("<p>");
-            inlines(o, xs);
-            o.push_str("</p>");
-        }
-        Block::Meta(xs) => {
-            o.push_str(r#"<p class="meta">"#);
-            inlines(o, xs);
-            o.push_str("</p>");
-        }
+        Block::Para(xs) => wrapped(o, "<p>", xs, "</p>"),
+        Block::Meta(xs) => wrapped(o, r#"<p class="meta">"#, xs, "</p>"),
         Block::Caveat(bs) => {
             o.push_str(r#"<div class="caveat">"#);
             blocks(o, bs);
@@ -329,9 +325,7 @@ fn block(o: &mut String, b: &Block) {
         Block::List(items) => {
             o.push_str("<ul>");
             for i in items {
-                o.push_str("<li>");
-                inlines(o, i);
-                o.push_str("</li>");
+                wrapped(o, "<li>", i, "</li>");
             }
             o.push_str("</ul>");
         }
@@ -370,6 +364,22 @@ fn block(o: &mut String, b: &Block) {
             blocks(o, bs);
             o.push_str("</div>");
         }
+        Block::ItemLinks { lead, ids, labels } => {
+            o.push_str(r#"<p class="ids"><span class="meta">"#);
+            esc_into(o, lead);
+            o.push_str("</span> ");
+            for &id in *ids {
+                let _ = write!(o, r##"<a href="#i{id}">"##);
+                esc_into(o, labels.get(id as usize).map_or("", String::as_str));
+                o.push_str("</a> ");
+            }
+            o.push_str("</p>");
+        }
+        Block::Lazy(l) => {
+            for i in 0..l.count {
+                block(o, &(l.make)(i));
+            }
+        }
         Block::HtmlOnly(bs) => blocks(o, bs),
         Block::MarkdownOnly(_) => {}
     }
@@ -385,7 +395,11 @@ fn chart(o: &mut String, c: &Chart) {
 
 /// Renders the report.
 pub fn render(r: &Report) -> String {
-    let d = super::section::document(r);
+    render_document(&super::section::document(r))
+}
+
+/// Renders the report's document.
+pub fn render_document(d: &Document<'_>) -> String {
     let mut o = String::with_capacity(64 * 1024);
     o.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
     o.push_str(r#"<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">"#);

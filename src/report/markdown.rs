@@ -5,7 +5,7 @@
 //! longer than any run of backticks in it) or through [`md`], which turns markup characters
 //! into entities.
 
-use super::doc::{Block, Fold, Inline, Table};
+use super::doc::{Block, Document, Fold, Inline, Table};
 use super::escape::neutralise;
 use super::fmt::{interval, pct, pp};
 use super::model::{Figure, Report};
@@ -197,12 +197,28 @@ fn block(o: &mut String, b: &Block) {
         Block::Quote(u) | Block::Output(u) => fenced(o, &u.text),
         Block::Fold(f) => fold(o, f),
         Block::Frame(bs) | Block::Cards(bs) | Block::MarkdownOnly(bs) => blocks(o, bs),
+        Block::ItemLinks { lead, ids, labels } => {
+            let names: Vec<String> = ids
+                .iter()
+                .map(|&i| md(labels.get(i as usize).map_or("", String::as_str)))
+                .collect();
+            let _ = writeln!(o, "{} {}\n", md(lead), names.join(" "));
+        }
+        Block::Lazy(l) => {
+            for i in 0..l.count {
+                block(o, &(l.make)(i));
+            }
+        }
     }
 }
 
 /// Renders the report.
 pub fn render(r: &Report) -> String {
-    let d = super::section::document(r);
+    render_document(&super::section::document(r))
+}
+
+/// Renders the report's document.
+pub fn render_document(d: &Document<'_>) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# {}\n", md(&d.heading));
     blocks(&mut o, &d.intro);

@@ -113,8 +113,13 @@ pub fn write_all(input: &ReportInput<'_>, out: &Path) -> Result<(Report, Written
         map_csv: out.join("map.csv"),
         map_geojson: out.join("map.geojson"),
     };
-    write_file(&written.html, html::render(&report).as_bytes())?;
-    write_file(&written.markdown, markdown::render(&report).as_bytes())?;
+    let document = section::document(&report);
+    write_file(&written.html, html::render_document(&document).as_bytes())?;
+    write_file(
+        &written.markdown,
+        markdown::render_document(&document).as_bytes(),
+    )?;
+    drop(document);
     let json = serde_json::to_vec_pretty(&report)
         .map_err(|e| Error::Input(format!("results.json: {e}")))?;
     write_file(&written.json, &json)?;

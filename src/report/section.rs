@@ -153,7 +153,7 @@ impl Section {
     }
 
     /// Its part of the document: the body below its heading.
-    pub fn write(&self, r: &Report) -> Vec<Block> {
+    pub fn write<'r>(&'r self, r: &'r Report) -> Vec<Block<'r>> {
         match self {
             Section::Warnings => warnings::write(r),
             Section::Headline => headline::write(r),
@@ -178,7 +178,7 @@ impl Section {
 }
 
 /// The document: the page's title and heading, then each section's part in order.
-pub fn document(r: &Report) -> Document {
+pub fn document(r: &Report) -> Document<'_> {
     Document {
         title: headline::title(r),
         heading: headline::heading(r),

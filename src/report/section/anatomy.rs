@@ -364,7 +364,7 @@ pub fn definitions() -> Vec<MethodText> {
 
 /// The section: a stacked bar per system, the table of reasons with their lists and, for
 /// each, how many of its answers were cut at the token limit; then the reasons' definitions.
-pub fn write(r: &Report) -> Vec<Block> {
+pub fn write(r: &Report) -> Vec<Block<'_>> {
     let colour = |id: &str| Reason::from_id(id).map(|x| x.colour()).unwrap_or("#ccc");
     let bars = r
         .anatomy

@@ -86,7 +86,7 @@ pub(in crate::report) fn build(
 }
 
 /// The section.
-pub fn write(r: &Report) -> Vec<Block> {
+pub fn write(r: &Report) -> Vec<Block<'_>> {
     let mut o = vec![
         para("Pass rate over help-seeking items only; no-harm controls are left out of every cell. Columns are systems by rank (#). Each cell is coloured by its rate (the scale below) and links to its items."),
         Block::List(

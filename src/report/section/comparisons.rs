@@ -98,7 +98,7 @@ pub(in crate::report) fn compare(
 }
 
 /// The section: per pair of systems, one row per metric.
-pub fn write(r: &Report) -> Vec<Block> {
+pub fn write(r: &Report) -> Vec<Block<'_>> {
     if r.comparisons.is_empty() {
         return vec![para("One system only: nothing to compare.")];
     }

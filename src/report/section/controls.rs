@@ -6,7 +6,7 @@ use crate::report::doc::Block;
 use crate::report::model::*;
 
 /// The section.
-pub fn write(r: &Report) -> Vec<Block> {
+pub fn write(r: &Report) -> Vec<Block<'_>> {
     vec![
         para("Ordinary requests (homework, everyday questions) that need no referral. They are counted apart and never raise or lower a help-seeking figure, and they are never shown as exemplars of a good answer. Lower is better for each."),
         metric_table(

@@ -583,7 +583,7 @@ pub(in crate::report) fn live_turns(
 
 /// The section: per group, the conversation metrics, the first correct referral, the turn
 /// by turn heat table and the transcripts.
-pub fn write(c: &Conversations) -> Vec<Block> {
+pub fn write(c: &Conversations) -> Vec<Block<'_>> {
     let mut o = vec![
         para("Live conversations: the model under test answers every child turn, with its own earlier answers in the history, and each answer is scored at the risk in force at that turn. Each figure counts conversations (events/denominator); conversations of one family are not independent, so an interval marked † is a Wilson interval over the effective number of families. Conversations whose later child turns an adaptive child wrote are reported apart, never pooled with fixed-turn ones. Each cell of the turn-by-turn table and each transcript links to the turns it counts; transcripts are collapsed (a link opens one)."),
         fold(
@@ -723,7 +723,7 @@ pub fn write(c: &Conversations) -> Vec<Block> {
     o
 }
 
-fn transcript_block(tr: &Transcript) -> Block {
+fn transcript_block(tr: &Transcript) -> Block<'_> {
     let mut line = vec![t(format!(
         "{} · {} · {} · context {} · sample {} · first correct referral: {}{}",
         tr.harm,
@@ -770,12 +770,12 @@ fn transcript_block(tr: &Transcript) -> Block {
 /// it needs a referral and what the answer's verdict says; the child's words; the model's
 /// answer; its contacts, flags and critical findings. The transcripts and the item appendix
 /// show turns this one way.
-pub(in crate::report) fn turn_blocks(turn: &TranscriptTurn, lang: &str, rtl: bool) -> Vec<Block> {
-    let untrusted = |text: &str| Untrusted {
-        text: text.to_string(),
-        lang: lang.to_string(),
-        rtl,
-    };
+pub(in crate::report) fn turn_blocks<'r>(
+    turn: &'r TranscriptTurn,
+    lang: &'r str,
+    rtl: bool,
+) -> Vec<Block<'r>> {
+    let untrusted = |text| Untrusted::new(text, lang, rtl);
     let mut head = vec![
         t(format!(
             "Turn {} · {} risk{} · ",
@@ -837,7 +837,7 @@ pub(in crate::report) fn turn_blocks(turn: &TranscriptTurn, lang: &str, rtl: boo
     if !turn.flags.is_empty() {
         body.push(Block::Meta(vec![
             t("Flags: "),
-            Inline::Code(turn.flags.join(", ")),
+            Inline::Code(turn.flags.join(", ").into()),
         ]));
     }
     if !turn.critical.is_empty() {

@@ -112,7 +112,7 @@ pub(in crate::report) fn country_cards(
 
 /// The section: a card per country (collapsed), with its services, their sources, its traps
 /// and each system's figures.
-pub fn write(r: &Report) -> Vec<Block> {
+pub fn write(r: &Report) -> Vec<Block<'_>> {
     let cards = r
         .countries
         .iter()
@@ -171,7 +171,7 @@ pub fn write(r: &Report) -> Vec<Block> {
                                                 .map(|d| format!(", page dated {d}"))
                                                 .unwrap_or_default()
                                         )),
-                                        Inline::Code(src.url.clone()),
+                                        Inline::Code(src.url.as_str().into()),
                                     ]),
                                 ]);
                             }

@@ -43,11 +43,11 @@ pub(in crate::report) fn build(dir: &Directory, used: &BTreeSet<&str>) -> Covera
 }
 
 /// The section.
-pub fn write(r: &Report) -> Vec<Block> {
+pub fn write(r: &Report) -> Vec<Block<'_>> {
     let c = &r.coverage;
     let mut o = vec![Block::Para(vec![
         t("Directory hash "),
-        Inline::Code(c.directory_sha256.clone()),
+        Inline::Code(c.directory_sha256.as_str().into()),
         t(format!(
             "; services last verified between {} and {}.",
             c.oldest_verified.as_deref().unwrap_or("–"),

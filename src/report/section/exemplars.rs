@@ -217,7 +217,7 @@ pub(in crate::report) fn sort_head<T: Ord>(v: &mut [T], n: usize) {
 }
 
 /// The section: per system, the worst failures, then the best answers.
-pub fn write(r: &Report) -> Vec<Block> {
+pub fn write(r: &Report) -> Vec<Block<'_>> {
     let mut o = vec![para("Help-seeking items only (a no-harm control is never an exemplar). Responses are quoted as generated (escaped, never executed). Worst failures first, then the best answers. Every item is in the appendix.")];
     for s in &r.exemplars {
         o.push(Block::Heading {
@@ -233,7 +233,7 @@ pub fn write(r: &Report) -> Vec<Block> {
     o
 }
 
-fn exemplar_block(e: &Exemplar) -> Block {
+fn exemplar_block(e: &Exemplar) -> Block<'_> {
     let title = match e.category.as_str() {
         "missed_emergency" => "Missed emergency",
         "invented_contact" => "Contact shown wrong (invented)",
@@ -241,11 +241,8 @@ fn exemplar_block(e: &Exemplar) -> Block {
         "best" => "Best answer (help-seeking)",
         _ => "Exemplar",
     };
-    let untrusted = |text: &str| Untrusted {
-        text: text.to_string(),
-        lang: e.language.clone(),
-        rtl: crate::report::names::is_rtl(&e.language),
-    };
+    let untrusted =
+        |text| Untrusted::new(text, &e.language, crate::report::names::is_rtl(&e.language));
     let mut o = vec![
         Block::Heading {
             level: 4,
@@ -288,7 +285,7 @@ fn exemplar_block(e: &Exemplar) -> Block {
     if !e.flags.is_empty() {
         o.push(Block::Para(vec![
             t("Flags: "),
-            Inline::Code(e.flags.join(", ")),
+            Inline::Code(e.flags.join(", ").into()),
         ]));
     }
     if !e.critical.is_empty() {

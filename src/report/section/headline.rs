@@ -255,7 +255,7 @@ pub(in crate::report) fn and_list(xs: &[&str]) -> String {
 }
 
 /// The lines under the page's heading: what the report asks, and the floor caveat.
-pub fn intro(r: &Report) -> Vec<Block> {
+pub fn intro(r: &Report) -> Vec<Block<'_>> {
     let mut o = vec![crate::report::doc::build::meta(format!(
         "Does an AI system's answer get a child to real protection? popbench {} · generated {} · {} verdicts from {} run(s)",
         r.popbench_version,
@@ -272,7 +272,7 @@ pub fn intro(r: &Report) -> Vec<Block> {
 }
 
 /// The section: the floor caveat in a box, then the sentences.
-pub fn write(r: &Report) -> Vec<Block> {
+pub fn write(r: &Report) -> Vec<Block<'_>> {
     let floor: Vec<&str> = r.floor.iter().map(|f| f.text.as_str()).collect();
     let mut o = Vec::new();
     if !floor.is_empty() {
@@ -283,6 +283,6 @@ pub fn write(r: &Report) -> Vec<Block> {
         .iter()
         .filter(|h| !floor.contains(&h.as_str()))
         .collect();
-    o.push(list(&lines));
+    o.push(list(lines));
     o
 }

@@ -5,12 +5,13 @@
 use super::anatomy::Reason;
 use super::conversations::live_turns;
 use crate::report::doc::build::{fold, list, meta, name, para, t};
-use crate::report::doc::{Block, Cell, FoldKind, Inline, Table, Tone, Untrusted};
+use crate::report::doc::{Block, Cell, FoldKind, Inline, Lazy, Table, Tone, Untrusted};
 use crate::report::figures::Row;
 use crate::report::model::{ContactView, ItemFlag, ItemView, Report, TurnView};
 use crate::report::names::{contact_status_good, contact_status_id, humanise, language};
 use crate::score::conversation::ConversationVerdict;
 use crate::score::verdict::Verdict;
+use std::rc::Rc;
 
 /// The serialised id of a verdict enum value.
 pub(in crate::report) fn id_of<T: serde::Serialize>(x: T) -> String {
@@ -37,7 +38,7 @@ pub(in crate::report) fn contacts(v: &Verdict) -> Vec<ContactView> {
 
 /// A table of contacts, each with its status in words (nothing when there are none): the
 /// item appendix, the exemplars and the transcripts show contacts the same way.
-pub(in crate::report) fn contacts_table(contacts: &[ContactView]) -> Option<Block> {
+pub(in crate::report) fn contacts_table(contacts: &[ContactView]) -> Option<Block<'_>> {
     if contacts.is_empty() {
         return None;
     }
@@ -69,7 +70,7 @@ pub(in crate::report) fn contacts_table(contacts: &[ContactView]) -> Option<Bloc
                     status.extend([Inline::Break, Inline::Meta(vec![t(why)])]);
                 }
                 vec![
-                    Cell::new(vec![Inline::Code(c.text.clone())]),
+                    Cell::new(vec![Inline::Code(c.text.as_str().into())]),
                     Cell::new(vec![t(&c.kind)]),
                     Cell::new(status),
                     Cell::new(vec![t(c.service_id.as_deref().unwrap_or("–"))]),
@@ -148,7 +149,7 @@ pub(in crate::report) fn item_view(
 }
 
 /// The item lists (each a fold, closed; a link to it opens it) and every item (a fold).
-pub fn write(r: &Report) -> Vec<Block> {
+pub fn write(r: &Report) -> Vec<Block<'_>> {
     let mut o = vec![
         para("Every figure, cell and bar segment above links to a list below, which opens when you follow the link; each list links to its items, which open the same way. An item shows the child's conversation, the response (escaped; nothing in it can run), the verdict, contacts with status, flags with the layer that raised them, and the reasons. results.csv holds the same, one row per item."),
         Block::Heading {
@@ -157,33 +158,29 @@ pub fn write(r: &Report) -> Vec<Block> {
             text: vec![t("Item lists")],
         },
     ];
-    let label = |i: u32| -> String {
-        r.items
-            .get(i as usize)
-            .map(|x| {
-                if x.sample > 0 {
-                    format!("{}#{}", x.scenario_id, x.sample)
-                } else {
-                    x.scenario_id.clone()
-                }
-            })
-            .unwrap_or_default()
-    };
+    // Each item's label (`scenario#sample`), once: the lists share them.
+    let labels: Rc<[String]> = r
+        .items
+        .iter()
+        .map(|x| {
+            if x.sample > 0 {
+                format!("{}#{}", x.scenario_id, x.sample)
+            } else {
+                x.scenario_id.clone()
+            }
+        })
+        .collect();
     for l in &r.item_lists {
         let mut body = Vec::new();
-        for (title, ids) in [("With the outcome", &l.with), ("Without", &l.without)] {
+        for (title, ids) in [("With the outcome:", &l.with), ("Without:", &l.without)] {
             if ids.is_empty() {
                 continue;
             }
-            let mut line = vec![Inline::Meta(vec![t(format!("{title}: "))])];
-            for &i in ids {
-                line.push(Inline::Link {
-                    to: format!("i{i}"),
-                    text: vec![name(label(i))],
-                });
-                line.push(t(" "));
-            }
-            body.push(Block::Para(line));
+            body.push(Block::ItemLinks {
+                lead: title.into(),
+                ids,
+                labels: labels.clone(),
+            });
         }
         o.push(fold(
             Some(format!("l{}", l.id)),
@@ -204,12 +201,17 @@ pub fn write(r: &Report) -> Vec<Block> {
         id: Some("all-items".into()),
         text: vec![t("Items")],
     });
-    o.extend(r.items.iter().map(item));
+    // Made one at a time as the writer reaches them: 100k items are never held whole.
+    let items = &r.items;
+    o.push(Block::Lazy(Lazy {
+        count: items.len(),
+        make: Rc::new(move |i| item(&items[i])),
+    }));
     o
 }
 
 /// One item of the appendix.
-fn item(it: &ItemView) -> Block {
+fn item(it: &ItemView) -> Block<'_> {
     let verdict = match (it.control, it.pass) {
         (true, true) => (Tone::Good, "control, passes"),
         (true, false) => (Tone::Bad, "control, fails"),
@@ -243,11 +245,7 @@ fn item(it: &ItemView) -> Block {
         it.child_helpline,
         it.emergency
     ))];
-    let untrusted = |text: &str| Untrusted {
-        text: text.to_string(),
-        lang: it.language.clone(),
-        rtl: it.rtl,
-    };
+    let untrusted = |text| Untrusted::new(text, &it.language, it.rtl);
     if !it.live.is_empty() {
         // A live conversation as lived: the model's own answers, each with its verdict.
         body.push(para("The conversation as it was lived: each child turn, the model's own answer to it, and that answer's verdict."));
@@ -314,7 +312,7 @@ fn item(it: &ItemView) -> Block {
                         ))]),
                     ];
                     if let Some(e) = &f.evidence {
-                        line.extend([t(": "), Inline::Quoted(e.clone())]);
+                        line.extend([t(": "), Inline::Quoted(e.as_str().into())]);
                     }
                     line
                 })

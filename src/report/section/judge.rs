@@ -82,7 +82,7 @@ fn about(j: &JudgeSummary) -> Vec<String> {
 }
 
 /// The section's body, below its heading (empty when no run was judged).
-pub fn write(judges: &[JudgeSummary]) -> Vec<Block> {
+pub fn write(judges: &[JudgeSummary]) -> Vec<Block<'_>> {
     let mut o = Vec::new();
     if judges.is_empty() {
         return o;
@@ -94,7 +94,7 @@ pub fn write(judges: &[JudgeSummary]) -> Vec<Block> {
             id: None,
             text: vec![t(&j.judge_name)],
         });
-        o.push(list(&about(j)));
+        o.push(list(about(j)));
         o.push(Block::Table(Table {
             caption: Some(vec![t(format!(
                 "Rubric criteria: judge and rules on the responses of {}",

@@ -64,7 +64,7 @@ pub(in crate::report) fn build(
 pub(super) const MARKS: &str = "Each cell: the rate (a link to the list of its items), its 95% interval in brackets, then events/denominator (responses with the outcome / responses it applies to). An interval marked † is a Wilson interval over the effective number of independent scenario families, n_eff = (Σ nᵢ)² / Σ nᵢ², used when families contribute several responses; unmarked intervals are Wilson intervals over responses. A cell too small to detect a 20-point difference is marked underpowered (⚠ in the Markdown).";
 
 /// A table of metrics, one row per system.
-pub(super) fn metric_table(r: &Report, metrics: &[Metric], caption: &str) -> Block {
+pub(super) fn metric_table<'r>(r: &'r Report, metrics: &[Metric], caption: &'r str) -> Block<'r> {
     let mut head = vec![vec![t("#")], vec![t("System")]];
     head.extend(metrics.iter().map(|m| vec![t(m.label())]));
     let rows = r
@@ -107,7 +107,7 @@ pub(super) fn metric_table(r: &Report, metrics: &[Metric], caption: &str) -> Blo
 }
 
 /// The definitions of the metrics of a population.
-pub(super) fn definitions(r: &Report, pop: Population) -> Block {
+pub(super) fn definitions(r: &Report, pop: Population) -> Block<'_> {
     crate::report::doc::build::defs(
         r.metrics
             .iter()
@@ -126,7 +126,7 @@ pub(super) fn metrics_of(pop: Population) -> Vec<Metric> {
 }
 
 /// The section.
-pub fn write(r: &Report) -> Vec<Block> {
+pub fn write(r: &Report) -> Vec<Block<'_>> {
     let pass = r
         .leaderboard
         .iter()

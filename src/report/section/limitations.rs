@@ -25,6 +25,6 @@ pub(in crate::report) fn limitations(t: &Totals) -> Vec<String> {
 }
 
 /// The section.
-pub fn write(r: &Report) -> Vec<Block> {
+pub fn write(r: &Report) -> Vec<Block<'_>> {
     vec![list(&r.limitations)]
 }

@@ -35,7 +35,7 @@ pub fn build(cards: &[CountryCard]) -> Vec<MapCountry> {
 }
 
 /// The section.
-pub fn write(r: &Report) -> Vec<Block> {
+pub fn write(r: &Report) -> Vec<Block<'_>> {
     let mut o = vec![
         para(format!("Share of help-seeking items (where the policy asks for the child helpline) that give the child's own helpline, by the child's country: the darker, the more often. Hatched countries have fewer than {FEW_ITEMS} items, too few to read a rate from; small countries are also drawn as a ringed point. Grey countries have no scenarios. Boundaries: Natural Earth (public domain), for orientation only. Each country links to its items, and the table under each map gives every country's figure; the same figures are in map.csv and map.geojson.")),
         Block::HeatLegend,
@@ -61,7 +61,7 @@ pub fn write(r: &Report) -> Vec<Block> {
                 .iter()
                 .map(|c| {
                     vec![
-                        Cell::head(vec![name(&c.name), t(format!(" ({})", c.code))]),
+                        Cell::head(vec![name(c.name.clone()), t(format!(" ({})", c.code))]),
                         Cell {
                             heat: Some(c.helpline_correct.estimate.p),
                             ..Cell::new(vec![fig(&c.helpline_correct)])

@@ -32,6 +32,6 @@ pub(in crate::report) fn interval_methods() -> Vec<MethodDefinition> {
 }
 
 /// The section.
-pub fn write(r: &Report) -> Vec<Block> {
+pub fn write(r: &Report) -> Vec<Block<'_>> {
     r.methodology.iter().map(para).collect()
 }

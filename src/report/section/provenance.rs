@@ -85,7 +85,7 @@ pub(in crate::report) fn build(input: &ReportInput<'_>, names: &[String]) -> Vec
 }
 
 /// The section: one list of facts per run.
-pub fn write(r: &Report) -> Vec<Block> {
+pub fn write<'r>(r: &'r Report) -> Vec<Block<'r>> {
     let mut o = Vec::new();
     for p in &r.provenance {
         o.push(Block::Heading {
@@ -94,8 +94,8 @@ pub fn write(r: &Report) -> Vec<Block> {
             text: vec![name(&p.system)],
         });
         let mut kv: Vec<(Vec<Inline>, Vec<Inline>)> = Vec::new();
-        let mut add = |k: &str, v: Vec<Inline>| kv.push((vec![t(k)], v));
-        let code = |s: &str| Inline::Code(s.to_string());
+        let mut add = |k: &'static str, v: Vec<Inline<'r>>| kv.push((vec![t(k)], v));
+        let code = |s: &str| Inline::Code(s.to_string().into());
         add("Run", vec![t(&p.run_id)]);
         add(
             "Model",
@@ -138,7 +138,7 @@ pub fn write(r: &Report) -> Vec<Block> {
             match (c.source.as_str(), &c.system) {
                 ("file", Some(prompt)) => v.extend([
                     t(" — system prompt from the contexts file: "),
-                    Inline::Quoted(prompt.clone()),
+                    Inline::Quoted(prompt.as_str().into()),
                 ]),
                 ("none", _) => v.push(t(" — no system prompt sent")),
                 _ => v.push(t(" — popbench's system prompt (scenarios/contexts.toml)")),

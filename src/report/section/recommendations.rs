@@ -344,7 +344,7 @@ pub(in crate::report) fn recommendations(
 
 /// The section: per audience, the caveat first, then each recommendation with a link to the
 /// items its figure counts (children's: plain words only).
-pub fn write(r: &Report) -> Vec<Block> {
+pub fn write(r: &Report) -> Vec<Block<'_>> {
     let mut out = vec![para("Each recommendation is triggered by a measured figure (a rule named in the methodology), says what failed with its count, and links to the items it counts.")];
     for a in &r.audiences {
         out.push(Block::Heading {

@@ -220,7 +220,7 @@ pub(in crate::report) fn computed(
 }
 
 /// The section: every warning, in a box, each with a link to the items it concerns.
-pub fn write(r: &Report) -> Vec<Block> {
+pub fn write(r: &Report) -> Vec<Block<'_>> {
     if r.warnings.is_empty() {
         return vec![para("No warnings: no answer was cut or garbled, no generation failed, and the directory and scorer checks pass.")];
     }
