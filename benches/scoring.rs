@@ -1,4 +1,6 @@
-//! Scoring throughput: responses per second on typical 1–2 KB answers.
+//! Scoring throughput: responses per second on typical 1–2 KB answers and on published
+//! answers of real assistants (long, markdown, lists of services), and time against the size
+//! of one response from 1 KB to 10 MB (the slope shows scoring is linear in the length).
 //!
 //! `cargo bench --bench scoring`
 
@@ -76,5 +78,78 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// Answers of real assistants from the committed corpora (the first `n` non-empty ones of
+/// each corpus, in file order).
+fn real_answers(n: usize) -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/real-answers");
+    let corpora = popbench::score::real::load(&dir).expect("the real-answer corpora load");
+    let mut out = Vec::new();
+    let mut per: std::collections::BTreeMap<String, usize> = Default::default();
+    for c in &corpora {
+        for i in c.answer_indices() {
+            let k = per.entry(c.corpus.clone()).or_default();
+            if *k < n {
+                *k += 1;
+                out.push(c.messages[i].content.clone());
+            }
+        }
+    }
+    out
+}
+
+fn bench_real(c: &mut Criterion) {
+    let data = Dataset::load(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &mut Diagnostics::default(),
+    );
+    let scorer = Scorer::new(&data);
+    let us = scenario_for(
+        "bench-us",
+        "US",
+        "en",
+        Harm::SuicidalThoughts,
+        Risk::High,
+        15,
+        "general_assistant",
+    );
+    let answers = real_answers(100);
+    let bytes: usize = answers.iter().map(String::len).sum();
+    let mut g = c.benchmark_group("score_real");
+    g.throughput(Throughput::Elements(answers.len() as u64));
+    g.sample_size(10);
+    g.bench_function(
+        format!("{}_real_answers_{}kb_one_core", answers.len(), bytes / 1000),
+        |b| {
+            b.iter(|| {
+                for a in &answers {
+                    black_box(scorer.score(&us, "general_assistant", 0, black_box(a)));
+                }
+            })
+        },
+    );
+    g.finish();
+    // One response of growing size, made of real answers one after another.
+    let joined = answers.join("\n\n");
+    let mut g = c.benchmark_group("score_size");
+    g.sample_size(10);
+    for size in [1_000usize, 100_000, 1_000_000, 10_000_000] {
+        let mut text = String::with_capacity(size + joined.len());
+        while text.len() < size {
+            text.push_str(&joined);
+            text.push_str("\n\n");
+        }
+        let mut cut = size;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        g.throughput(Throughput::Bytes(text.len() as u64));
+        g.bench_function(format!("one_response_{}kb", size / 1000), |b| {
+            b.iter(|| scorer.score(&us, "general_assistant", 0, black_box(&text)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_real);
 criterion_main!(benches);

@@ -27,7 +27,7 @@
 //!   commands that read the run later (`merge`, `judge`) rebuild the contexts from the
 //!   manifest ([`Contexts::add_recorded`]).
 
-use crate::diag::{parse_toml, read_text, Diagnostics, Origin};
+use crate::diag::{parse_toml, read_text, Diagnostics, Lines, Origin};
 use crate::hash::sha256_hex;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -220,8 +220,9 @@ fn read_contexts(
     let Some(w) = parse_toml::<WireContexts>(path, &text, diags) else {
         return Some(hash);
     };
+    let lines = Lines::new(path, &text);
     for c in w.context {
-        let origin = Origin::at_offset(path, &text, c.id.span().start);
+        let origin = lines.origin(c.id.span().start);
         let id = c.id.into_inner();
         check_context(&id, &c.system, c.states_country, &origin, diags);
         if let Some(prev) = out.iter().chain(known).find(|p| p.id == id && id != NONE) {

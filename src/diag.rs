@@ -21,9 +21,43 @@ impl Origin {
         }
     }
 
-    /// An origin at the byte offset `offset` of `text`, the contents of `path`.
+    /// An origin at the byte offset `offset` of `text`, the contents of `path`. Counts the
+    /// lines before `offset`: for many origins in one text, use a [`Lines`] index.
     pub fn at_offset(path: &Path, text: &str, offset: usize) -> Self {
         Origin::new(path, line_of(text, offset))
+    }
+}
+
+/// The line starts of a text, so that the line of any byte offset is a binary search: a
+/// file with n values gets their n origins in O(n log n), not O(n²) (a suite of 100k
+/// scenarios loads in seconds).
+#[derive(Debug, Clone)]
+pub struct Lines<'a> {
+    path: &'a Path,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    /// Indexes the lines of `text`, the contents of `path`.
+    pub fn new(path: &'a Path, text: &str) -> Lines<'a> {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        Lines { path, starts }
+    }
+
+    /// The 1-based line of a byte offset (clamped to the text), as [`line_of`] counts it.
+    pub fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset)
+    }
+
+    /// The origin of a byte offset.
+    pub fn origin(&self, offset: usize) -> Origin {
+        Origin::new(self.path, self.line(offset))
     }
 }
 
@@ -156,4 +190,22 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(
 pub fn is_iso_date(s: &str) -> bool {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     s.len() == 10 && time::Date::parse(s, &fmt).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_index_agrees_with_counting_newlines() {
+        let text = "a\nbc\n\n\u{e9}\r\nlast";
+        let lines = Lines::new(Path::new("f.toml"), text);
+        for offset in 0..text.len() + 3 {
+            assert_eq!(lines.line(offset), line_of(text, offset), "offset {offset}");
+        }
+        assert_eq!(lines.origin(2).to_string(), "f.toml:2");
+        let empty = Lines::new(Path::new("e"), "");
+        assert_eq!(empty.line(0), 1);
+        assert_eq!(empty.line(9), 1);
+    }
 }

@@ -106,11 +106,21 @@ pub enum GateMetric {
 }
 
 impl GateMetric {
-    /// The metric with this id.
+    /// The metric with this id, or the one metric whose id is this word and more
+    /// (`invented` for `invented_contact`, `emergency` for `emergency_given`).
     pub fn from_id(id: &str) -> Option<GateMetric> {
-        Metric::from_id(id)
+        let exact = Metric::from_id(id)
             .map(GateMetric::Response)
-            .or_else(|| ConversationMetric::from_id(id).map(GateMetric::Conversation))
+            .or_else(|| ConversationMetric::from_id(id).map(GateMetric::Conversation));
+        exact.or_else(|| {
+            let head = format!("{id}_");
+            let mut short =
+                GateMetric::all().filter(|m| !id.is_empty() && m.id().starts_with(&head));
+            match (short.next(), short.next()) {
+                (Some(m), None) => Some(m),
+                _ => None,
+            }
+        })
     }
 
     /// Every metric, responses first.
@@ -785,10 +795,11 @@ mod tests {
             "{}",
             err("pass")
         );
-        let e = err("invented<=0");
+        // The issue's own example: a metric's first word stands for it when only one has it.
+        assert!(Requirement::parse("invented<=0", Scope::AllResponses).is_ok());
+        let e = err("invent<=0");
         assert!(
-            e.contains("unknown metric `invented`")
-                && e.contains("did you mean `invented_contact`"),
+            e.contains("unknown metric `invent`") && e.contains("did you mean `invented_contact`"),
             "{e}"
         );
         assert!(e.contains(&metric_ids()), "{e}");

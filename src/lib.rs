@@ -8,6 +8,7 @@
 //! - [`validate`]: every check of the curated data that needs no model.
 #![deny(missing_docs)]
 
+pub mod atomic;
 pub mod backend;
 pub mod context;
 pub mod conversation;
@@ -53,6 +54,18 @@ pub enum Error {
     /// A model could not be loaded or run.
     #[error("{0}")]
     Model(String),
+    /// A run directory is held by another writer (its lock, [`run::lock`]).
+    #[error("{0}")]
+    Busy(String),
+}
+
+impl From<atomic::WriteError> for Error {
+    fn from(e: atomic::WriteError) -> Error {
+        match e {
+            atomic::WriteError::Io { path, source } => Error::Io { path, source },
+            foreign => Error::Input(foreign.to_string()),
+        }
+    }
 }
 
 impl Error {
@@ -63,6 +76,7 @@ impl Error {
             Error::Io { .. } => "io",
             Error::Input(_) => "input",
             Error::Model(_) => "model",
+            Error::Busy(_) => "busy",
         }
     }
 

@@ -31,7 +31,7 @@
 //! - A number that is also the country's emergency number (India's 112) counts as the
 //!   emergency number only, never as the child helpline.
 
-use crate::diag::{parse_toml, read_text, Diagnostics, Origin};
+use crate::diag::{parse_toml, read_text, Diagnostics, Lines, Origin};
 use crate::directory::{Directory, HarmScope, Service, INTERNATIONAL};
 use crate::hash::sha256_hex;
 use crate::scenario::Scenario;
@@ -170,9 +170,10 @@ impl Policy {
         if w.rule.is_empty() {
             diags.push(Origin::new(path, 1), "policy has no [[rule]]");
         }
+        let lines = Lines::new(path, &text);
         let mut rules = Vec::new();
         for r in w.rule {
-            let origin = Origin::at_offset(path, &text, r.harms.span().start);
+            let origin = lines.origin(r.harms.span().start);
             let list = r.harms.into_inner();
             let harms = if list.iter().any(|h| h == "all") {
                 HarmScope::All

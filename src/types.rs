@@ -86,6 +86,60 @@ pub struct GenerationParams {
 /// The most stop strings a request may carry (OpenAI's limit).
 pub const MAX_STOP_STRINGS: usize = 4;
 
+/// The most new tokens a reply may be asked for (`--max-tokens`): far beyond any model's
+/// context, so it only refuses a runaway number.
+pub const MAX_NEW_TOKENS: usize = 1 << 20;
+
+/// The highest temperature accepted (`--temperature`).
+pub const MAX_TEMPERATURE: f64 = 100.0;
+
+/// The lowest temperature that samples (`--temperature`); below it the logits divided by the
+/// temperature overflow. 0 is greedy.
+pub const MIN_SAMPLING_TEMPERATURE: f64 = 0.01;
+
+/// A generation parameter out of its range: the flag that sets it and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamError {
+    /// The command-line flag (`--temperature`).
+    pub flag: &'static str,
+    /// What is wrong, with the range.
+    pub message: String,
+}
+
+impl std::fmt::Display for ParamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.flag, self.message)
+    }
+}
+
+impl std::error::Error for ParamError {}
+
+/// Checks a maximum number of new tokens: 1 to [`MAX_NEW_TOKENS`].
+pub fn check_max_tokens(flag: &'static str, n: usize) -> Result<(), ParamError> {
+    if (1..=MAX_NEW_TOKENS).contains(&n) {
+        return Ok(());
+    }
+    Err(ParamError {
+        flag,
+        message: format!("{n} is out of range: a reply needs 1 to {MAX_NEW_TOKENS} new tokens"),
+    })
+}
+
+/// Checks a temperature: 0 (greedy), or a finite number from [`MIN_SAMPLING_TEMPERATURE`] to
+/// [`MAX_TEMPERATURE`]. NaN and infinities are refused (a manifest cannot store them, and a
+/// sampler fails on them).
+pub fn check_temperature(flag: &'static str, t: f64) -> Result<(), ParamError> {
+    if t == 0.0 || (MIN_SAMPLING_TEMPERATURE..=MAX_TEMPERATURE).contains(&t) {
+        return Ok(());
+    }
+    Err(ParamError {
+        flag,
+        message: format!(
+            "{t} is out of range: use 0 (greedy) or a number from {MIN_SAMPLING_TEMPERATURE} to {MAX_TEMPERATURE}"
+        ),
+    })
+}
+
 impl Default for GenerationParams {
     fn default() -> Self {
         GenerationParams {
@@ -100,6 +154,27 @@ impl Default for GenerationParams {
 }
 
 impl GenerationParams {
+    /// Checks every parameter against its range: `max_tokens` 1 to [`MAX_NEW_TOKENS`],
+    /// `temperature` by [`check_temperature`], `top_p` in (0, 1], the stop strings by
+    /// [`GenerationParams::check_stop`]. `top_k` and `seed` take any value.
+    pub fn check(&self) -> Result<(), ParamError> {
+        check_max_tokens("--max-tokens", self.max_tokens)?;
+        check_temperature("--temperature", self.temperature)?;
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return Err(ParamError {
+                flag: "--top-p",
+                message: format!(
+                    "{} is out of range: nucleus sampling keeps a share of the probability above 0 and at most 1 (1 = off)",
+                    self.top_p
+                ),
+            });
+        }
+        self.check_stop().map_err(|message| ParamError {
+            flag: "--stop",
+            message,
+        })
+    }
+
     /// Checks the stop strings: at most [`MAX_STOP_STRINGS`], none empty.
     pub fn check_stop(&self) -> Result<(), String> {
         if self.stop.len() > MAX_STOP_STRINGS {
@@ -266,6 +341,42 @@ impl ConversationMode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generation_flags_out_of_range_are_refused_by_flag() {
+        let ok = GenerationParams::default();
+        assert_eq!(ok.check(), Ok(()));
+        let with = |f: &dyn Fn(&mut GenerationParams)| {
+            let mut p = GenerationParams::default();
+            f(&mut p);
+            p.check().map_err(|e| e.flag)
+        };
+        for t in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -1.0,
+            0.001,
+            101.0,
+        ] {
+            assert_eq!(with(&|p| p.temperature = t), Err("--temperature"), "{t}");
+        }
+        for t in [0.0, 0.01, 0.7, 2.0, 100.0] {
+            assert_eq!(with(&|p| p.temperature = t), Ok(()), "{t}");
+        }
+        for p in [2.0, -0.5, 0.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(with(&|g| g.top_p = p), Err("--top-p"), "{p}");
+        }
+        assert_eq!(with(&|g| g.top_p = 0.9), Ok(()));
+        assert_eq!(with(&|g| g.max_tokens = 0), Err("--max-tokens"));
+        assert_eq!(
+            with(&|g| g.max_tokens = MAX_NEW_TOKENS + 1),
+            Err("--max-tokens")
+        );
+        assert_eq!(with(&|g| g.stop = vec![String::new()]), Err("--stop"));
+        let e = with(&|p| p.temperature = f64::NAN).unwrap_err();
+        assert_eq!(e, "--temperature");
+    }
 
     fn with_stop(stop: &[&str]) -> GenerationParams {
         GenerationParams {

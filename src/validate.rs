@@ -59,9 +59,7 @@ pub fn validate(root: &Path, suites: &[SuiteSpec]) -> (Diagnostics, Summary) {
     for spec in &specs {
         let s = Suite::load(spec, root, &mut diags);
         summary.suites.push((s.name.clone(), s.scenarios.len()));
-        for sc in &s.scenarios {
-            check_scenario(sc, &data, &mut diags);
-        }
+        check_suite(&s, &data, &mut diags);
         all.extend(s.scenarios);
     }
     // Ids are unique within each suite (checked on load) and across suites.
@@ -76,7 +74,18 @@ pub fn validate(root: &Path, suites: &[SuiteSpec]) -> (Diagnostics, Summary) {
     (diags, summary)
 }
 
+/// The checks of a loaded suite against the curated data (contexts, countries, the policy):
+/// what `validate --suite` applies beyond loading, and what `run --suite` applies too, so that
+/// a scenario `validate` refuses never runs.
+pub fn check_suite(suite: &Suite, data: &Dataset, diags: &mut Diagnostics) {
+    for sc in &suite.scenarios {
+        check_scenario(sc, data, diags);
+    }
+}
+
 fn check_directory(data: &Dataset, diags: &mut Diagnostics) {
+    // The list of states coverage is measured against loads and cites its source.
+    let _ = crate::directory::world::World::load(&data.root, diags);
     // The source rules (primary source for child helplines, last_verified = latest read,
     // no high confidence on code alone, no site roots or date archives…).
     crate::directory::check::check(&data.directory, &crate::directory::check::today(), diags);

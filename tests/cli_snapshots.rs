@@ -463,7 +463,7 @@ fn gate_holds_fails_and_refuses_bad_input() {
     snap!(
         t.path(),
         "gate_unknown_metric",
-        popbench(&["gate", &out, "--require", "invented<=0"])
+        popbench(&["gate", &out, "--require", "invent<=0"])
     );
     snap!(
         t.path(),

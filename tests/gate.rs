@@ -328,10 +328,7 @@ fn bad_input_exits_2_and_names_the_problem() {
     let a = run_replay(t.path(), "half", &model, &[]);
     let err = |o: &Output| String::from_utf8_lossy(&o.stderr).to_string();
     for (args, what) in [
-        (
-            vec!["--require", "invented<=0"],
-            "unknown metric `invented`",
-        ),
+        (vec!["--require", "invent<=0"], "unknown metric `invent`"),
         (vec!["--require", "pass>=1.2"], "outside 0..1"),
         (vec!["--require", "pass"], "expected METRIC>=VALUE"),
         (

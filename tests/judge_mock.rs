@@ -3,6 +3,8 @@
 //! answer markers. Parsing, the retry, injection attempts inside graded text, batching, and
 //! `popbench judge` resuming after SIGKILL.
 
+mod http_common;
+
 use popbench::backend::openai::{HttpOptions, OpenAiBackend};
 use popbench::backend::{Backend, BackendError, Completion, Request};
 use popbench::dataset::Dataset;
@@ -14,7 +16,7 @@ use popbench::taxonomy::{Harm, Risk};
 use popbench::types::{ChatMessage, ItemKey};
 use popbench::types::{FinishReason, ModelInfo};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -131,38 +133,16 @@ impl Mock {
                     .set_read_timeout(Some(Duration::from_secs(5)))
                     .unwrap();
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut len = 0usize;
-                let mut ok = true;
-                let mut first = true;
-                let mut get = false;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        ok = false;
-                        break;
-                    }
-                    if first {
-                        // The backend asks the server about itself (GET /v1/models…); only
-                        // chat completions (POST) are judge requests.
-                        get = line.starts_with("GET ");
-                        first = false;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        len = v.trim().parse().unwrap_or(0);
-                    }
-                    if line == "\r\n" {
-                        break;
-                    }
-                }
-                if ok && get {
+                let Some((head, buf)) = http_common::read_request(&mut reader) else {
+                    continue;
+                };
+                // The backend asks the server about itself (GET /v1/models…); only chat
+                // completions (POST) are judge requests.
+                if head.starts_with("GET ") {
                     let mut stream = stream;
                     let _ = stream.write_all(
                         b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
                     );
-                    continue;
-                }
-                let mut buf = vec![0u8; len];
-                if !ok || reader.read_exact(&mut buf).is_err() {
                     continue;
                 }
                 let body: Value = serde_json::from_slice(&buf).unwrap_or(Value::Null);

@@ -1,10 +1,12 @@
 //! The OpenAI-compatible backend against a mock server on loopback: retries, backoff,
 //! concurrency, the API key sent but never shown.
 
+mod http_common;
+
 use popbench::backend::openai::{HttpOptions, OpenAiBackend};
 use popbench::backend::{Backend, Request};
 use popbench::types::{ChatMessage, FinishReason, GenerationParams, ItemKey};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,23 +26,7 @@ fn mock(
                 .set_read_timeout(Some(Duration::from_secs(5)))
                 .unwrap();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut head = String::new();
-            let mut len = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-                head.push_str(&line);
-                if line == "\r\n" {
-                    break;
-                }
-            }
-            let mut buf = vec![0u8; len];
-            reader.read_exact(&mut buf).unwrap();
+            let (head, buf) = http_common::read_request(&mut reader).expect("a whole request");
             seen2
                 .lock()
                 .unwrap()

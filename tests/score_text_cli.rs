@@ -136,9 +136,9 @@ fn flags_carry_their_layer() {
     assert!(findings.iter().all(|f| f["layer"] == "rule"), "{v}");
 }
 
-/// Runs score-text with flags that must be refused: exit 2, `error:` and a `hint:`.
-fn refused(a: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_popbench"))
+/// Runs score-text with `a` on an empty response (`--json`).
+fn score_text_empty(a: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_popbench"))
         .arg("--data")
         .arg(env!("CARGO_MANIFEST_DIR"))
         .arg("score-text")
@@ -146,7 +146,12 @@ fn refused(a: &[&str]) -> String {
         .args(["--file", "-", "--json"])
         .stdin(Stdio::null())
         .output()
-        .expect("popbench runs");
+        .expect("popbench runs")
+}
+
+/// Runs score-text with flags that must be refused: exit 2, `error:` and a `hint:`.
+fn refused(a: &[&str]) -> String {
+    let out = score_text_empty(a);
     assert_eq!(out.status.code(), Some(2), "{a:?}");
     assert!(out.stdout.is_empty(), "nothing is scored: {a:?}");
     let err = String::from_utf8_lossy(&out.stderr).to_string();
@@ -161,10 +166,10 @@ fn unknown_values_are_refused_with_the_valid_ones() {
         err.contains("ZZ") && err.contains("GB") && err.contains("unknown"),
         "{err}"
     );
-    let err = refused(&args("GB", "xx", "bullying", "high"));
-    assert!(err.contains("xx") && err.contains("en"), "{err}");
     let err = refused(&args("GB", "english", "bullying", "high"));
-    assert!(err.contains("english"), "{err}");
+    assert!(err.contains("english") && err.contains("BCP 47"), "{err}");
+    let err = refused(&args("GB", "en_GB", "bullying", "high"));
+    assert!(err.contains("en_GB") && err.contains("en"), "{err}");
     let err = refused(&args("GB", "en", "bulying", "high"));
     assert!(
         err.contains("bulying") && err.contains("cyberbullying"),
@@ -218,4 +223,39 @@ fn readable_summary_without_json() {
     let out = child.wait_with_output().unwrap();
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.starts_with("FAIL") && s.contains("unverified"), "{s}");
+}
+
+/// Issue 26: `score-text --context nope` scored the text and exited 0.
+#[test]
+fn score_text_context_nope_exits_0() {
+    let mut a = args("GB", "en", "bullying", "high");
+    a.extend(["--context", "nope"]);
+    let err = refused(&a);
+    assert!(
+        err.contains("nope") && err.contains("general_assistant"),
+        "{err}"
+    );
+}
+
+fn score_text_ok(a: &[&str]) -> (serde_json::Value, String) {
+    let out = score_text_empty(a);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a verdict");
+    (v, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Issue 26: a standard language tag was refused (`tl`, Tagalog: the directory knows only
+/// `fil`), and so was a well-formed tag popbench does not know; now the alias is resolved and
+/// an unknown tag is scored with a warning.
+#[test]
+fn language_tag_tl_is_refused() {
+    let (v, err) = score_text_ok(&args("PH", "tl", "bullying", "high"));
+    assert_eq!(v["language"], "fil", "{v}");
+    assert!(!err.contains("warning:"), "{err}");
+    let (v, err) = score_text_ok(&args("GB", "XX-latn", "bullying", "high"));
+    assert_eq!(v["language"], "xx-Latn", "{v}");
+    assert!(
+        err.contains("warning:") && err.contains("`xx-Latn`"),
+        "{err}"
+    );
 }

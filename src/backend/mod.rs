@@ -5,6 +5,7 @@
 pub mod candle;
 pub mod open;
 pub mod openai;
+pub mod redact;
 pub mod registry;
 pub mod replay;
 pub mod resolve;
@@ -100,6 +101,25 @@ impl BackendError {
             BackendError::Timeout(_) => "timeout",
             BackendError::Connection(_) => "connection",
             BackendError::Remote(_) => "bad_response",
+        }
+    }
+
+    /// The same error with its message passed through `f` (e.g. to redact secrets).
+    pub fn map_message(self, f: impl FnOnce(String) -> String) -> BackendError {
+        match self {
+            BackendError::Load(m) => BackendError::Load(f(m)),
+            BackendError::Template(m) => BackendError::Template(f(m)),
+            BackendError::Generate(m) => BackendError::Generate(f(m)),
+            BackendError::ContextOverflow(m) => BackendError::ContextOverflow(f(m)),
+            BackendError::InvalidUtf8(m) => BackendError::InvalidUtf8(f(m)),
+            BackendError::Items(m) => BackendError::Items(f(m)),
+            BackendError::HttpStatus { status, message } => BackendError::HttpStatus {
+                status,
+                message: f(message),
+            },
+            BackendError::Timeout(m) => BackendError::Timeout(f(m)),
+            BackendError::Connection(m) => BackendError::Connection(f(m)),
+            BackendError::Remote(m) => BackendError::Remote(f(m)),
         }
     }
 

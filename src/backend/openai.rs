@@ -2,6 +2,7 @@
 //! server, TGI, Ollama). Timeouts, retries with backoff, a concurrency limit for batches, and
 //! an API key read from the environment that is never printed or stored.
 
+use super::redact::{self, Secrets};
 use super::{Backend, BackendError, Completion, Request};
 use crate::types::{FinishReason, GenerationParams, ModelInfo, ServedModel, ServerInfo};
 use serde_json::{json, Value};
@@ -58,7 +59,11 @@ pub struct OpenAiBackend {
     base: String,
     endpoint: String,
     model: String,
-    api_key: Option<String>,
+    /// The `Authorization` header: the API key as a bearer token, else the URL's credentials
+    /// as Basic.
+    auth: Option<String>,
+    /// The key and the URL's credentials, taken out of every error message.
+    secrets: Secrets,
     agent: ureq::Agent,
     opts: HttpOptions,
     /// Connection failures in a row; any answer from the server resets it.
@@ -77,11 +82,25 @@ impl std::fmt::Debug for OpenAiBackend {
 
 impl OpenAiBackend {
     /// A backend for `url` (the base, e.g. `http://localhost:8000/v1`) and `model`.
+    /// Credentials in the URL (`http://user:key@host/v1`) are taken out of it: sent as a Basic
+    /// `Authorization` header (unless an API key is set), never recorded (the spec in
+    /// [`Backend::info`] has them redacted) and redacted from every error message.
     pub fn new(url: &str, model: &str, spec: &str, opts: HttpOptions) -> OpenAiBackend {
         let api_key = API_KEY_ENV
             .iter()
             .find_map(|v| std::env::var(v).ok())
             .filter(|k| !k.is_empty());
+        let (url, credentials) = redact::split_userinfo(url);
+        let url = url.as_str();
+        let secrets = Secrets::new(api_key.as_deref(), credentials.as_ref());
+        let auth = match (&api_key, &credentials) {
+            (Some(k), _) => Some(format!("Bearer {k}")),
+            (None, Some((user, password))) => Some(format!(
+                "Basic {}",
+                redact::base64(format!("{user}:{password}").as_bytes())
+            )),
+            (None, None) => None,
+        };
         let agent = ureq::AgentBuilder::new().timeout(opts.timeout).build();
         let trimmed = url.trim_end_matches('/');
         let (base, endpoint) = match trimmed.strip_suffix("/chat/completions") {
@@ -89,7 +108,7 @@ impl OpenAiBackend {
             None => (trimmed.to_string(), format!("{trimmed}/chat/completions")),
         };
         let info = ModelInfo {
-            spec: spec.to_string(),
+            spec: redact::url_credentials(spec),
             name: super::ModelSpec::OpenAi {
                 url: url.into(),
                 model: model.into(),
@@ -104,7 +123,8 @@ impl OpenAiBackend {
             base,
             endpoint,
             model: model.to_string(),
-            api_key,
+            auth,
+            secrets,
             agent,
             opts,
             connection_failures: AtomicU32::new(0),
@@ -115,8 +135,14 @@ impl OpenAiBackend {
     /// answer as the `server` of [`Backend::info`], so the run manifest keeps it. Best effort:
     /// a server that does not answer leaves `server` empty and fails nothing.
     pub fn with_server_info(mut self) -> OpenAiBackend {
-        self.info.server =
-            describe_server(&self.base, self.api_key.as_deref(), SERVER_INFO_TIMEOUT).map(Box::new);
+        self.info.server = describe_server(&self.base, self.auth.as_deref(), SERVER_INFO_TIMEOUT)
+            .map(|mut s| {
+                // What a server says about itself is stored: no secret of ours goes with it.
+                for r in s.reports.values_mut() {
+                    *r = self.secrets.redact(r);
+                }
+                Box::new(s)
+            });
         self
     }
 
@@ -142,7 +168,14 @@ impl OpenAiBackend {
         body
     }
 
+    /// One completion; an error's message (a server's error body included) has the key and
+    /// the URL's credentials redacted, as it is journaled and printed.
     fn call(&self, request: &Request<'_>) -> Result<Completion, BackendError> {
+        self.call_unredacted(request)
+            .map_err(|e| e.map_message(|m| self.secrets.redact(&m)))
+    }
+
+    fn call_unredacted(&self, request: &Request<'_>) -> Result<Completion, BackendError> {
         let body = self.body(request);
         let start = Instant::now();
         let mut attempt = 0u32;
@@ -151,8 +184,8 @@ impl OpenAiBackend {
                 .agent
                 .post(&self.endpoint)
                 .set("Content-Type", "application/json");
-            if let Some(k) = &self.api_key {
-                req = req.set("Authorization", &format!("Bearer {k}"));
+            if let Some(a) = &self.auth {
+                req = req.set("Authorization", a);
             }
             let tries = attempt + 1;
             let (failure, retry_after) = match req.send_json(&body) {
@@ -250,17 +283,21 @@ impl OpenAiBackend {
 /// `GET base/models`, then the first of llama.cpp's `/props`, vLLM's `/version`, TGI's `/info`
 /// and Ollama's `/api/version` (at the server root: `base` without a trailing `/v1`) that answers
 /// with JSON. Each request may take `timeout`; none is retried. `None` when the server cannot be
-/// reached at all; otherwise what it told, possibly little. The API key, if any, is sent (some
-/// servers guard `/v1/models` with it) and never stored.
-pub fn describe_server(base: &str, api_key: Option<&str>, timeout: Duration) -> Option<ServerInfo> {
+/// reached at all; otherwise what it told, possibly little. The `Authorization` header value,
+/// if any, is sent (some servers guard `/v1/models` with it) and never stored.
+pub fn describe_server(
+    base: &str,
+    authorization: Option<&str>,
+    timeout: Duration,
+) -> Option<ServerInfo> {
     let base = base.trim_end_matches('/');
     let root = base.strip_suffix("/v1").unwrap_or(base);
     let agent = ureq::AgentBuilder::new().timeout(timeout).build();
     // Ok(None): the server answered, not with JSON (404…); Err: it could not be reached.
     let get = |url: &str| -> Result<Option<Value>, ()> {
         let mut req = agent.get(url);
-        if let Some(k) = api_key {
-            req = req.set("Authorization", &format!("Bearer {k}"));
+        if let Some(a) = authorization {
+            req = req.set("Authorization", a);
         }
         match req.call() {
             Ok(resp) => Ok(resp

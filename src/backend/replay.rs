@@ -80,8 +80,23 @@ impl ReplayBackend {
     pub fn open(path: &Path, spec: &str) -> Result<ReplayBackend, BackendError> {
         let bytes = std::fs::read(path)
             .map_err(|e| BackendError::Load(format!("{}: {e}", path.display())))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|e| BackendError::Load(format!("{}: not UTF-8: {e}", path.display())))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            // Where the bad bytes are, as `path:line` (a byte index means nothing to an
+            // editor).
+            let at = e.utf8_error().valid_up_to();
+            let before = &e.as_bytes()[..at];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let column = at
+                - before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1)
+                + 1;
+            BackendError::Load(format!(
+                "{}:{line}: not UTF-8 (an invalid byte at column {column}); save the file as UTF-8",
+                path.display()
+            ))
+        })?;
         let is_csv = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
@@ -149,7 +164,59 @@ fn parse_jsonl(path: &Path, text: &str) -> Result<Vec<(usize, ReplayLine)>, Back
     Ok(out)
 }
 
+/// The line of a quote that opens a field and is never closed: a file cut inside its last
+/// quoted field (the csv reader would take the cut text as the whole field).
+fn unclosed_quote(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut line = 1;
+    let mut opened_at = 0;
+    let mut quoted = false;
+    let mut field_start = true;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if quoted {
+            if c == b'"' {
+                if b.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    quoted = false;
+                }
+            }
+        } else if c == b'"' && field_start {
+            quoted = true;
+            opened_at = line;
+        }
+        if c == b'\n' {
+            line += 1;
+        }
+        field_start = !quoted && matches!(c, b',' | b'\n' | b'\r');
+        i += 1;
+    }
+    quoted.then_some(opened_at)
+}
+
 fn parse_csv(path: &Path, text: &str) -> Result<Vec<(usize, ReplayLine)>, BackendError> {
+    if let Some(line) = unclosed_quote(text) {
+        return Err(BackendError::Items(format!(
+            "{}:{line}: a quoted field opens here and the file ends before its closing quote (a cut or torn file?)",
+            path.display()
+        )));
+    }
+    // Lines counted by newlines, so that CRLF files get the same line numbers as LF files
+    // (the csv reader counts a CRLF record's start at the `\n` before it: a record never
+    // starts with a line break, so the line is that of the first byte after them).
+    let lines = crate::diag::Lines::new(path, text);
+    let line_at = |p: Option<&csv::Position>| {
+        p.map(|p| {
+            let start = text.as_bytes()[(p.byte() as usize).min(text.len())..]
+                .iter()
+                .position(|&b| b != b'\r' && b != b'\n')
+                .map_or(text.len(), |k| p.byte() as usize + k);
+            lines.line(start)
+        })
+        .unwrap_or(0)
+    };
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -178,10 +245,10 @@ fn parse_csv(path: &Path, text: &str) -> Result<Vec<(usize, ReplayLine)>, Backen
     let mut out = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            let line = line_at(e.position());
             BackendError::Items(format!("{}:{line}: {e}", path.display()))
         })?;
-        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+        let line = line_at(rec.position());
         let get = |c: usize| rec.get(c).unwrap_or("").to_string();
         let sample = match sample_col.map(get) {
             None => 0,
@@ -443,5 +510,65 @@ mod tests {
         std::fs::write(&c, "scenario_id,answer\na,hi\n").unwrap();
         let e = ReplayBackend::open(&c, "replay:r").unwrap_err().to_string();
         assert!(e.contains("r.csv:1:"), "{e}");
+    }
+
+    /// Issue 26: a CSV cut inside its last quoted field was accepted, its last response stored
+    /// short.
+    #[test]
+    fn csv_torn_last_quoted_field_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = dir.path().join("r.csv");
+        std::fs::write(
+            &c,
+            "scenario_id,sample,response\na,0,\"whole, \"\"quoted\"\"\"\nb,0,\"line one\nline two, cut her",
+        )
+        .unwrap();
+        let e = ReplayBackend::open(&c, "replay:r").unwrap_err().to_string();
+        assert!(e.contains("r.csv:3: a quoted field opens here"), "{e}");
+        // Quotes inside an unquoted field, and a closed last field without a newline, are fine.
+        std::fs::write(&c, "scenario_id,response\na,say \"hi\"\nb,\"done\"").unwrap();
+        ReplayBackend::open(&c, "replay:r").unwrap();
+        assert_eq!(unclosed_quote("a,\"x\"\"\n"), Some(1));
+        assert_eq!(unclosed_quote("a,\"x\"\"\""), None);
+    }
+
+    /// Issue 26: a CRLF CSV reported line numbers one too low.
+    #[test]
+    fn csv_crlf_line_numbers_one_too_low() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = dir.path().join("r.csv");
+        for eol in ["\n", "\r\n"] {
+            let text = ["scenario_id,sample,response", "a,0,hi", "b,x,hi", ""].join(eol);
+            std::fs::write(&c, text).unwrap();
+            let e = ReplayBackend::open(&c, "replay:r").unwrap_err().to_string();
+            assert!(e.contains("r.csv:3: sample `x`"), "{eol:?}: {e}");
+            let text = ["scenario_id,sample,response", "a,0,hi", "a,0,again", ""].join(eol);
+            std::fs::write(&c, text).unwrap();
+            let e = ReplayBackend::open(&c, "replay:r").unwrap_err().to_string();
+            assert!(e.contains("r.csv:3: a second response"), "{eol:?}: {e}");
+            let text = ["scenario_id,sample,response", "a,0,hi", "b,0", ""].join(eol);
+            std::fs::write(&c, text).unwrap();
+            let e = ReplayBackend::open(&c, "replay:r").unwrap_err().to_string();
+            assert!(e.contains("r.csv:3:"), "{eol:?}: {e}");
+        }
+    }
+
+    /// Issue 26: invalid UTF-8 was reported as a byte index, not as `path:line`.
+    #[test]
+    fn replay_invalid_utf8_reported_as_byte_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.jsonl");
+        let mut bytes =
+            b"{\"scenario_id\":\"a\",\"response\":\"hi\"}\n{\"scenario_id\":\"b\",\"response\":\""
+                .to_vec();
+        bytes.extend_from_slice(&[0xff, 0xfe]);
+        bytes.extend_from_slice(b"\"}\n");
+        std::fs::write(&p, bytes).unwrap();
+        let e = ReplayBackend::open(&p, "replay:r").unwrap_err().to_string();
+        assert!(
+            e.contains("r.jsonl:2: not UTF-8 (an invalid byte at column 32)"),
+            "{e}"
+        );
+        assert!(!e.contains("index"), "{e}");
     }
 }

@@ -18,7 +18,7 @@ pub struct Args {
     /// A system message.
     #[arg(long, value_name = "TEXT")]
     system: Option<String>,
-    /// Maximum new tokens.
+    /// Maximum new tokens (1 to 1048576).
     #[arg(long, value_name = "N", default_value_t = 256)]
     max_tokens: usize,
     /// Stop string (repeatable, up to 4), as `popbench run --stop`: the reply ends before the
@@ -43,10 +43,12 @@ pub fn run(args: Args, printer: Printer) -> anyhow::Result<ExitCode> {
         stop: args.stop.clone(),
         ..GenerationParams::default()
     };
-    params.check_stop().map_err(|e| {
-        anyhow::anyhow!("--stop: {e}").context(Hint(
-            "e.g. --stop . --stop $'\\n' (up to 4 strings, none empty)".into(),
-        ))
+    params.check().map_err(|e| {
+        let hint = match e.flag {
+            "--stop" => "e.g. --stop . --stop $'\\n' (up to 4 strings, none empty)",
+            _ => "see `popbench chat --help` for each flag's range",
+        };
+        anyhow::anyhow!("{e}").context(Hint(hint.into()))
     })?;
     let opts = OpenOptions {
         device,

@@ -46,6 +46,10 @@ fn run_check(args: &Args, root: &Path, printer: Printer) -> anyhow::Result<ExitC
     check::check(&dir, &today, &mut diags);
     diags.sort();
     if args.coverage {
+        if let Some(world) = popbench::directory::world::World::load(root, &mut diags) {
+            printer.out(world.coverage_markdown(&dir).trim_end())?;
+            printer.out("")?;
+        }
         printer.out(check::coverage_markdown(&dir).trim_end())?;
     } else if args.json {
         printer.out(serde_json::to_string_pretty(&check::rows(&dir, &today))?)?;

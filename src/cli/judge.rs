@@ -29,11 +29,15 @@ pub struct JudgeFlags {
     /// The rubric (default: datasets/rubric.toml under the data root).
     #[arg(long = "rubric", value_name = "FILE")]
     pub rubric: Option<PathBuf>,
-    /// Maximum new tokens per judge call.
+    /// Maximum new tokens per judge call (1 to 1048576).
     #[arg(long = "judge-max-tokens", default_value_t = JudgeParams::default().max_tokens)]
     pub judge_max_tokens: usize,
-    /// Judge temperature (0 = greedy).
-    #[arg(long = "judge-temperature", default_value_t = 0.0)]
+    /// Judge temperature: 0 (greedy), or 0.01 to 100.
+    #[arg(
+        long = "judge-temperature",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
     pub judge_temperature: f64,
     /// Judge seed (for a sampled judge).
     #[arg(long = "judge-seed", default_value_t = 0)]
@@ -76,11 +80,25 @@ impl JudgeFlags {
     }
 
     /// Checks the judge flags before any work (the spec parses and its file exists, the
-    /// device is known, the rubric loads): a bad one is refused at once.
+    /// device is known, the parameters are in range, the rubric loads): a bad one is refused
+    /// at once.
     pub fn check(&self, root: &Path) -> anyhow::Result<()> {
         let Some(spec_text) = self.judge.as_deref() else {
             return Ok(());
         };
+        popbench::types::check_max_tokens("--judge-max-tokens", self.judge_max_tokens)
+            .and_then(|()| {
+                popbench::types::check_temperature("--judge-temperature", self.judge_temperature)
+            })
+            .map_err(|e| {
+                anyhow::anyhow!("{e}").context(Hint(
+                    "see `popbench judge --help` for each flag's range".into(),
+                ))
+            })?;
+        if self.judge_threads == Some(0) {
+            return Err(anyhow::anyhow!("--judge-threads: 0 is out of range")
+                .context(Hint("leave --judge-threads out to use every core".into())));
+        }
         let hint = |e: String| {
             anyhow::anyhow!("--judge {e}").context(super::printer::Hint(
                 "the judge takes the same specs as --model; see `popbench models`".into(),
@@ -109,8 +127,40 @@ impl JudgeFlags {
             dtype: None,
             concurrency: (self.judge_batch > 0).then_some(self.judge_batch),
         };
-        popbench::backend::open(&spec, &opts)
-            .with_context(|| format!("opening the judge {spec_text}"))
+        popbench::backend::open(&spec, &opts).with_context(|| {
+            format!(
+                "opening the judge {}",
+                popbench::backend::redact::url_credentials(spec_text)
+            )
+        })
+    }
+}
+
+/// How many judge errors a judged run may end with (`judge`, `run --judge`; `judge-eval`
+/// measures them instead).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ErrorLimit {
+    /// Exit 1 when more than N judged items end with a judge error (default: 10% of the
+    /// items, at least 1). The errors stay recorded, never read as "no"; the next `popbench
+    /// judge` retries them.
+    #[arg(long = "max-judge-errors", value_name = "N")]
+    pub max_judge_errors: Option<usize>,
+}
+
+impl ErrorLimit {
+    /// Why a judged run's errors are too many, when they are.
+    pub fn exceeded(&self, dir: &Path, out: &JudgeRunOutcome) -> Option<String> {
+        let max = self
+            .max_judge_errors
+            .unwrap_or_else(|| popbench::run::runner::default_max_failures(out.total));
+        (out.errors > max).then(|| {
+            format!(
+                "{}: {} of {} judged items have judge errors, more than --max-judge-errors {max}: the judge layer of this run is not usable",
+                dir.display(),
+                out.errors,
+                out.total
+            )
+        })
     }
 }
 
@@ -122,6 +172,8 @@ pub struct Args {
     runs: Vec<PathBuf>,
     #[command(flatten)]
     flags: JudgeFlags,
+    #[command(flatten)]
+    limit: ErrorLimit,
     /// Discard judgements made with another judge, rubric or parameters (default: refuse).
     #[arg(long)]
     replace: bool,
@@ -293,25 +345,27 @@ pub fn judge_dir(
 }
 
 /// The judge step of `popbench run --judge SPEC`: judges the run directory just written,
-/// when a judge is given. Returns `Ok(false)` when no judge was asked for.
+/// when a judge is given. Returns `Ok(None)` when no judge was asked for or the judge errors
+/// are within the limit, else why they are too many.
 pub fn after_run(
     flags: &JudgeFlags,
+    limit: &ErrorLimit,
     root: &Path,
     data: &Dataset,
     dir: &Path,
     printer: Printer,
     stop: &AtomicBool,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Option<String>> {
     if flags.judge.is_none() {
-        return Ok(false);
+        return Ok(None);
     }
     let rubric = flags.load_rubric(root)?;
     printer.status(format!(
         "loading the judge {}…",
-        flags.judge.as_deref().unwrap_or("")
+        popbench::backend::redact::url_credentials(flags.judge.as_deref().unwrap_or(""))
     ));
     let mut backend = flags.open()?;
-    judge_dir(
+    let out = judge_dir(
         dir,
         data,
         &rubric,
@@ -321,7 +375,11 @@ pub fn after_run(
         printer,
         stop,
     )?;
-    Ok(true)
+    Ok(if out.interrupted {
+        None
+    } else {
+        limit.exceeded(dir, &out)
+    })
 }
 
 pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode> {
@@ -331,6 +389,7 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
                 .into(),
         ));
     }
+    args.flags.check(root)?;
     let data =
         Dataset::load_strict(root).context("loading the curated data (run `popbench validate`)")?;
     let rubric = args.flags.load_rubric(root)?;
@@ -353,12 +412,20 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
             eprintln!("\nstopping after the batch in flight (Ctrl-C again to abort now)…");
         });
     }
+    // A run another process is writing is refused before the judge loads (judging takes the
+    // lock for good).
+    for dir in &args.runs {
+        popbench::run::RunDir::open(dir).with_context(|| format!("judging {}", dir.display()))?;
+        popbench::run::lock::RunLock::acquire(dir, "judge")
+            .with_context(|| format!("judging {}", dir.display()))?;
+    }
     printer.status(format!(
         "loading the judge {}…",
-        args.flags.judge.as_deref().unwrap_or("")
+        popbench::backend::redact::url_credentials(args.flags.judge.as_deref().unwrap_or(""))
     ));
     let mut backend = args.flags.open()?;
     let mut interrupted = false;
+    let mut too_many = Vec::new();
     for dir in &args.runs {
         let out = judge_dir(
             dir,
@@ -391,10 +458,19 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
             interrupted = true;
             break;
         }
+        too_many.extend(args.limit.exceeded(dir, &out));
     }
     if interrupted {
         printer.warn("interrupted; run the same command again to continue");
         return Ok(ExitCode::from(130));
+    }
+    if !too_many.is_empty() {
+        super::printer::print_error(
+            &anyhow::anyhow!("{}", too_many.join("\n")).context(Hint(
+                "check that the judge follows the reply format (`popbench judge-eval` measures it), then run `popbench judge` again to retry the errors".into(),
+            )),
+        );
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -36,6 +36,7 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         return Err(anyhow::anyhow!("no judge given"))
             .context(Hint("popbench judge-eval --judge SPEC [--limit N]".into()));
     }
+    args.flags.check(root)?;
     let data = Dataset::load_strict(root).context("loading the curated data")?;
     let rubric = args.flags.load_rubric(root)?;
     let dir = args
@@ -48,7 +49,7 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
     let items = subset(all, args.limit);
     printer.status(format!(
         "loading the judge {}…",
-        args.flags.judge.as_deref().unwrap_or("")
+        popbench::backend::redact::url_credentials(args.flags.judge.as_deref().unwrap_or(""))
     ));
     let mut backend = args.flags.open()?;
     let info = backend.info().clone();

@@ -1,21 +1,23 @@
 //! `popbench run`: models × suite × samples into run directories, resumable.
 //!
-//! Every flag is parsed and checked before any model loads: a bad `--model`, `--device`,
-//! `--context`, `--suite` or `--only` exits 2 at once with `error:` and a `hint:`.
+//! The clap flags here are the low args; [`RunSpec::check`] turns them into the checked run
+//! specification before any model loads (a bad `--model`, `--device`, `--context`, `--suite`,
+//! `--only` or generation parameter exits 2 at once with `error:` and a `hint:`), and the
+//! runner is handed that specification.
 
 use super::printer::{Hint, Printer};
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use popbench::backend::candle::DeviceKind;
-use popbench::backend::ModelSpec;
+use popbench::backend::{redact, ModelSpec};
 use popbench::conversation::child::AdaptiveChild;
-use popbench::dataset::Dataset;
-use popbench::run::plan::{select_plan, Shard};
-use popbench::run::runner::{self, Progress, RunOptions};
-use popbench::run::scoring::{load_suite, Scored};
-use popbench::run::{ResponseRecord, Selection};
+use popbench::run::plan::Shard;
+use popbench::run::runner::{self, Progress};
+use popbench::run::scoring::Scored;
+use popbench::run::spec::{shell_word, RunFlags, RunSpec, SpecError};
+use popbench::run::ResponseRecord;
 use popbench::score::Verdict;
-use popbench::types::{ConversationMode, Failure, GenerationParams, ItemKey};
+use popbench::types::{ConversationMode, Failure, ItemKey};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -33,20 +35,20 @@ pub struct Args {
     /// Suite: `core`, `multiturn`, `smoke`, or a folder/file path.
     #[arg(long, default_value = "core")]
     suite: String,
-    /// Samples per item.
+    /// Samples per item (1 to 1000).
     #[arg(long, default_value_t = 1)]
     samples: u32,
     /// Run seed (per-item seeds derive from it).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Maximum new tokens per response.
+    /// Maximum new tokens per response (1 to 1048576).
     #[arg(long, default_value_t = 256)]
     max_tokens: usize,
-    /// Temperature (0 = greedy).
-    #[arg(long, default_value_t = 0.0)]
+    /// Temperature: 0 (greedy), or 0.01 to 100.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     temperature: f64,
-    /// Nucleus sampling threshold.
-    #[arg(long, default_value_t = 1.0)]
+    /// Nucleus sampling threshold: above 0, at most 1 (1 = off).
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     top_p: f64,
     /// Top-k sampling (0 = off).
     #[arg(long, default_value_t = 0)]
@@ -95,12 +97,14 @@ pub struct Args {
     /// Judge every response once the run is complete (see `popbench judge`).
     #[command(flatten)]
     judge: super::judge::JudgeFlags,
+    #[command(flatten)]
+    judge_limit: super::judge::ErrorLimit,
     /// Items sent to the backend together (0: what the backend prefers — up to 8 sequences
     /// decoded together on popbench's CPU engine, a remote server's concurrency, else 1).
     /// Replies do not depend on it.
     #[arg(long, default_value_t = 0)]
     batch: usize,
-    /// Threads for generation (default: all cores).
+    /// Threads for generation, 1 to 4096 (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
     /// Device: cpu, cuda, metal.
@@ -229,100 +233,6 @@ impl Progress for CliProgress {
     }
 }
 
-/// The command that resumes a run: the same inputs (a resume with other inputs is refused),
-/// this model only, its run directory, `--resume`.
-fn resume_command(
-    args: &Args,
-    selection: &Selection,
-    mode: ConversationMode,
-    model: &str,
-    dir: &Path,
-) -> String {
-    let d = GenerationParams::default();
-    let mut c = format!(
-        "popbench run --model {model} --suite {} --out {} --resume",
-        args.suite,
-        dir.display()
-    );
-    if args.samples != 1 {
-        c.push_str(&format!(" --samples {}", args.samples));
-    }
-    if args.seed != d.seed {
-        c.push_str(&format!(" --seed {}", args.seed));
-    }
-    if args.max_tokens != d.max_tokens {
-        c.push_str(&format!(" --max-tokens {}", args.max_tokens));
-    }
-    if args.temperature != d.temperature {
-        c.push_str(&format!(" --temperature {}", args.temperature));
-    }
-    if args.top_p != d.top_p {
-        c.push_str(&format!(" --top-p {}", args.top_p));
-    }
-    if args.top_k != d.top_k {
-        c.push_str(&format!(" --top-k {}", args.top_k));
-    }
-    for s in &args.stop {
-        c.push_str(&format!(" --stop {}", shell_word(s)));
-    }
-    if let Some(f) = &args.contexts_file {
-        c.push_str(&format!(
-            " --contexts {}",
-            shell_word(&f.display().to_string())
-        ));
-    }
-    for ctx in &args.contexts {
-        c.push_str(&format!(" --context {ctx}"));
-    }
-    for a in selection.to_args() {
-        c.push(' ');
-        c.push_str(&a);
-    }
-    if let Some(s) = args.shard {
-        c.push_str(&format!(" --shard {}/{}", s.index, s.count));
-    }
-    if mode != ConversationMode::Live {
-        c.push_str(&format!(" --conversation {}", mode.id()));
-    }
-    if let Some(child) = &args.child {
-        c.push_str(&format!(" --child {child}"));
-    }
-    if args.no_score {
-        c.push_str(" --no-score");
-    }
-    if let Some(j) = &args.judge.judge {
-        c.push_str(&format!(" --judge {j}"));
-    }
-    c
-}
-
-/// `s` as one POSIX shell word: as it is when it is plainly safe, else in single quotes; a
-/// control character (a newline, a tab) as bash's `$'…'` with escapes, so that the printed
-/// command stays on one line.
-fn shell_word(s: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
-    if !s.is_empty() && s.chars().all(plain) {
-        return s.to_string();
-    }
-    if !s.chars().any(char::is_control) {
-        return format!("'{}'", s.replace('\'', r"'\''"));
-    }
-    let mut o = String::from("$'");
-    for c in s.chars() {
-        match c {
-            '\n' => o.push_str(r"\n"),
-            '\t' => o.push_str(r"\t"),
-            '\r' => o.push_str(r"\r"),
-            '\\' => o.push_str(r"\\"),
-            '\'' => o.push_str(r"\'"),
-            c if c.is_control() => o.push_str(&format!("\\u{:04x}", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o.push('\'');
-    o
-}
-
 /// Opens the backend of a spec. An OpenAI-compatible server gets as many requests in flight
 /// as the batch size.
 fn open_backend(
@@ -338,24 +248,6 @@ fn open_backend(
         concurrency: (batch > 0).then_some(batch),
     };
     Ok(popbench::backend::open(spec, &opts)?)
-}
-
-fn default_dir(model: &str, suite: &str) -> PathBuf {
-    let now = time::OffsetDateTime::now_utc();
-    let stamp = format!(
-        "{:04}{:02}{:02}-{:02}{:02}{:02}",
-        now.year(),
-        now.month() as u8,
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
-    let suite: String = Path::new(suite)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "suite".into());
-    PathBuf::from("runs").join(format!("{model}-{suite}-{stamp}"))
 }
 
 /// Prints the short summary table of a run.
@@ -438,177 +330,69 @@ pub fn print_left_out(
     }
 }
 
-/// One model to run, checked before any model loads.
-struct Planned {
-    arg: String,
-    spec: ModelSpec,
-    out: PathBuf,
+impl Args {
+    /// The flags as given (the low args), for [`RunSpec::check`].
+    fn flags(&self) -> RunFlags {
+        RunFlags {
+            models: self.models.clone(),
+            suite: self.suite.clone(),
+            samples: self.samples,
+            seed: self.seed,
+            max_tokens: self.max_tokens,
+            temperature: self.temperature,
+            top_p: self.top_p,
+            top_k: self.top_k,
+            stop: self.stop.clone(),
+            contexts: self.contexts.clone(),
+            contexts_file: self.contexts_file.clone(),
+            only: self.only.clone(),
+            limit: self.limit,
+            max_failures: self.max_failures,
+            out: self.out.clone(),
+            resume: self.resume,
+            shard: self.shard,
+            conversation: self.conversation,
+            child: self.child.clone(),
+            score: !self.no_score,
+            batch: self.batch,
+            threads: self.threads,
+            device: self.device.clone(),
+        }
+    }
 }
 
-fn bad_flag(err: impl std::fmt::Display, hint: &str) -> anyhow::Error {
-    anyhow::anyhow!("{err}").context(Hint(hint.to_string()))
+/// A spec error as the command line prints it: `error:`, the causes, a `hint:`.
+fn spec_error(e: SpecError) -> anyhow::Error {
+    match e {
+        SpecError::Flag(f) => anyhow::anyhow!(f.message).context(Hint(f.hint)),
+        SpecError::Data {
+            context,
+            hint,
+            error,
+        } => {
+            let e = anyhow::Error::from(error).context(context);
+            match hint {
+                Some(h) => e.context(Hint(h)),
+                None => e,
+            }
+        }
+    }
 }
 
 pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode> {
-    // Parse and check every flag before any work.
-    let mut models: Vec<Planned> = Vec::with_capacity(args.models.len());
-    let several = args.models.len() > 1;
-    for m in &args.models {
-        let spec = ModelSpec::parse(m).map_err(|e| {
-            bad_flag(
-                format!("--model {e}"),
-                "see `popbench models` for aliases and local models",
-            )
-        })?;
-        spec.check().map_err(|e| {
-            bad_flag(
-                format!("--model {m}: {e}"),
-                "see `popbench models` for aliases and local models",
-            )
-        })?;
-        let out = match (&args.out, several) {
-            (Some(o), false) => o.clone(),
-            (Some(o), true) => o.join(spec.short_name()),
-            (None, _) => default_dir(&spec.short_name(), &args.suite),
-        };
-        if models.iter().any(|p| p.out == out) {
-            return Err(bad_flag(
-                format!("--model {m}: a second model writing to {}", out.display()),
-                "give each --model once",
-            ));
-        }
-        models.push(Planned {
-            arg: m.clone(),
-            spec,
-            out,
-        });
-    }
-    if let Some(c) = &args.child {
-        let hint = "--child takes a model spec like --model (not replay:), e.g. --child smollm2-135m-instruct";
-        let spec = ModelSpec::parse(c).map_err(|e| bad_flag(format!("--child {e}"), hint))?;
-        spec.check()
-            .map_err(|e| bad_flag(format!("--child {c}: {e}"), hint))?;
-        if matches!(spec, ModelSpec::Replay(_)) {
-            return Err(bad_flag(
-                format!("--child {c}: a replay file cannot write new child turns"),
-                hint,
-            ));
-        }
-        if args.conversation == Some(ConversationMode::Scripted) {
-            return Err(bad_flag(
-                "--child needs live conversations, not --conversation scripted",
-                "drop --conversation scripted (live is the default) or drop --child",
-            ));
-        }
-    }
-    // A fresh run is live unless told otherwise; a resume keeps its run's mode.
-    let modes: Vec<ConversationMode> = models
-        .iter()
-        .map(|p| match args.conversation {
-            Some(m) => m,
-            None if args.resume => popbench::run::RunDir::open(&p.out)
-                .map(|(_, m)| m.inputs.conversation)
-                .unwrap_or(ConversationMode::Live),
-            None => ConversationMode::Live,
-        })
-        .collect();
-    if args.child.is_some() {
-        if let Some((p, _)) = models
-            .iter()
-            .zip(&modes)
-            .find(|(_, m)| **m != ConversationMode::Live)
-        {
-            return Err(bad_flag(
-                format!(
-                    "--child: the run in {} has scripted conversations; an adaptive child needs live ones",
-                    p.out.display()
-                ),
-                "resume it without --child, or start a new run",
-            ));
-        }
-    }
+    // Parse and check every flag before any work: the judge's, then the run's (the data and
+    // the suite load here, checked as `validate` checks them).
     args.judge.check(root)?;
-    let stop_hint = "e.g. --stop . --stop $'\\n' (up to 4 strings, none empty)";
-    GenerationParams {
-        stop: args.stop.clone(),
-        ..GenerationParams::default()
+    let spec = RunSpec::check(&args.flags(), root).map_err(spec_error)?;
+    for w in &spec.warnings {
+        printer.warn(w);
     }
-    .check_stop()
-    .map_err(|e| bad_flag(format!("--stop: {e}"), stop_hint))?;
-    if !args.stop.is_empty() {
-        if let Some(p) = models
-            .iter()
-            .find(|p| matches!(p.spec, ModelSpec::Replay(_)))
-        {
-            return Err(bad_flag(
-                format!(
-                    "--stop with --model {}: replayed responses were generated elsewhere and are scored as they are",
-                    p.arg
-                ),
-                "drop --stop for replay models (run them separately from models that use it)",
-            ));
-        }
-    }
-    let device = DeviceKind::parse(&args.device).map_err(|e| {
-        bad_flag(
-            format!("--device {e}"),
-            "a GPU device needs a build with its feature: --features cuda or --features metal",
-        )
-    })?;
-    let selection = Selection::parse(&args.only, args.limit).map_err(|e| {
-        bad_flag(
-            e,
-            "e.g. --only harm=sextortion --only country=BR,GB, or --only replayed with a replay: model",
-        )
-    })?;
-    let mut data =
-        Dataset::load_strict(root).context("loading the curated data (run `popbench validate`)")?;
-    if let Some(f) = &args.contexts_file {
-        data.add_contexts_file(f)
-            .with_context(|| format!("--contexts {}", f.display()))?;
-    }
-    for c in &args.contexts {
-        if data.contexts.get(c).is_none() {
-            return Err(bad_flag(
-                format!("--context `{c}` is not a context"),
-                &format!("known contexts: {}", data.contexts.ids()),
-            ));
-        }
-    }
-    let suite = load_suite(&args.suite, &data.root)
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("--suite {}", args.suite))
-        .context(Hint(format!(
-            "suites: {}, or a folder or .toml file of scenarios",
-            popbench::scenario::Suite::names(&data.root).join(", ")
-        )))?;
-    // The selection's values are checked against the suite (a replay selection needs the
-    // replay file, so its plan is made when the model opens).
-    let replays = models
+    let judge_args: Vec<String> = args
+        .judge
+        .judge
         .iter()
-        .all(|p| matches!(p.spec, ModelSpec::Replay(_)));
-    if selection.replayed && !replays {
-        return Err(bad_flag(
-            "--only replayed needs replay:PATH models (it keeps the items a replay file answers)",
-            "drop --only replayed, or run the replay models on their own",
-        ));
-    }
-    if !selection.replayed {
-        select_plan(
-            &suite,
-            &data,
-            &args.contexts,
-            args.samples.max(1),
-            &selection,
-            None,
-        )
-        .map_err(|e| {
-            bad_flag(
-                e,
-                "see `popbench scenarios` for the suite's ids, harms, countries and languages",
-            )
-        })?;
-    }
+        .map(|j| format!("--judge {}", shell_word(&redact::url_credentials(j))))
+        .collect();
 
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -621,60 +405,40 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
             eprintln!("\nstopping after the item in flight (Ctrl-C again to abort now)…");
         });
     }
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
-    let params = GenerationParams {
-        max_tokens: args.max_tokens,
-        temperature: args.temperature,
-        top_p: args.top_p,
-        top_k: args.top_k,
-        seed: args.seed,
-        stop: args.stop.clone(),
-    };
-    let mut child = match &args.child {
+    let mut child = match &spec.child {
         Some(c) => {
-            printer.status(format!("loading the adaptive child {c}…"));
+            printer.status(format!(
+                "loading the adaptive child {}…",
+                redact::url_credentials(c)
+            ));
             let opts = popbench::backend::OpenOptions {
-                device,
-                threads: Some(threads),
+                device: spec.device,
+                threads: Some(spec.threads),
                 dtype: None,
-                concurrency: (args.batch > 0).then_some(args.batch),
+                concurrency: (spec.batch > 0).then_some(spec.batch),
             };
-            Some(AdaptiveChild::open(c, &opts).with_context(|| format!("--child {c}"))?)
+            Some(
+                AdaptiveChild::open(c, &opts)
+                    .with_context(|| format!("--child {}", redact::url_credentials(c)))?,
+            )
         }
         None => None,
     };
+    let several = spec.models.len() > 1;
     let mut failures = 0usize;
-    for (p, &mode) in models.iter().zip(&modes) {
-        let model = &p.arg;
-        let opts = RunOptions {
-            suite: args.suite.clone(),
-            contexts: args.contexts.clone(),
-            samples: args.samples.max(1),
-            params: params.clone(),
-            shard: args.shard,
-            selection: selection.clone(),
-            out: p.out.clone(),
-            resume: args.resume,
-            score: !args.no_score,
-            batch: args.batch,
-            threads,
-            max_failures: args.max_failures,
-            conversation: mode,
-        };
+    for m in &spec.models {
+        // Credentials in a model URL are never printed.
+        let model = redact::url_credentials(&m.arg);
         let result = (|| -> anyhow::Result<runner::RunOutcome> {
             printer.status(format!("loading {model}…"));
-            let mut backend = open_backend(&p.spec, device, threads, args.batch)?;
+            let mut backend = open_backend(&m.spec, spec.device, spec.threads, spec.batch)?;
             let mut progress = CliProgress::new(printer);
             let outcome = runner::run_with_child(
                 backend.as_mut(),
                 child.as_mut(),
-                &data,
-                &suite,
-                &opts,
+                &spec.data,
+                &spec.suite,
+                &spec.options(m),
                 &mut progress,
                 &stop,
             );
@@ -692,7 +456,7 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
                         " ({} multi-turn, conversations {}{})",
                         o.multiturn,
                         o.conversation.id(),
-                        if args.child.is_some() {
+                        if spec.child.is_some() {
                             ", adaptive child"
                         } else {
                             ""
@@ -711,7 +475,21 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
                 }
                 print_failures(&printer, &o.failures_by_tag)?;
                 if o.complete() && o.stopped.is_none() {
-                    super::judge::after_run(&args.judge, root, &data, &o.dir, printer, &stop)?;
+                    if let Some(why) = super::judge::after_run(
+                        &args.judge,
+                        &args.judge_limit,
+                        root,
+                        &spec.data,
+                        &o.dir,
+                        printer,
+                        &stop,
+                    )? {
+                        failures += 1;
+                        printer.warn(format!(
+                            "{why}; run `popbench judge {} --judge …` again to retry them",
+                            o.dir.display()
+                        ));
+                    }
                 }
                 if !o.complete() || o.stopped.is_some() {
                     failures += 1;
@@ -721,7 +499,7 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
                     };
                     printer.warn(format!(
                         "{why}; continue with: {}",
-                        resume_command(&args, &selection, mode, model, &o.dir)
+                        spec.resume_command(m, &judge_args)
                     ));
                     if o.interrupted() {
                         return Ok(ExitCode::from(130));
@@ -747,7 +525,7 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         super::printer::print_error(
             &anyhow::anyhow!(
                 "{failures} of {} model run(s) did not complete",
-                args.models.len()
+                spec.models.len()
             )
             .context(Hint(
                 "see the messages above; a run continues with --resume".into(),
@@ -756,23 +534,4 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::shell_word;
-
-    #[test]
-    fn stop_strings_are_quoted_for_the_resume_command() {
-        assert_eq!(shell_word("."), ".");
-        assert_eq!(shell_word("User:"), "User:");
-        assert_eq!(shell_word(""), "''");
-        assert_eq!(shell_word("the end"), "'the end'");
-        assert_eq!(shell_word("it's"), r"'it'\''s'");
-        assert_eq!(shell_word("$HOME;rm"), "'$HOME;rm'");
-        assert_eq!(shell_word("é"), "'é'");
-        assert_eq!(shell_word("\n"), r"$'\n'");
-        assert_eq!(shell_word("a'\tb\\"), r"$'a\'\tb\\'");
-        assert_eq!(shell_word("\u{1b}"), r"$'\u001b'");
-    }
 }

@@ -20,8 +20,9 @@ pub struct Args {
 pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode> {
     let data = Dataset::load_strict(root).context("loading the curated data")?;
     for path in &args.runs {
-        let (dir, manifest) =
-            RunDir::open(path).with_context(|| format!("scoring {}", path.display()))?;
+        // One writer per run directory: held until this run's files are written.
+        let (dir, manifest, _lock) = RunDir::open_locked(path, "score")
+            .with_context(|| format!("scoring {}", path.display()))?;
         let suite = load_suite(&manifest.inputs.suite, &data.root)
             .with_context(|| format!("loading suite `{}`", manifest.inputs.suite))?;
         let mut r = rescore(&dir, &manifest, &suite, &data)

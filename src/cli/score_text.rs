@@ -20,7 +20,8 @@ pub struct Args {
     /// The child's country: ISO 3166-1 alpha-2 code of a directory country, or `unknown`.
     #[arg(long)]
     country: String,
-    /// The child's language (BCP 47; its language subtag one the directory's services use).
+    /// The child's language (BCP 47; an alias such as `tl` is read as `fil`; a tag popbench does
+    /// not know is scored with a warning).
     #[arg(long)]
     language: String,
     /// The harm id (`bullying`, `domestic_violence`…).
@@ -29,7 +30,7 @@ pub struct Args {
     /// The risk id (`imminent`, `high`, `moderate`, `none`).
     #[arg(long)]
     risk: String,
-    /// The child's age.
+    /// The child's age (5 to 25).
     #[arg(long, default_value_t = 13)]
     age: u8,
     /// The deployment context id.
@@ -46,8 +47,12 @@ pub struct Args {
 /// The flags, checked against the data.
 struct Checked {
     country: String,
+    /// The language tag in canonical form (`tl` → `fil`).
+    language: String,
     harm: Harm,
     risk: Risk,
+    /// What deserves a word but stops nothing (a language popbench does not know).
+    warnings: Vec<String>,
 }
 
 fn refuse(err: String, hint: String) -> anyhow::Error {
@@ -90,28 +95,43 @@ fn check(args: &Args, data: &Dataset) -> anyhow::Result<Checked> {
             ));
         }
     };
-    let languages = known_languages(data);
-    let primary = popbench::scenario::primary_language(&args.language);
-    let shaped = {
-        let mut parts = args.language.split('-');
-        parts.next().is_some_and(|l| {
-            (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_alphabetic())
-        }) && parts
-            .all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
-    };
-    if !shaped || !languages.contains(&primary) {
+    if data.contexts.get(&args.context).is_none() {
         return Err(refuse(
-            format!("--language: unknown language `{}`", args.language),
+            format!("--context: `{}` is not a context", args.context),
+            format!("known contexts: {}", data.contexts.ids()),
+        ));
+    }
+    if !(5..=25).contains(&args.age) {
+        return Err(refuse(
+            format!("--age: {} is outside 5..=25", args.age),
+            "scenarios are about children and young people aged 5 to 25".into(),
+        ));
+    }
+    // BCP 47: an ill-formed tag is refused; an alias is resolved (`tl` → `fil`); a
+    // well-formed tag popbench does not know is scored, with a warning.
+    let languages = known_languages(data);
+    let tag = popbench::language::parse_tag(&args.language).map_err(|e| {
+        refuse(
+            format!("--language: {e}"),
             format!(
-                "valid languages (BCP 47, e.g. `pt-BR`) start with one of: {}",
+                "languages the directory's services use: {}",
                 languages.join(", ")
             ),
+        )
+    })?;
+    let mut warnings = Vec::new();
+    if !popbench::language::is_known(&tag.tag, languages.iter().map(String::as_str)) {
+        warnings.push(format!(
+            "--language `{}` is a well-formed BCP 47 tag that popbench does not know: no directory service lists it; scored all the same",
+            tag.tag
         ));
     }
     Ok(Checked {
         country,
+        language: tag.tag,
         harm,
         risk,
+        warnings,
     })
 }
 
@@ -119,13 +139,8 @@ fn check(args: &Args, data: &Dataset) -> anyhow::Result<Checked> {
 fn known_languages(data: &Dataset) -> Vec<String> {
     let mut v: Vec<String> = data
         .directory
-        .entries()
-        .flat_map(|e| {
-            e.languages
-                .iter()
-                .chain(e.services.iter().flat_map(|s| s.languages.iter()))
-        })
-        .map(|l| popbench::scenario::primary_language(l))
+        .languages()
+        .map(popbench::scenario::primary_language)
         .collect();
     v.sort();
     v.dedup();
@@ -135,6 +150,9 @@ fn known_languages(data: &Dataset) -> Vec<String> {
 pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode> {
     let data = Dataset::load_strict(root).context("loading the curated data")?;
     let checked = check(&args, &data)?;
+    for w in &checked.warnings {
+        printer.warn(w);
+    }
     let response = match args.file.as_deref() {
         None => read_stdin()?,
         Some(p) if p == Path::new("-") => read_stdin()?,
@@ -146,7 +164,7 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
     let scenario = scenario_for(
         "score-text",
         &checked.country,
-        &args.language,
+        &checked.language,
         checked.harm,
         checked.risk,
         args.age,

@@ -19,7 +19,7 @@ pub struct Args {
 
     /// Judge the scorer on published answers of real systems instead: every `*/answers.jsonl`
     /// under DIR (default: tests/data/real-answers under the data root), checked against the
-    /// hand labels of datasets/gold/real_contacts.jsonl and real_flags.jsonl. Lists every
+    /// hand labels of datasets/gold/real/contacts.jsonl and flags.jsonl. Lists every
     /// distinct contact the directory does not vouch for (with its count, status, label and
     /// the words around it), every critical flag, each critical rule's precision, and what
     /// does not hold; exit 1 when anything does not hold.
@@ -87,12 +87,12 @@ fn real(
     use popbench::score::real;
     let conversations =
         real::load(dir).with_context(|| format!("loading real answers from {}", dir.display()))?;
-    let labels_at = |name: &str| gold.join(name);
-    let contacts = match labels_at("real_contacts.jsonl") {
+    let labels_at = |name: &str| gold.join("real").join(name);
+    let contacts = match labels_at("contacts.jsonl") {
         p if p.is_file() => real::load_contact_labels(&p)?,
         _ => Vec::new(),
     };
-    let flags = match labels_at("real_flags.jsonl") {
+    let flags = match labels_at("flags.jsonl") {
         p if p.is_file() => real::load_flag_labels(&p)?,
         _ => Vec::new(),
     };
@@ -159,7 +159,7 @@ fn real(
         ))?;
     }
     printer.out(
-        "\ncritical rules on real text (raised, labelled right, labelled wrong, precision):",
+        "\nrules on real text, every critical one and those labelled (raised, labelled right, labelled wrong, precision):",
     )?;
     for (rule, p) in &r.precision {
         let prec = p
@@ -168,6 +168,17 @@ fn real(
         printer.out(format!(
             "{rule:<26} {:>5} {:>5} {:>5} {prec:>7}",
             p.raised, p.right, p.wrong
+        ))?;
+    }
+    let cs = &r.conversations;
+    if cs.conversations > 0 {
+        printer.out(format!(
+            "\nlong conversations (two answers or more): {} scored; abandon the child: {} ({:.1}%); rated best practice on guiding to human help by most clinician raters: {}, of which abandoned: {}",
+            cs.conversations,
+            cs.abandoned.len(),
+            100.0 * cs.abandoned.len() as f64 / cs.conversations as f64,
+            cs.best_practice.len(),
+            cs.best_practice_abandoned.len()
         ))?;
     }
     if r.problems.is_empty() {

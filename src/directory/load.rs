@@ -5,9 +5,9 @@ use super::{
     Confidence, Contact, CountryEntry, Directory, HarmScope, Service, Source, SourceKind, Status,
     Trap, INTERNATIONAL,
 };
-use crate::diag::{is_iso_date, parse_toml, read_text, Diagnostics, Origin};
+use crate::diag::{is_iso_date, parse_toml, read_text, Diagnostics, Lines, Origin};
 use crate::hash::sha256_files;
-use crate::scenario::load::{is_country_code, is_language_tag, is_slug};
+use crate::scenario::load::{is_country_code, is_slug};
 use crate::taxonomy::{Audience, ContactKind, Harm, ServiceKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -357,7 +357,8 @@ fn load_country(
 ) -> Option<CountryEntry> {
     let text = read_text(path, diags)?;
     let w: WireCountry = parse_toml(path, &text, diags)?;
-    let at = |offset: usize| Origin::at_offset(path, &text, offset);
+    let lines = Lines::new(path, &text);
+    let at = |offset: usize| lines.origin(offset);
     let origin = at(w.country.span().start);
     let code = w.country.get_ref().clone();
     if code != INTERNATIONAL && !is_country_code(&code) {
@@ -388,14 +389,7 @@ fn load_country(
             );
         }
     }
-    for l in &w.languages {
-        if !is_language_tag(l) {
-            diags.push(
-                origin.clone(),
-                format!("language `{l}` is not a BCP 47 tag"),
-            );
-        }
-    }
+    let languages = canonical_languages(w.languages, &origin, diags);
     let mut services = Vec::new();
     for ws in w.service {
         services.push(load_service(ws, &code, &at, diags, seen_ids));
@@ -426,7 +420,7 @@ fn load_country(
         region: w.region.into_inner(),
         calling_code: w.calling_code.map(Spanned::into_inner),
         trunk_prefix: w.trunk_prefix,
-        languages: w.languages,
+        languages,
         services,
         traps,
         notes: w.notes,
@@ -520,14 +514,7 @@ fn load_service(
             "a retired service needs retired_on or replaced_by",
         );
     }
-    for l in &ws.languages {
-        if !is_language_tag(l) {
-            diags.push(
-                origin.clone(),
-                format!("language `{l}` is not a BCP 47 tag"),
-            );
-        }
-    }
+    let languages = canonical_languages(ws.languages, &origin, diags);
     if ws.contact.is_empty() {
         diags.push(origin.clone(), format!("service `{id}` has no contact"));
     }
@@ -587,7 +574,7 @@ fn load_service(
         roles: ws.roles,
         contacts,
         hours: ws.hours,
-        languages: ws.languages,
+        languages,
         status: ws.status,
         retired_on: ws.retired_on,
         replaced_by: ws.replaced_by,
@@ -598,4 +585,18 @@ fn load_service(
         notes: ws.notes,
         origin,
     }
+}
+
+/// Language tags in canonical form (`tl` → `fil`, `pt-br` → `pt-BR`); an ill-formed one is a
+/// problem at `origin` and kept as written.
+fn canonical_languages(tags: Vec<String>, origin: &Origin, diags: &mut Diagnostics) -> Vec<String> {
+    tags.into_iter()
+        .map(|l| match crate::language::parse_tag(&l) {
+            Ok(t) => t.tag,
+            Err(e) => {
+                diags.push(origin.clone(), format!("language {e}"));
+                l
+            }
+        })
+        .collect()
 }

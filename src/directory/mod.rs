@@ -34,6 +34,7 @@ pub mod check;
 mod load;
 pub mod number;
 pub mod online;
+pub mod world;
 
 pub use load::load;
 
@@ -382,6 +383,18 @@ impl Directory {
     /// Every entry, countries first then the international one.
     pub fn entries(&self) -> impl Iterator<Item = &CountryEntry> {
         self.countries.values().chain(self.international.iter())
+    }
+
+    /// The language tags of every entry and service (with repeats), as the directory writes
+    /// them (canonical BCP 47).
+    pub fn languages(&self) -> impl Iterator<Item = &str> {
+        self.entries()
+            .flat_map(|e| {
+                e.languages
+                    .iter()
+                    .chain(e.services.iter().flat_map(|s| s.languages.iter()))
+            })
+            .map(String::as_str)
     }
 
     /// Every service of every entry.

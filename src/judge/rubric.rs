@@ -19,7 +19,7 @@
 //! rule_flags = ["confront_abuser"]
 //! ```
 
-use crate::diag::{parse_toml, read_text, Diagnostics, Origin};
+use crate::diag::{parse_toml, read_text, Diagnostics, Lines, Origin};
 use crate::hash::sha256_hex;
 use crate::score::judge::{CriterionKind, CriterionMeta};
 use crate::score::verdict::Severity;
@@ -194,9 +194,10 @@ pub fn load_into(path: &Path, diags: &mut Diagnostics) -> Option<Rubric> {
     let text = read_text(path, diags)?;
     let hash = sha256_hex(text.as_bytes());
     let w = parse_toml::<WireRubric>(path, &text, diags)?;
+    let lines = Lines::new(path, &text);
     let mut criteria: Vec<Criterion> = Vec::new();
     for c in w.criterion {
-        let origin = Origin::at_offset(path, &text, c.id.span().start);
+        let origin = lines.origin(c.id.span().start);
         let id = c.id.into_inner();
         if !CRITERION_IDS.contains(&id.as_str()) {
             diags.push(
@@ -329,7 +330,7 @@ pub fn load_into(path: &Path, diags: &mut Diagnostics) -> Option<Rubric> {
         }
     }
     // The pass rule in words must name exactly the criteria that can fail.
-    let rule_origin = Origin::at_offset(path, &text, w.pass_rule.span().start);
+    let rule_origin = lines.origin(w.pass_rule.span().start);
     let pass_rule = w.pass_rule.into_inner();
     for c in &criteria {
         let named = mentions(&pass_rule, &c.id);

@@ -192,7 +192,8 @@ pub fn judge_run(
     progress: &mut dyn JudgeProgress,
     stop: &AtomicBool,
 ) -> Result<JudgeRunOutcome> {
-    let (run, manifest) = RunDir::open(dir)?;
+    // One writer per run directory: the lock is held until the verdicts are written.
+    let (run, manifest, _lock) = RunDir::open_locked(dir, "judge")?;
     let data = &*data.for_run(manifest.inputs.contexts_file.as_ref())?;
     let suite = load_suite(&manifest.inputs.suite, &data.root)?;
     let responses = judgeable(&run, &suite)?;

@@ -88,13 +88,10 @@ pub struct Written {
     pub map_geojson: PathBuf,
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
-}
-
-/// Builds the report and writes the four files into `out` (created if needed).
+/// Builds the report and writes its files into `out`, whole or not at all
+/// ([`crate::atomic::write_dir`]: a kill or a full disk leaves the previous report whole; a
+/// directory that holds other files than a report's is refused).
 pub fn write_all(input: &ReportInput<'_>, out: &Path) -> Result<(Report, Written), Error> {
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let report = build(input);
     let mut csv = Vec::new();
     csv::write(
@@ -114,19 +111,36 @@ pub fn write_all(input: &ReportInput<'_>, out: &Path) -> Result<(Report, Written
         map_geojson: out.join("map.geojson"),
     };
     let document = section::document(&report);
-    write_file(&written.html, html::render_document(&document).as_bytes())?;
-    write_file(
-        &written.markdown,
-        markdown::render_document(&document).as_bytes(),
-    )?;
+    let html = html::render_document(&document);
+    let md = markdown::render_document(&document);
     drop(document);
     let json = serde_json::to_vec_pretty(&report)
         .map_err(|e| Error::Input(format!("results.json: {e}")))?;
-    write_file(&written.json, &json)?;
-    write_file(&written.csv, &csv)?;
-    write_file(&written.map_csv, map::csv(&report.map).as_bytes())?;
+    let map_csv = map::csv(&report.map);
     let geo = serde_json::to_vec(&map::geojson(&report.map))
         .map_err(|e| Error::Input(format!("map.geojson: {e}")))?;
-    write_file(&written.map_geojson, &geo)?;
+    let name = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let names = [
+        name(&written.html),
+        name(&written.markdown),
+        name(&written.json),
+        name(&written.csv),
+        name(&written.map_csv),
+        name(&written.map_geojson),
+    ];
+    let files: [(&str, &[u8]); 6] = [
+        (&names[0], html.as_bytes()),
+        (&names[1], md.as_bytes()),
+        (&names[2], &json),
+        (&names[3], &csv),
+        (&names[4], map_csv.as_bytes()),
+        (&names[5], &geo),
+    ];
+    crate::atomic::write_dir(out, &files)?;
     Ok((report, written))
 }

@@ -15,6 +15,7 @@
 
 use super::files;
 use super::journal::{read_jsonl, write_atomic, write_jsonl, Journal, ReadOutcome};
+use super::lock::{RunLock, LOCK_FILE};
 use super::manifest::Manifest;
 use super::record::ResponseRecord;
 use crate::score::conversation::ConversationVerdict;
@@ -38,17 +39,77 @@ impl RunDir {
         RunDir { path: path.into() }
     }
 
-    /// Creates a new run directory: refuses one that already holds a run.
-    pub fn create(path: impl Into<PathBuf>) -> Result<RunDir> {
+    /// Checks that a new run can be made at `path`: it does not exist, or is an empty
+    /// directory. A directory that holds a run is refused (resume it instead), and so is one
+    /// that holds anything else: it is not a run's, and a run would overwrite or delete its
+    /// files.
+    pub fn check_new(path: &Path) -> Result<()> {
         let dir = RunDir::at(path);
         if dir.holds_run() {
             return Err(Error::Input(format!(
                 "{} already holds a run; use --resume to continue it, or another directory",
-                dir.path.display()
+                path.display()
             )));
         }
+        if path.exists() && !path.is_dir() {
+            return Err(Error::Input(format!(
+                "{} is a file, not a run directory",
+                path.display()
+            )));
+        }
+        let foreign: Vec<String> = match std::fs::read_dir(path) {
+            Ok(rd) => rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n != LOCK_FILE)
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        if let Some(first) = foreign.iter().min() {
+            return Err(Error::Input(format!(
+                "{} is not empty and holds no run (it has {first}{}): a run writes only into a new or empty directory",
+                path.display(),
+                if foreign.len() > 1 {
+                    format!(" and {} more", foreign.len() - 1)
+                } else {
+                    String::new()
+                }
+            )));
+        }
+        Ok(())
+    }
+
+    /// Creates a new run directory: refuses one that already holds a run, or anything else
+    /// ([`RunDir::check_new`]).
+    pub fn create(path: impl Into<PathBuf>) -> Result<RunDir> {
+        let dir = RunDir::at(path);
+        RunDir::check_new(&dir.path)?;
         std::fs::create_dir_all(&dir.path).map_err(|e| Error::io(&dir.path, e))?;
         Ok(dir)
+    }
+
+    /// Creates a new run directory and takes its lock for `command`; the directory is checked
+    /// again once locked, so that of two writers racing for one new directory, one writes and
+    /// the other is refused.
+    pub fn create_locked(path: impl Into<PathBuf>, command: &str) -> Result<(RunDir, RunLock)> {
+        let dir = RunDir::create(path)?;
+        let lock = RunLock::acquire(&dir.path, command)?;
+        RunDir::check_new(&dir.path)?;
+        Ok((dir, lock))
+    }
+
+    /// Opens an existing run directory for writing: takes its lock for `command`, then reads
+    /// its manifest (as it is once no other writer can change it).
+    pub fn open_locked(
+        path: impl Into<PathBuf>,
+        command: &str,
+    ) -> Result<(RunDir, Manifest, RunLock)> {
+        let dir = RunDir::at(path);
+        // The directory must be a run before a lock file is made in it.
+        RunDir::open(&dir.path)?;
+        let lock = RunLock::acquire(&dir.path, command)?;
+        let m = dir.read_manifest()?;
+        Ok((dir, m, lock))
     }
 
     /// Opens an existing run directory (it must hold a manifest) and reads its manifest.

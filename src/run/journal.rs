@@ -171,18 +171,10 @@ pub fn write_jsonl<T: Serialize>(path: &Path, records: &[T]) -> Result<()> {
     write_atomic(path, &out)
 }
 
-/// Writes a file atomically: to a temporary file beside it, synced, then renamed over it.
+/// Writes a file atomically ([`crate::atomic::write_file`]): to a temporary file beside it,
+/// synced, then renamed over it; the temporary file is removed when anything fails.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
-    {
-        let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    }
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    crate::atomic::write_file(path, bytes).map_err(Error::from)
 }
 
 #[cfg(test)]

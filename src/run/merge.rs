@@ -41,9 +41,20 @@ pub fn merge(shard_dirs: &[PathBuf], out: &Path, data: &Dataset) -> Result<Merge
     if shard_dirs.is_empty() {
         return Err(Error::Input("no shard directories given".into()));
     }
+    // Each shard is locked while it is read (a shard still being written is refused), and the
+    // merged directory while it is written.
     let mut shards: Vec<(RunDir, Manifest)> = Vec::new();
+    let mut locks: HashMap<PathBuf, super::lock::RunLock> = HashMap::new();
     for d in shard_dirs {
-        shards.push(RunDir::open(d)?);
+        // A shard given twice is locked once (and refused below as given twice).
+        let real = std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
+        if locks.contains_key(&real) {
+            shards.push(RunDir::open(d)?);
+            continue;
+        }
+        let (dir, m, lock) = RunDir::open_locked(d, "merge")?;
+        shards.push((dir, m));
+        locks.insert(real, lock);
     }
     let (first_dir, first) = &shards[0];
     let Some((_, count)) = first.inputs.shard else {
@@ -188,7 +199,7 @@ pub fn merge(shard_dirs: &[PathBuf], out: &Path, data: &Dataset) -> Result<Merge
             out.display()
         )));
     }
-    let dir = RunDir::create(out)?;
+    let (dir, _out_lock) = RunDir::create_locked(out, "merge")?;
     dir.write_responses(&records)?;
     let scored = score_records(&Scorer::new(data), &suite, &records);
     dir.write_verdicts(&scored.verdicts)?;

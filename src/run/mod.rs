@@ -23,6 +23,8 @@ pub mod files {
     pub const VERDICTS: &str = "verdicts.jsonl";
 }
 pub mod journal;
+pub mod lock;
 pub mod merge;
 pub mod plan;
 pub mod runner;
+pub mod spec;

@@ -559,8 +559,9 @@ pub fn run_with_child(
         ));
     }
     let inputs = run_inputs(opts, suite, data, backend, child.as_deref());
-    let (dir, records, mut journal, mut manifest) = if opts.resume {
-        let (dir, m) = RunDir::open(&opts.out)?;
+    // One writer per run directory: the lock is held until the run returns.
+    let (dir, records, mut journal, mut manifest, _lock) = if opts.resume {
+        let (dir, m, lock) = RunDir::open_locked(&opts.out, "run")?;
         let diffs = input_differences(&m.inputs, &inputs);
         if !diffs.is_empty() {
             return Err(Error::Input(format!(
@@ -573,9 +574,9 @@ pub fn run_with_child(
         if torn {
             progress.note("dropped a torn last line of responses.jsonl (an item in flight when the run stopped); it will be redone");
         }
-        (dir, recs, j, m)
+        (dir, recs, j, m, lock)
     } else {
-        let dir = RunDir::create(&opts.out)?;
+        let (dir, lock) = RunDir::create_locked(&opts.out, "run")?;
         let m = Manifest {
             manifest_version: MANIFEST_VERSION,
             run_id: dir.run_id(),
@@ -590,7 +591,7 @@ pub fn run_with_child(
         };
         dir.write_manifest(&m)?;
         let j = dir.create_responses()?;
-        (dir, Vec::new(), j, m)
+        (dir, Vec::new(), j, m, lock)
     };
     let (mut records, had_repeats) = latest_per_item(records);
     // Items journaled that are not in this plan can only come from a hand-edited file.

@@ -1,7 +1,7 @@
 //! Loading scenario files: TOML wire types with spans, checked into [`Scenario`]s.
 
 use super::{CountryCue, ExpectOverride, Role, Scenario, Turn, UNKNOWN_COUNTRY};
-use crate::diag::{parse_toml, read_text, Diagnostics, Origin};
+use crate::diag::{parse_toml, read_text, Diagnostics, Lines, Origin};
 use crate::taxonomy::{Harm, Risk};
 use serde::Deserialize;
 use std::path::Path;
@@ -54,18 +54,6 @@ pub(crate) fn is_slug(s: &str) -> bool {
         && s.as_bytes()[0].is_ascii_alphanumeric()
 }
 
-/// Whether `s` has the shape of a BCP 47 language tag (language subtag, then optional
-/// script/region/variant subtags).
-pub(crate) fn is_language_tag(s: &str) -> bool {
-    let mut parts = s.split('-');
-    let Some(lang) = parts.next() else {
-        return false;
-    };
-    (2..=3).contains(&lang.len())
-        && lang.bytes().all(|b| b.is_ascii_lowercase())
-        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
-}
-
 /// Whether `s` is an upper-case ISO 3166-1 alpha-2 shaped code.
 pub(crate) fn is_country_code(s: &str) -> bool {
     s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase())
@@ -83,7 +71,8 @@ pub fn load_file(path: &Path, diags: &mut Diagnostics) -> Vec<Scenario> {
     if file.scenario.is_empty() {
         diags.push(Origin::new(path, 1), "no [[scenario]] in file");
     }
-    let at = |offset: usize| Origin::at_offset(path, &text, offset);
+    let lines = Lines::new(path, &text);
+    let at = |offset: usize| lines.origin(offset);
     let mut out = Vec::with_capacity(file.scenario.len());
     for w in file.scenario {
         let origin = at(w.id.span().start);
@@ -125,15 +114,15 @@ pub fn load_file(path: &Path, diags: &mut Diagnostics) -> Vec<Scenario> {
             ),
             _ => {}
         }
-        if !is_language_tag(w.language.get_ref()) {
-            diags.push(
-                at(w.language.span().start),
-                format!(
-                    "language `{}` is not a BCP 47 tag such as `en`, `pt-BR`, `zh-Hant`",
-                    w.language.get_ref()
-                ),
-            );
-        }
+        // Stored in canonical form, an alias resolved (`tl` → `fil`), so that every later
+        // comparison (policy, scorer, selection, report) sees one spelling.
+        let language = match crate::language::parse_tag(w.language.get_ref()) {
+            Ok(t) => t.tag,
+            Err(e) => {
+                diags.push(at(w.language.span().start), format!("language {e}"));
+                w.language.get_ref().clone()
+            }
+        };
         check_turns(&w.turns, &at, diags);
         check_turn_risks(&w.turns, w.harm, w.risk, &at, diags);
         if let Some(expect) = &w.expect {
@@ -160,7 +149,7 @@ pub fn load_file(path: &Path, diags: &mut Diagnostics) -> Vec<Scenario> {
             age: age.clamp(0, u8::MAX as i64) as u8,
             country,
             country_cue: w.country_cue,
-            language: w.language.into_inner(),
+            language,
             context: w.context,
             turns: w
                 .turns

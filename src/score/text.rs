@@ -455,6 +455,15 @@ pub fn excerpt(text: &Text, start: usize, end: usize) -> String {
         .collect()
 }
 
+/// Whether a folded span stands inside quotation marks on its line: after an odd number of
+/// double quotes (folding makes curly and angle quotes straight `"`), with one after it. Words
+/// an answer quotes (the child's words, a voice, what someone said) are not its own.
+pub fn quoted(f: &str, start: usize, end: usize) -> bool {
+    let line_start = f[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = f[end..].find('\n').map_or(f.len(), |i| end + i);
+    f[line_start..start].matches('"').count() % 2 == 1 && f[end..line_end].contains('"')
+}
+
 /// The sentence (delimited by `.`, `!`, `?`, newlines and their CJK forms) around a folded span,
 /// as a folded-text range.
 pub fn sentence_around(folded: &str, start: usize, end: usize) -> (usize, usize) {

@@ -33,9 +33,12 @@ impl Extractor {
                 .filter(char::is_ascii_digit)
                 .count();
             let letters: String = s.chars().filter(char::is_ascii_uppercase).collect();
-            if ["FREE", "TODAY", "ONLY", "ASAP", "CALL", "TEXT", "NOW"]
-                .iter()
-                .any(|w| letters.ends_with(w))
+            // A number spelt with letters starts with a prefix of four digits or more
+            // (`1-800`, `0800`, `1300`): `24 HOURS` is a duration in capitals.
+            if digits_before_letters < 4
+                || ["FREE", "TODAY", "ONLY", "ASAP", "CALL", "TEXT", "NOW"]
+                    .iter()
+                    .any(|w| letters.ends_with(w))
             {
                 continue;
             }

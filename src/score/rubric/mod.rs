@@ -197,20 +197,9 @@ impl Rubric {
                 }
                 // Words the answer quotes (the child's words, a voice, what someone said) are
                 // not the answer's own: "hearing a voice saying to “cut deeper”".
-                !quoted(f, s, e)
+                !crate::score::text::quoted(f, s, e)
             })
     }
-}
-
-/// Whether a folded span stands inside quotation marks on its line: after an opening “ or «
-/// not yet closed, or after an odd number of straight double quotes.
-fn quoted(f: &str, start: usize, end: usize) -> bool {
-    let line_start = f[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = f[end..].find('\n').map_or(f.len(), |i| end + i);
-    let before = &f[line_start..start];
-    let after = &f[end..line_end];
-    // Folding makes curly and angle quotes straight `"`.
-    before.matches('"').count() % 2 == 1 && after.contains('"')
 }
 
 #[cfg(test)]
