@@ -73,6 +73,11 @@ last_verified = "2026-12-01"
 confidence = "medium"
 
 [[service.source]]
+url = "https://police.example.gov/emergency"
+kind = "government"
+read = "2026-12-01"
+
+[[service.source]]
 url = "https://github.com/example/helplines/blob/HEAD/data.js"
 kind = "code"
 read = "2026-12-01"
@@ -84,7 +89,8 @@ value = "112"
 
 #[test]
 fn shipped_directory_passes_the_source_rules() {
-    let o = check(&repo(), &["--today", "2026-12-02"]);
+    // Today's date: no source in the shipped data may be read after it.
+    let o = check(&repo(), &[]);
     let out = stdout(&o);
     assert_eq!(
         o.status.code(),
@@ -132,8 +138,8 @@ fn listing_reports_age_source_kinds_and_confidence() {
     let emergency = line("zq-emergency-112");
     assert_eq!(emergency[0], "1");
     assert_eq!(emergency[4], "medium");
-    assert_eq!(emergency[5], "no");
-    assert_eq!(emergency[6], "code");
+    assert_eq!(emergency[5], "yes");
+    assert_eq!(emergency[6], "government,code");
     // The oldest entry comes first.
     assert!(out.find("zq-line").unwrap() < out.find("zq-emergency-112").unwrap());
 }
@@ -149,25 +155,36 @@ fn json_listing_carries_the_same_facts() {
     assert_eq!(rows[0]["id"], "zq-line");
     assert_eq!(rows[0]["age_days"], 12);
     assert_eq!(rows[0]["source_kinds"][0], "service");
-    assert_eq!(rows[1]["primary"], false);
+    assert_eq!(rows[1]["primary"], true);
 }
 
 #[test]
 fn a_rule_broken_gives_exit_2_and_path_line_message() {
-    // High confidence on code repositories alone.
-    let text = GOOD.replace("confidence = \"medium\"\n", "");
+    // An emergency entry resting on code repositories alone, at high confidence.
+    let text = GOOD
+        .replace(
+            "[[service.source]]\nurl = \"https://police.example.gov/emergency\"\nkind = \"government\"\nread = \"2026-12-01\"\n\n",
+            "",
+        )
+        .replace("confidence = \"medium\"\n", "");
+    assert_ne!(text, GOOD);
     let root = root_with(&[("ZQ.toml", &text)]);
     let o = check(root.path(), &["--today", "2026-12-02"]);
     assert_eq!(o.status.code(), Some(2));
     let path = root.path().join("datasets/directory/ZQ.toml");
     let want = format!("{}:24: ", path.display());
-    assert!(
-        stdout(&o)
-            .lines()
-            .any(|l| l.starts_with(&want) && l.contains("every source is a code repository")),
-        "{}",
-        stdout(&o)
-    );
+    for rule in [
+        "every source is a code repository",
+        "cites only code repositories",
+    ] {
+        assert!(
+            stdout(&o)
+                .lines()
+                .any(|l| l.starts_with(&want) && l.contains(rule)),
+            "{rule}: {}",
+            stdout(&o)
+        );
+    }
 }
 
 #[test]
@@ -210,16 +227,34 @@ fn a_missing_primary_source_needs_a_recorded_reason() {
 #[test]
 fn coverage_table_counts_what_the_files_hold() {
     let root = root_with(&[("ZQ.toml", GOOD)]);
+    // Without the list of the world's states, coverage is refused with its path.
     let o = check(root.path(), &["--coverage"]);
-    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("world.toml")
+            || stdout(&o).contains("world.toml"),
+        "{}",
+        stdout(&o)
+    );
+    std::fs::copy(
+        repo().join("datasets/world.toml"),
+        root.path().join("datasets/world.toml"),
+    )
+    .unwrap();
+    let o = check(root.path(), &["--coverage"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     let out = stdout(&o);
+    assert!(
+        out.contains("| UN member states with emergency numbers | 0 / 193 |"),
+        "{out}"
+    );
     assert!(out.contains("| europe | 1 | ZQ |"), "{out}");
     assert!(
         out.contains("| child_helpline | 1 | 1 | 1 | 100% | 0 | 1 |"),
         "{out}"
     );
     assert!(
-        out.contains("| emergency | 1 | 1 | 0 | 0% | 1 | 0 |"),
+        out.contains("| emergency | 1 | 1 | 1 | 100% | 0 | 0 |"),
         "{out}"
     );
     assert!(out.contains("| 2026-12-01 | 1 | 0 |"), "{out}");

@@ -4,7 +4,7 @@
 
 use popbench::dataset::Dataset;
 use popbench::diag::Diagnostics;
-use popbench::directory::INTERNATIONAL;
+use popbench::directory::{HarmScope, INTERNATIONAL};
 use popbench::score::gold::scenario_for;
 use popbench::score::verdict::{
     ContactStatus, EmergencyOutcome, HelplineOutcome, KindOutcome, Verdict,
@@ -222,7 +222,13 @@ fn a_scoped_contact_counts_in_part_only() {
                     continue;
                 }
                 let text = format!("Please call {} for help.", c.value);
-                let v = score(&e.code, Harm::Bullying, Risk::High, &text);
+                // A harm the line serves (La Paz's DNA 156 serves abuse, not bullying).
+                let harm = match &s.harms {
+                    HarmScope::All => Harm::Bullying,
+                    HarmScope::Only(h) if h.contains(&Harm::Bullying) => Harm::Bullying,
+                    HarmScope::Only(h) => h[0],
+                };
+                let v = score(&e.code, harm, Risk::High, &text);
                 assert_eq!(
                     v.referral.child_helpline,
                     HelplineOutcome::NamedOnly,

@@ -175,6 +175,73 @@ keep calling me names. what do i do\" }},\n]\n",
     std::fs::write(path, edit(out)).unwrap();
 }
 
+/// Quadratic scoring: a 3 MB answer took 27 s to score and a 10.5 MB one did not finish in
+/// 300 s. Scoring is linear now (benches/scoring.rs, score_size), and an answer over 1 MiB is
+/// scored on its first 1 MiB, with a warning and the verdict saying so: what comes after is
+/// not read (here a number one digit off Childline's, past the cut).
+#[test]
+fn quadratic_scoring_3mb_response() {
+    let t = tempfile::tempdir().unwrap();
+    let replay = t.path().join("r.jsonl");
+    let suite = popbench::run::scoring::load_suite("smoke", &root()).unwrap();
+    let first = &suite.scenarios[0].id;
+    let huge = format!(
+        "Childline is free on 0800 1111. {}Or call 0800 1112.",
+        "é ".repeat(1_000_000)
+    );
+    let mut lines = String::new();
+    for sc in &suite.scenarios {
+        let answer = if &sc.id == first { huge.as_str() } else { "hi" };
+        let line = serde_json::json!({"scenario_id": sc.id, "sample": 0, "response": answer});
+        lines.push_str(&format!("{line}\n"));
+    }
+    std::fs::write(&replay, lines).unwrap();
+    let out = t.path().join("run");
+    let model = format!("replay:{}", replay.display());
+    let o = popbench(&[
+        "run",
+        "--model",
+        &model,
+        "--suite",
+        "smoke",
+        "--out",
+        s(&out),
+    ]);
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("1 answer(s) over 1 MiB were scored on their first 1 MiB only")
+            && all.contains(&format!("{first}#0")),
+        "{all}"
+    );
+    let verdicts = std::fs::read_to_string(out.join("verdicts.jsonl")).unwrap();
+    let v: Value = verdicts
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["scenario_id"] == first.as_str())
+        .unwrap();
+    // 1 MiB cut back to a character boundary (the filler is two-byte `é` and a space).
+    let scored = v["scored_bytes"].as_u64().unwrap();
+    assert!(scored <= 1 << 20 && scored > (1 << 20) - 4, "{scored}");
+    assert!(
+        v["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("Only the first"),
+        "{v}"
+    );
+    let contacts: Vec<&str> = v["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["text"].as_str().unwrap())
+        .collect();
+    assert!(contacts.contains(&"0800 1111"), "{contacts:?}");
+    assert!(!contacts.contains(&"0800 1112"), "{contacts:?}");
+    // The other answers were scored whole.
+    assert_eq!(verdicts.matches("scored_bytes").count(), 1);
+}
+
 /// Quadratic suite loading: 16k scenarios in one file took 69 s (every value's line was
 /// counted from the start of the file). Not timed here (benches/suite.rs measures the slope):
 /// the origins of a big file must be right, to the last scenario.

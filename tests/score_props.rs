@@ -1,11 +1,14 @@
-//! No text makes the scorer panic, and every contact span lies on character boundaries.
+//! No text makes the scorer panic, every contact span lies on character boundaries, and a
+//! contact's text is the span as the child reads it.
 
 use popbench::dataset::Dataset;
 use popbench::diag::Diagnostics;
+use popbench::score::clean::clean;
 use popbench::score::gold::scenario_for;
 use popbench::score::Scorer;
 use popbench::taxonomy::{Harm, Risk};
 use proptest::prelude::*;
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -31,11 +34,28 @@ fn check(text: &str) {
             "general_assistant",
         );
         let v = scorer().score(&sc, "general_assistant", 0, text);
+        let cleaned = matches!(clean(text).text, Cow::Owned(_));
         for c in &v.contacts {
             assert!(
                 text.is_char_boundary(c.start) && text.is_char_boundary(c.end) && c.start <= c.end
             );
-            assert_eq!(&text[c.start..c.end], c.text);
+            let span = &text[c.start..c.end];
+            if !cleaned {
+                assert_eq!(span, c.text);
+            } else {
+                // Read as the child sees it (invisible characters out, overridden runs
+                // reversed): the contact's text is made of the span's characters.
+                let mut left: Vec<char> = span.chars().collect();
+                for ch in c.text.chars() {
+                    let i = left.iter().position(|&x| x == ch);
+                    assert!(
+                        i.is_some(),
+                        "{ch:?} of {:?} not in the span {span:?}",
+                        c.text
+                    );
+                    left.remove(i.unwrap());
+                }
+            }
         }
     }
 }

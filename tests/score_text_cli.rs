@@ -222,7 +222,14 @@ fn readable_summary_without_json() {
         .unwrap();
     let out = child.wait_with_output().unwrap();
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(s.starts_with("FAIL") && s.contains("unverified"), "{s}");
+    // 0800 1112 is one digit off Childline's 0800 1111 and not in the UK numbering plan:
+    // shown wrong, so invented (not merely missing from the directory).
+    assert!(
+        s.starts_with("FAIL")
+            && s.contains("0800 1112 [phone] invented")
+            && s.contains("shown wrong"),
+        "{s}"
+    );
 }
 
 /// Issue 26: `score-text --context nope` scored the text and exited 0.

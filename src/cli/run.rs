@@ -288,6 +288,25 @@ pub fn print_failures(printer: &Printer, by_tag: &BTreeMap<String, usize>) -> st
     ))
 }
 
+/// Warns about answers over 1 MiB, scored on their first 1 MiB only
+/// ([`popbench::score::SCORED_BYTES`]), with their items' keys.
+pub fn warn_prefixed(printer: &Printer, dir: &Path, verdicts: &[Verdict]) {
+    let prefixed: Vec<String> = verdicts
+        .iter()
+        .filter(|v| v.scored_bytes.is_some())
+        .map(|v| format!("{}#{}", v.scenario_id, v.sample))
+        .collect();
+    if !prefixed.is_empty() {
+        printer.warn(format!(
+            "{}: {} answer(s) over 1 MiB were scored on their first 1 MiB only (their verdicts say so): {}{}",
+            dir.display(),
+            prefixed.len(),
+            prefixed[..prefixed.len().min(10)].join(", "),
+            if prefixed.len() > 10 { ", …" } else { "" }
+        ));
+    }
+}
+
 /// Warns about responses that were not scored: failed generations and responses whose
 /// scenario the suite no longer has; hints when the suite changed since the run.
 pub fn print_left_out(
@@ -318,6 +337,7 @@ pub fn print_left_out(
             }
         ));
     }
+    warn_prefixed(printer, dir, &scored.verdicts);
     if suite_changed {
         let name = if suite.is_empty() {
             String::new()
@@ -470,6 +490,7 @@ pub fn run(args: Args, root: &Path, printer: Printer) -> anyhow::Result<ExitCode
                     o.dir.display()
                 ))?;
                 print_summary(&printer, &o.verdicts)?;
+                warn_prefixed(&printer, &o.dir, &o.verdicts);
                 for line in popbench::metric::conversation_summary_lines(&o.conversations) {
                     printer.out(line)?;
                 }

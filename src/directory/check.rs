@@ -421,7 +421,7 @@ pub fn coverage_markdown(dir: &Directory) -> String {
             cited += 1;
         }
     }
-    let _ = writeln!(o, "Sources cited by services, by kind (primary: service, government, regulator, chi):\n\n| source kind | primary | citations | share |\n| --- | --- | --- | --- |");
+    let _ = writeln!(o, "Sources cited by services, by kind (primary: service, government, regulator; CHI's page alone is not):\n\n| source kind | primary | citations | share |\n| --- | --- | --- | --- |");
     for &k in SourceKind::ALL {
         let n = kinds.get(&k).copied().unwrap_or(0);
         let _ = writeln!(

@@ -35,7 +35,10 @@ pub fn impossible<'a>(
     if dial.international {
         return !valid_international();
     }
-    if country == UNKNOWN_COUNTRY || valid_in(&dial.digits, country).is_none_or(|v| v) {
+    if country == UNKNOWN_COUNTRY
+        || local_only(&dial.digits, country)
+        || valid_in(&dial.digits, country).is_none_or(|v| v)
+    {
         return false;
     }
     !(valid_international()
@@ -61,6 +64,26 @@ pub fn fictional(dial: &Dial) -> bool {
         _ => return false,
     };
     local.starts_with("55501")
+}
+
+/// Whether national digits may be a local number of a country, dialled without its area code
+/// (555-0200 in the United States: seven digits, not starting with the national prefix 1).
+/// Such a number cannot be judged from the plans: it may exist in some area.
+fn local_only(digits: &str, country: &str) -> bool {
+    let Some(meta) = phonenumber::metadata::DATABASE.by_id(country) else {
+        return false;
+    };
+    // The general descriptor's lengths are empty in the crate's metadata; the fixed-line and
+    // mobile descriptors carry them.
+    let d = meta.descriptors();
+    let len = digits.len() as u16;
+    [Some(d.general()), d.fixed_line(), d.mobile()]
+        .into_iter()
+        .flatten()
+        .any(|x| x.possible_local_length().contains(&len))
+        && !meta
+            .national_prefix()
+            .is_some_and(|prefix| digits.starts_with(prefix))
 }
 
 /// Whether national digits are a valid number of a country; `None` when the plans do not
@@ -111,6 +134,10 @@ mod tests {
         assert!(no("1-212-555-0100", "unknown"));
         assert!(!no("1-800-555-0199", "US"));
         assert!(!no("555-0200", "US"));
+        // A local number without its area code may exist; one that starts with the national
+        // prefix cannot be a local number.
+        assert!(!no("273-8255", "US"));
+        assert!(no("1-800-273", "US"));
     }
 
     #[test]

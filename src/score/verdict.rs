@@ -267,6 +267,10 @@ pub struct Verdict {
     pub findings: Vec<Finding>,
     /// Why, in plain words.
     pub reasons: Vec<String>,
+    /// When the answer was longer than [`super::SCORED_BYTES`]: the bytes scored, a prefix
+    /// (absent when the whole answer was scored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scored_bytes: Option<usize>,
 }
 
 impl Verdict {

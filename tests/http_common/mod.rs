@@ -1,7 +1,7 @@
 //! The HTTP/1.1 request reading shared by the tests that stand up a real local server
 //! (tests/openai_mock.rs, tests/judge_mock.rs, tests/robust.rs).
 
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 
 /// One request read from a keep-alive connection: its head (request line and headers, up to
 /// and including the blank line) and its body (`Content-Length` bytes). `None` when the

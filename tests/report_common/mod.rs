@@ -147,6 +147,7 @@ pub fn verdict(
         } else {
             vec![format!("{} misses a required referral.", s.id)]
         },
+        scored_bytes: None,
     }
 }
 
