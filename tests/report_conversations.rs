@@ -336,17 +336,22 @@ fn conversation_metrics_are_counted_per_population_with_family_intervals() {
     assert_eq!(cells[1]["imminent"], 2);
     assert_eq!(cells[0]["imminent"], 0);
     assert_eq!(rows[1]["family"], "fam-b");
-    assert!(rows[1]["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|c| c["referral"] == 0 && c["n"] == 1));
+    // fam-b needs a referral from its second turn: its first turn is no miss (regression:
+    // opening turns that need no referral were counted as misses).
+    let b = rows[1]["cells"].as_array().unwrap();
+    assert_eq!(
+        (b[0]["n"].as_u64(), b[0]["not_needed"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert!(b[1..].iter().all(|c| c["referral"] == 0 && c["n"] == 1));
     // Every family together, turn by turn.
     let curve = fixed["curve"].as_array().unwrap();
     assert_eq!(
         (curve[0]["referral"].as_u64(), curve[0]["n"].as_u64()),
-        (Some(1), Some(3))
+        (Some(1), Some(2))
     );
+    // Each turn of the "All families" row links to the conversations it counts.
+    assert!(curve.iter().all(|t| t["items"].is_u64()));
     assert_eq!(
         (curve[2]["referral"].as_u64(), curve[2]["n"].as_u64()),
         (Some(1), Some(3))
@@ -359,8 +364,40 @@ fn conversation_metrics_are_counted_per_population_with_family_intervals() {
         format!("{}-t2", t["anchor"].as_str().unwrap())
     );
 
+    // Every item of a live conversation shows it as lived: the model's own answers, each
+    // with its verdict (regression: items showed the scenario's scripted assistant turns,
+    // and the answers to earlier turns appeared nowhere).
+    let items = json["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    for it in items {
+        let live = it["live"].as_array().expect("a live transcript");
+        assert_eq!(live.len(), 3, "{it}");
+        assert!(live.iter().all(|t| t["answer"].is_string()));
+    }
+    let a_fr = items.iter().find(|i| i["scenario_id"] == "a-fr").unwrap();
+    assert_eq!(a_fr["live"][0]["answer"], HOSTILE_FIRST);
+    assert_eq!(a_fr["live"][0]["referral"], true);
+    assert_eq!(a_fr["live"][1]["pass"], false);
+    let b_ar = items
+        .iter()
+        .find(|i| i["scenario_id"] == "b-ar" && i["sample"] == 0)
+        .unwrap();
+    assert_eq!(b_ar["live"][0]["needs_referral"], false);
+    assert_eq!(b_ar["live"][1]["answer"], "b-ar second answer");
+
     let html = std::fs::read_to_string(fx.out.join("report.html")).unwrap();
     assert!(html.contains(r##"<li><a href="#conversations">Conversations</a></li>"##));
+    // A report of live conversations gives their results before the last-turn leaderboard.
+    assert!(
+        html.find(r#"<section id="conversations">"#) < html.find(r#"<section id="leaderboard">"#)
+    );
+    let id = a_fr["id"].as_u64().unwrap();
+    assert!(html.contains(&format!(r#"<h5 id="i{id}-t2">"#)));
+    assert!(html.contains("b-ar second answer"));
+    assert!(
+        !html.contains("Assistant (scripted"),
+        "no scripted turn shown for a live item"
+    );
     assert!(html.contains(r#"<section id="conversations">"#));
     // The figures as printed: rate, interval, k/n, with the family mark.
     let want_cell = format!(
@@ -369,13 +406,13 @@ fn conversation_metrics_are_counted_per_population_with_family_intervals() {
         want.hi.unwrap() * 100.0
     );
     assert!(html.contains(&want_cell), "figure cell {want_cell}");
-    // The strip is accessible and links to the transcript's turn; the table beside it too.
-    assert!(html.contains("<title id=\"c0-st\">") && html.contains("<desc id=\"c0-sd\">"));
-    assert!(html.contains(r##"<a href="#c0-f0-t2">"##));
-    assert!(html.contains(r##"<td class="num"><a href="#c0-f0-t2">1/2</a> !</td>"##));
-    assert!(html.contains(r##"<td class="num"><a href="#c0-f0-t3">1/2</a> P</td>"##));
-    // Transcripts: collapsed, linked to their item, in the child's language and direction.
-    assert!(html.contains(r#"<details class="ex" id="c0-f0">"#));
+    // The turn-by-turn heat table: each cell coloured by its share, linked to the
+    // transcript's turn.
+    assert!(html.contains(r##"<td class="num h3"><a href="#c0-f0-t2">1/2</a> !</td>"##));
+    assert!(html.contains(r##"<td class="num h3"><a href="#c0-f0-t3">1/2</a> P</td>"##));
+    // Transcripts: collapsed (a link to them opens them), linked to their item, in the
+    // child's language and direction.
+    assert!(html.contains(r#"<div class="fold" id="c0-f0">"#));
     assert!(html.contains(r#"<pre class="u" lang="fr" dir="ltr">"#));
     assert!(html.contains(r#"<pre class="u" lang="ar" dir="rtl">"#));
     assert!(Regex::new(r##"href="#i\d+">last answer in the appendix"##)
@@ -385,7 +422,7 @@ fn conversation_metrics_are_counted_per_population_with_family_intervals() {
 
     let md = std::fs::read_to_string(fx.out.join("report.md")).unwrap();
     assert!(md.contains("## Conversations: referral turn by turn"));
-    assert!(md.contains("| fam-a | 2 | 1/2 | 1/2 ! |"), "{md}");
+    assert!(md.contains(r"| fam-a | 2 | 1/2 | 1/2 \! |"), "{md}");
     assert!(md.contains("| Referral reached at some turn | 66.7% ["));
     assert!(md.contains("]† 2/3"));
 }
@@ -481,13 +518,13 @@ fn conversation_report_fits_360_and_1400_px() {
     let csp = Regex::new(r#"<meta http-equiv="Content-Security-Policy"[^>]*>"#).unwrap();
     let bare = csp.replace(&html, "").into_owned();
     // Open every transcript so that their text is laid out too.
-    let bare = bare.replace(r#"<details class="ex""#, r#"<details open class="ex""#);
+    let bare = bare.replace("<details", "<details open");
     let doc = serde_json::to_string(&bare).unwrap().replace("</", "<\\/");
     let title = Regex::new(r"<title>LAYOUT (\d+) (\d+) (\d+) (\w+)</title>").unwrap();
     for width in [360u32, 1400] {
         let profile = tempfile::tempdir().unwrap();
         let probe = format!(
-            "<!DOCTYPE html><html><head><title>probe</title></head><body style=\"margin:0\"><iframe id=\"f\" width=\"{width}\" height=\"900\" style=\"border:0\"></iframe><script>const f=document.getElementById('f');f.onload=()=>{{const d=f.contentDocument;document.title='LAYOUT '+d.documentElement.scrollWidth+' '+d.body.scrollWidth+' '+f.contentWindow.innerWidth+' '+(d.title==='popbench report');}};f.srcdoc={doc};</script></body></html>"
+            "<!DOCTYPE html><html><head><title>probe</title></head><body style=\"margin:0\"><iframe id=\"f\" width=\"{width}\" height=\"900\" style=\"border:0\"></iframe><script>const f=document.getElementById('f');f.onload=()=>{{const d=f.contentDocument;document.title='LAYOUT '+d.documentElement.scrollWidth+' '+d.body.scrollWidth+' '+f.contentWindow.innerWidth+' '+d.title.startsWith('popbench report');}};f.srcdoc={doc};</script></body></html>"
         );
         let probe_path = fx.out.join(format!("probe-{width}.html"));
         std::fs::write(&probe_path, probe).unwrap();

@@ -78,6 +78,25 @@ fn fixture() -> (
     (tmp, runs, scenarios, dir)
 }
 
+/// The report of `runs`, with no warnings, no judge and no timestamp.
+fn build(
+    runs: &[report::RunData],
+    scenarios: &[popbench::scenario::Scenario],
+    dir: &popbench::directory::Directory,
+) -> report::Report {
+    let hashes = BTreeMap::new();
+    report::build(&ReportInput {
+        runs,
+        scenarios,
+        directory: dir,
+        suite_hashes: &hashes,
+        warnings: &[],
+        generated_at: None,
+        scorer_gold: None,
+        judges: &[],
+    })
+}
+
 #[test]
 fn every_figure_in_the_html_is_in_results_json() {
     let (tmp, runs, scenarios, dir) = fixture();
@@ -220,7 +239,8 @@ fn report_has_every_section_and_statistic() {
         .iter()
         .all(|r| r.cells.iter().all(|c| c.figure.underpowered)));
     assert!(html.contains("underpowered, MDE"));
-    assert!(html.contains("none bad: ≤ 25.0%"));
+    // One stated upper bound per empty cell: the interval's, never a second (rule of three).
+    assert!(!html.contains("none bad"));
     // The perfect model beats the weak one on pass rate.
     let c = rep
         .comparisons
@@ -271,6 +291,125 @@ fn report_has_every_section_and_statistic() {
     // report.md holds the same leaderboard.
     let md = std::fs::read_to_string(&written.markdown).unwrap();
     assert!(md.contains("## Leaderboard") && md.contains("gamma-perfect"));
+    // The page title names the systems (regression: it read "popbench report" alone); no
+    // system here is under 1B parameters or mostly cut, so no floor caveat.
+    let title = &html[html.find("<title>").unwrap()..html.find("</title>").unwrap()];
+    assert!(
+        title.starts_with("<title>popbench report&#58; gamma-perfect, ")
+            && title.contains("beta-7b"),
+        "{title}"
+    );
+    assert!(rep.floor.is_empty());
+    // "Country not stated" is no country (regression: the headline counted it as one).
+    assert_eq!(rep.totals.countries, 2);
+    assert!(rep.totals.country_not_stated > 0);
+    assert!(
+        rep.headline[0].contains("2 countries (and "),
+        "{}",
+        rep.headline[0]
+    );
+    // Every help-seeking metric has its column, "Names a service not in the directory"
+    // included (regression: it was defined but shown in no table).
+    for m in popbench::metric::Metric::ALL {
+        if m.population() == popbench::metric::Population::HelpSeeking {
+            assert!(
+                html.contains(&format!(r#"<th scope="col">{}</th>"#, m.label())),
+                "{}",
+                m.label()
+            );
+        }
+    }
+    // Provenance in both formats gives the token limit (regression: the Markdown's did not).
+    assert!(md.contains("max tokens 256") && html.contains("max tokens 256"));
+    // "k" means events only: the samples per item are named in words.
+    assert!(!html.contains("k = 2") && html.contains("2 samples per item"));
+}
+
+/// Answers cut at the token limit and answers with broken text: each warning has its own
+/// list, truncation is shown beside every failure reason, a U+FFFD that stands for a
+/// character the limit cut is not "garbled", and a small model's figures are called a floor
+/// in the title, the headline and every audience block.
+#[test]
+fn cut_and_garbled_answers_are_counted_apart_with_their_own_lists() {
+    let (_tmp, mut runs, scenarios, dir) = fixture();
+    runs[1].manifest.model.name = "beta-135m".into();
+    let beta = &mut runs[1].responses;
+    for (i, r) in beta.iter_mut().enumerate() {
+        if i % 3 != 0 {
+            r.finish_reason = popbench::types::FinishReason::Length;
+            r.response.push('\u{FFFD}');
+        }
+    }
+    beta[1].response.insert(0, '\u{FFFD}');
+    let cut_n = beta
+        .iter()
+        .filter(|r| r.finish_reason == popbench::types::FinishReason::Length)
+        .count();
+    let rep = build(&runs, &scenarios, &dir);
+    let warn = |id: &str| {
+        rep.warnings
+            .iter()
+            .find(|w| w.id == id && w.system.as_deref() == Some("beta-135m"))
+            .unwrap_or_else(|| panic!("{id}"))
+    };
+    let t = warn("truncated");
+    let cut_list = &rep.item_lists[t.items.unwrap() as usize];
+    assert_eq!(cut_list.with.len(), cut_n);
+    assert!(cut_list
+        .with
+        .iter()
+        .all(|&i| rep.items[i as usize].finish_reason.as_deref() == Some("length")));
+    // Only the one U+FFFD inside a text is broken text; the others end a cut answer.
+    let g = warn("replacement_characters");
+    assert!(g.text.contains("1 of 72 responses"), "{}", g.text);
+    assert!(
+        g.text
+            .contains(&format!("{} more end in a character", cut_n - 1)),
+        "{}",
+        g.text
+    );
+    assert_eq!(rep.item_lists[g.items.unwrap() as usize].with.len(), 1);
+    // The anatomy: cut answers beside every reason, and "truncated" is no reason of its own.
+    let a = rep
+        .anatomy
+        .iter()
+        .find(|a| a.system == "beta-135m")
+        .unwrap();
+    let failed_cut = rep
+        .items
+        .iter()
+        .filter(|i| {
+            i.system == "beta-135m"
+                && i.primary_reason.is_some()
+                && i.finish_reason.as_deref() == Some("length")
+        })
+        .count() as u64;
+    assert!(failed_cut > 0);
+    assert_eq!(a.truncated, failed_cut);
+    assert_eq!(
+        a.segments.iter().map(|s| s.truncated).sum::<u64>(),
+        failed_cut
+    );
+    assert!(a
+        .segments
+        .iter()
+        .all(|s| s.reason != "truncated" && s.truncated <= s.count));
+    // The truncation recommendation links to the cut answers, not to the pass rate's list.
+    let rec = rep
+        .audiences
+        .iter()
+        .flat_map(|x| &x.findings)
+        .find(|f| f.rule == "truncated_warning" && f.system == "beta-135m")
+        .unwrap();
+    assert_eq!(rec.items, t.items);
+    // A 135M model: a floor, said in the title, the headline and every audience block.
+    assert_eq!(rep.floor.len(), 1);
+    assert_eq!(rep.floor[0].parameters_billions, Some(0.135));
+    assert!(rep.headline.contains(&rep.floor[0].text));
+    assert!(rep.audiences.iter().all(|x| x.caveat.is_some()));
+    let html = popbench::report::html::render(&rep);
+    assert!(html
+        .contains("(some figures are a floor, not a finding about deployed assistants)</title>"));
 }
 
 /// Regression: a rate of 0 or 1 over clustered items had a zero-width bootstrap interval,
@@ -351,18 +490,7 @@ fn rates_of_zero_and_one_get_a_clustered_wilson_interval() {
 #[test]
 fn counts_agree_with_a_direct_count() {
     let (_tmp, runs, scenarios, dir) = fixture();
-    let hashes = BTreeMap::new();
-    let input = ReportInput {
-        runs: &runs,
-        scenarios: &scenarios,
-        directory: &dir,
-        suite_hashes: &hashes,
-        warnings: &[],
-        generated_at: None,
-        scorer_gold: None,
-        judges: &[],
-    };
-    let rep = report::build(&input);
+    let rep = build(&runs, &scenarios, &dir);
     let pass_k = |run: &report::RunData| {
         let mut items: BTreeMap<(&str, &str), Vec<(u32, bool)>> = BTreeMap::new();
         for v in &run.verdicts {
@@ -424,18 +552,7 @@ fn counts_agree_with_a_direct_count() {
 #[test]
 fn reports_are_reproducible() {
     let (_tmp, runs, scenarios, dir) = fixture();
-    let hashes = BTreeMap::new();
-    let input = ReportInput {
-        runs: &runs,
-        scenarios: &scenarios,
-        directory: &dir,
-        suite_hashes: &hashes,
-        warnings: &[],
-        generated_at: None,
-        scorer_gold: None,
-        judges: &[],
-    };
-    let a = serde_json::to_string(&report::build(&input)).unwrap();
-    let b = serde_json::to_string(&report::build(&input)).unwrap();
+    let a = serde_json::to_string(&build(&runs, &scenarios, &dir)).unwrap();
+    let b = serde_json::to_string(&build(&runs, &scenarios, &dir)).unwrap();
     assert_eq!(a, b);
 }

@@ -1,19 +1,19 @@
 //! From runs, scenarios and the directory to the [`Report`] view model: every figure is
-//! computed once, by the modules named here ([`super::figures`], [`super::comparisons`],
-//! [`super::countries`], [`super::exemplars`], [`super::anatomy`], [`super::items`],
-//! [`super::warnings`], [`super::prose`]); the renderers only format.
+//! computed once, by [`super::figures`] and the sections' builders (`src/report/section/`),
+//! in the order their inputs need; the document and its writers only format.
 
-use super::comparisons::compare;
-use super::countries::{country_cards, coverage};
-use super::exemplars::{exemplars, EXEMPLAR_MAX_CHARS};
-use super::figures::{
-    band_rank, figure, group_by, harm_rank, pass_k_figure, risk_rank, rows, Row, Tally,
-};
+use super::figures::{group_by, rows, Row, Tally};
 pub use super::figures::{labels, UNDERPOWERED_MDE};
 use super::model::*;
-use super::prose::{headline, interval_methods, limitations, methodology};
+use super::section::comparisons::compare;
+use super::section::countries::country_cards;
+use super::section::exemplars::{exemplars, EXEMPLAR_MAX_CHARS};
+use super::section::headline::headline;
+use super::section::limitations::limitations;
+use super::section::methodology::{interval_methods, methodology};
 use super::ReportInput;
 use crate::scenario::Scenario;
+use crate::score::conversation::ConversationVerdict;
 use crate::score::verdict::Verdict;
 use crate::stats::{BOOTSTRAP_RESAMPLES, Z95, Z_POWER80};
 use std::collections::{BTreeSet, HashMap};
@@ -24,32 +24,6 @@ const P_FLOOR: f64 = 0.0001;
 /// (see [`Metric::outcome`], the one definition).
 pub fn outcome(m: Metric, v: &Verdict) -> Option<bool> {
     m.outcome(v)
-}
-
-/// The contexts a run's items were answered in (responses first, then verdicts, in order
-/// of first appearance) and where each one's system prompt came from.
-fn contexts_tested(run: &super::RunData) -> Vec<ContextTested> {
-    let file = run.manifest.inputs.contexts_file.as_ref();
-    let mut seen = BTreeSet::new();
-    run.responses
-        .iter()
-        .map(|r| r.context.as_str())
-        .chain(run.verdicts.iter().map(|v| v.context.as_str()))
-        .filter(|c| seen.insert(*c))
-        .map(|id| {
-            let from_file = file.and_then(|f| f.contexts.iter().find(|c| c.id == id));
-            let source = match from_file {
-                Some(_) => "file",
-                None if id == crate::context::NONE => "none",
-                None => "popbench",
-            };
-            ContextTested {
-                id: id.to_string(),
-                source: source.into(),
-                system: from_file.map(|c| c.system.clone()),
-            }
-        })
-        .collect()
 }
 
 /// Builds the report.
@@ -76,49 +50,8 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         })
         .collect();
 
-    // Leaderboard.
-    let mut leaderboard: Vec<SystemSummary> = runs
-        .iter()
-        .enumerate()
-        .map(|(i, run)| {
-            let k = run.manifest.inputs.samples.max(1);
-            let label = &names[i];
-            let metrics = Metric::ALL
-                .iter()
-                .map(|&m| MetricFigure {
-                    metric: m,
-                    figure: figure(
-                        &mut tally,
-                        by_sys[i].iter().copied(),
-                        m,
-                        format!("{label}: {}", m.label()),
-                    ),
-                    pass_k: (k > 1).then(|| pass_k_figure(&mut tally, &by_item[i], m, k as usize)),
-                })
-                .collect();
-            SystemSummary {
-                system: label.clone(),
-                run_id: run.manifest.run_id.clone(),
-                model_spec: run.manifest.inputs.model_spec.clone(),
-                samples: k,
-                verdicts: by_sys[i].len() as u64,
-                generation_errors: run.responses.iter().filter(|r| r.failed()).count() as u64,
-                rank: 0,
-                metrics,
-            }
-        })
-        .collect();
-    let mut order: Vec<usize> = (0..runs.len()).collect();
-    let pass_of = |s: &SystemSummary| s.metrics[0].figure.estimate.p.unwrap_or(-1.0);
-    order.sort_by(|&a, &b| {
-        pass_of(&leaderboard[b])
-            .total_cmp(&pass_of(&leaderboard[a]))
-            .then(names[a].cmp(&names[b]))
-    });
-    for (rank, &i) in order.iter().enumerate() {
-        leaderboard[i].rank = rank + 1;
-    }
-    leaderboard.sort_by_key(|s| s.rank);
+    let (leaderboard, order) =
+        super::section::leaderboard::build(&mut tally, runs, &names, &by_sys, &by_item);
 
     // Paired comparisons, every pair in leaderboard order, every metric.
     let mut comparisons = Vec::new();
@@ -135,71 +68,16 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         }
     }
 
-    // Breakdowns of the pass rate.
-    type Key = for<'r> fn(&'r Row<'r>) -> &'r str;
-    let dims: [(&str, &str, Key); 6] = [
-        ("harm", "Harm", |r| r.v.harm.id()),
-        ("risk", "Risk", |r| r.v.risk.id()),
-        ("age_band", "Age band", |r| r.age_band()),
-        ("language", "Language", |r| &r.v.language),
-        ("country", "Country", |r| &r.v.country),
-        ("context", "Context", |r| &r.v.context),
-    ];
     let by_country = group_by(&rows, runs.len(), |r| &r.v.country);
-    let mut languages = 0;
-    let breakdowns = dims
-        .iter()
-        .map(|&(dim, title, key)| {
-            let grouped = if dim == "country" {
-                by_country.clone()
-            } else {
-                group_by(&rows, runs.len(), |r| key(r))
-            };
-            if dim == "language" {
-                languages = grouped.len();
-            }
-            let mut rows_out: Vec<BreakdownRow> = grouped
-                .into_iter()
-                .map(|(value, per)| {
-                    let label = super::names::value_label(dim, value, input.directory);
-                    BreakdownRow {
-                        cells: order
-                            .iter()
-                            .map(|&i| Cell {
-                                system: names[i].clone(),
-                                figure: figure(
-                                    &mut tally,
-                                    per[i].iter().copied(),
-                                    Metric::Pass,
-                                    format!(
-                                        "{}: pass rate, {} {label}",
-                                        names[i],
-                                        title.to_lowercase()
-                                    ),
-                                ),
-                            })
-                            .collect(),
-                        value: value.to_string(),
-                        label,
-                    }
-                })
-                // Rows with no help-seeking item (the controls' harm) have no pass rate.
-                .filter(|r: &BreakdownRow| r.cells.iter().any(|c| c.figure.estimate.n > 0))
-                .collect();
-            match dim {
-                "harm" => rows_out.sort_by_key(|r| harm_rank(&r.value)),
-                "risk" => rows_out.sort_by_key(|r| risk_rank(&r.value)),
-                "age_band" => rows_out.sort_by_key(|r| band_rank(&r.value)),
-                _ => {}
-            }
-            Breakdown {
-                dimension: dim.to_string(),
-                title: title.to_string(),
-                metric: Metric::Pass,
-                rows: rows_out,
-            }
-        })
-        .collect();
+    let (breakdowns, languages) = super::section::breakdowns::build(
+        &mut tally,
+        &rows,
+        &by_country,
+        runs.len(),
+        &order,
+        &names,
+        input.directory,
+    );
 
     // Each item's place in (scenario id, context) order.
     let mut items: Vec<(&str, &str, u32)> = Vec::new();
@@ -219,16 +97,52 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         .iter()
         .map(|&i| exemplars(&names[i], &runs[i], &by_sys[i], &item_rank, &scen))
         .collect();
-    let map = super::countries::map_figures(&countries);
-    let reasons: Vec<Option<super::anatomy::Reason>> =
-        rows.iter().map(super::anatomy::primary_reason).collect();
-    let anatomy = order
+    let map = super::section::map::build(&countries);
+    let reasons: Vec<Option<super::section::anatomy::Reason>> = rows
         .iter()
-        .map(|&i| super::anatomy::anatomy(&mut tally, &names[i], &by_sys[i], &reasons))
+        .map(super::section::anatomy::primary_reason)
+        .collect();
+    let anatomy: Vec<Anatomy> = order
+        .iter()
+        .map(|&i| {
+            super::section::anatomy::anatomy(
+                &mut tally,
+                &names[i],
+                runs[i].manifest.inputs.generation.max_tokens,
+                &by_sys[i],
+                &reasons,
+            )
+        })
+        .collect();
+    // Each live conversation by its item's key, to show it as lived.
+    let conversations: HashMap<(usize, &str, &str, u32), &ConversationVerdict> = runs
+        .iter()
+        .enumerate()
+        .flat_map(|(sys, run)| {
+            run.conversations.iter().map(move |c| {
+                (
+                    (sys, c.scenario_id.as_str(), c.context.as_str(), c.sample),
+                    c,
+                )
+            })
+        })
         .collect();
     let items = rows
         .iter()
-        .map(|r| super::items::item_view(r, &names[r.sys], reasons[r.idx as usize]))
+        .map(|r| {
+            let key = (
+                r.sys,
+                r.v.scenario_id.as_str(),
+                r.v.context.as_str(),
+                r.v.sample,
+            );
+            super::section::items::item_view(
+                r,
+                &names[r.sys],
+                reasons[r.idx as usize],
+                conversations.get(&key).copied(),
+            )
+        })
         .collect();
 
     let totals = Totals {
@@ -236,7 +150,14 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         verdicts: rows.len() as u64,
         scenarios: scenario_count as u64,
         families: families as u64,
-        countries: country_set.len() as u64,
+        countries: country_set
+            .iter()
+            .filter(|c| **c != crate::scenario::UNKNOWN_COUNTRY)
+            .count() as u64,
+        country_not_stated: rows
+            .iter()
+            .filter(|r| r.v.country == crate::scenario::UNKNOWN_COUNTRY)
+            .count() as u64,
         languages: languages as u64,
         unknown_scenarios: rows.iter().filter(|r| r.sc.is_none()).count() as u64,
         live_conversations: runs.iter().map(|r| r.conversations.len() as u64).sum(),
@@ -261,53 +182,11 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         chart_ticks_percent: vec![0, 25, 50, 75, 100],
     };
 
-    let coverage = coverage(input.directory, &country_set);
-    let provenance = runs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let m = &r.manifest;
-            Provenance {
-                system: names[i].clone(),
-                run_id: m.run_id.clone(),
-                model_spec: m.inputs.model_spec.clone(),
-                backend: m.model.backend.clone(),
-                model_files: m.model.files.clone(),
-                chat_template_sha256: m
-                    .model
-                    .chat_template_sha256
-                    .clone()
-                    .or_else(|| m.inputs.chat_template_sha256.clone()),
-                suite: m.inputs.suite.clone(),
-                suite_sha256: m.inputs.suite_sha256.clone(),
-                suite_sha256_now: input.suite_hashes.get(&m.inputs.suite).cloned(),
-                directory_sha256: m.inputs.directory_sha256.clone(),
-                policy_sha256: m.inputs.policy_sha256.clone(),
-                contexts_sha256: m.inputs.contexts_sha256.clone(),
-                contexts_file: m.inputs.contexts_file.as_ref().map(|f| ContextsFileRef {
-                    path: f.path.clone(),
-                    sha256: f.sha256.clone(),
-                }),
-                contexts: contexts_tested(r),
-                popbench_version: m.harness.version.clone(),
-                popbench_commit: m.harness.git_commit.clone(),
-                git_dirty: m.harness.git_dirty,
-                samples: m.inputs.samples,
-                temperature: m.inputs.generation.temperature,
-                max_tokens: m.inputs.generation.max_tokens,
-                stop: m.inputs.generation.stop.clone(),
-                seed: m.inputs.generation.seed,
-                device: m.machine.device.clone(),
-                started_at: m.started_at.clone(),
-                finished_at: m.finished_at.clone(),
-                items_total: m.items_total,
-                responses: r.responses.len() as u64,
-                verdicts: r.verdicts.len() as u64,
-            }
-        })
-        .collect();
+    let coverage = super::section::coverage::build(input.directory, &country_set);
+    let provenance = super::section::provenance::build(input, &names);
 
-    let headline = headline(&totals, &leaderboard, &comparisons);
+    let floor = super::section::headline::floor(input, &names);
+    let headline = headline(&totals, &leaderboard, &comparisons, &anatomy, &floor);
     let mut warnings: Vec<Warning> = input
         .warnings
         .iter()
@@ -315,10 +194,21 @@ pub fn build(input: &ReportInput<'_>) -> Report {
             id: "load".into(),
             system: None,
             text: w.clone(),
+            items: None,
         })
         .collect();
-    warnings.extend(super::warnings::computed(input, &names));
-    let audiences = super::prose::recommendations(&leaderboard, &warnings);
+    warnings.extend(super::section::warnings::computed(
+        input, &names, &rows, &mut tally,
+    ));
+    let audiences = super::section::recommendations::recommendations(
+        &super::section::recommendations::Findings {
+            board: &leaderboard,
+            anatomy: &anatomy,
+            warnings: &warnings,
+            floor: &floor,
+        },
+        &mut tally,
+    );
     let sections = super::section::sections(&mut super::section::Context {
         input,
         rows: &rows,
@@ -333,7 +223,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         methodology: methodology()
             .into_iter()
             .chain(
-                super::prose::rule_texts()
+                super::section::recommendations::rule_texts()
                     .into_iter()
                     .map(|r| format!("Recommendation rule {}: {}", r.id, r.definition)),
             )
@@ -363,9 +253,10 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         coverage,
         provenance,
         audiences,
+        floor,
         warnings,
         anatomy,
-        failure_reasons: super::anatomy::definitions(),
+        failure_reasons: super::section::anatomy::definitions(),
         judges: input.judges.to_vec(),
         sections,
         map,

@@ -29,6 +29,23 @@ const BIDI: [(char, &str); 9] = [
 /// - other control characters (except tab and newline) become U+FFFD.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + s.len() / 8);
+    esc_into(&mut out, s);
+    out
+}
+
+/// [`esc`], written onto the end of `out` (no string of its own).
+pub fn esc_into(out: &mut String, s: &str) {
+    // Most text needs no escaping at all: copy it whole.
+    if s.bytes().all(|b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b' ' | b'.' | b',' | b'-' | b'_' | b'#' | b'(' | b')' | b'/' | b'%'
+            )
+    }) {
+        out.push_str(s);
+        return;
+    }
     for ch in s.chars() {
         match ch {
             '&' => out.push_str("&amp;"),
@@ -48,7 +65,6 @@ pub fn esc(s: &str) -> String {
             },
         }
     }
-    out
 }
 
 /// Whether `neutralise` changes `ch`.

@@ -1,10 +1,12 @@
 //! The world map: correct-referral rate by country as an inline SVG choropleth, drawn from
-//! vendored Natural Earth 1:110m boundaries (public domain; see `src/report/map/README.md`),
-//! and the same figures as CSV and GeoJSON with ISO codes.
+//! vendored Natural Earth 1:110m boundaries, with small countries (and those the 1:110m
+//! boundaries leave out) also drawn as points from Natural Earth 1:10m (public domain; see
+//! `src/report/map/README.md`); and the same figures as CSV and GeoJSON with ISO codes.
 
 use super::escape::esc;
 use super::fmt::{interval, pct};
 use super::model::MapCountry;
+pub use super::section::map::MapChart;
 use std::fmt::Write as _;
 
 /// The vendored boundaries: `alpha-2 \t name \t SVG path` per line.
@@ -33,52 +35,114 @@ pub fn shapes() -> impl Iterator<Item = Shape> {
     })
 }
 
-/// The fill of a rate (red through amber to green), grey hatch when there are no scenarios.
-fn fill(p: Option<f64>) -> String {
-    match p {
-        Some(p) => format!("hsl({:.0},62%,{:.0}%)", p.clamp(0.0, 1.0) * 120.0, 55.0),
-        None => "#e3e3e3".into(),
-    }
+/// Countries with fewer items than this are hatched: their rate rests on too little.
+pub const FEW_ITEMS: u64 = 10;
+
+/// A country whose shape spans less than this (view-box units, either way) is also drawn
+/// as a point, so that it can be seen.
+const SMALL_SHAPE: f64 = 8.0;
+
+/// The vendored points: `alpha-2 \t name \t x,y` per line.
+const POINTS: &str = include_str!("map/points-10m.tsv");
+
+/// A representative point of a country (the centroid of its largest polygon at 1:10m), in
+/// the map's view box; every country of the directory has one.
+pub fn point(code: &str) -> Option<(f64, f64)> {
+    POINTS.lines().find_map(|l| {
+        let mut f = l.splitn(3, '\t');
+        if f.next()? != code {
+            return None;
+        }
+        let (x, y) = f.nth(1)?.split_once(',')?;
+        Some((x.parse().ok()?, y.parse().ok()?))
+    })
 }
 
-/// The map of one system: countries with scenarios filled by their correct-helpline rate and
-/// linked to their items; others grey ("no scenarios").
-pub fn svg(system: &str, countries: &[&MapCountry]) -> String {
-    let mut s = format!(
-        r##"<svg class="chart map" viewBox="0 0 1000 500" width="100%" role="img" aria-label="Correct child helpline by country, {}" xmlns="http://www.w3.org/2000/svg"><rect width="1000" height="500" fill="#f4f8fb"/>"##,
-        esc(system)
+/// The extent of a path (width, height) in view-box units.
+fn extent(path: &str) -> (f64, f64) {
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for p in path.split(['M', 'L', 'Z']).filter(|p| !p.is_empty()) {
+        if let Some((x, y)) = p.split_once(',') {
+            if let (Ok(x), Ok(y)) = (x.parse::<f64>(), y.parse::<f64>()) {
+                x0 = x0.min(x);
+                x1 = x1.max(x);
+                y0 = y0.min(y);
+                y1 = y1.max(y);
+            }
+        }
+    }
+    (x1 - x0, y1 - y0)
+}
+
+/// The words of a country's figure (its tooltip and its name for screen readers).
+fn words(c: &MapCountry) -> String {
+    let e = &c.helpline_correct.estimate;
+    format!(
+        "{}: correct child helpline in {} of {} items ({}; 95% interval {}){}",
+        c.name,
+        e.k,
+        e.n,
+        pct(e.p),
+        interval(e.lo, e.hi),
+        if e.n < FEW_ITEMS {
+            ", fewer than 10 items"
+        } else {
+            ""
+        }
+    )
+}
+
+/// The map of one system: the countries with scenarios filled by their correct-helpline
+/// rate on the heat scale (hatched when they have fewer than [`FEW_ITEMS`] items), small
+/// countries and those the 1:110m boundaries leave out also drawn as points; each linked to
+/// its items. Others are grey. The SVG holds no text: its legend is the page's.
+pub fn svg(o: &mut String, m: &MapChart) {
+    let hatch = format!("hatch-{}", esc(&m.anchor));
+    let _ = write!(
+        o,
+        r##"<div class="map"><svg viewBox="0 0 1000 500" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg"><defs><pattern id="{hatch}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff" fill-opacity="0.25"/><line x1="0" y1="0" x2="0" y2="6" stroke="#222" stroke-width="2.2"/></pattern></defs><rect width="1000" height="500" fill="#f4f8fb"/>"##,
+        esc(&format!(
+            "Correct child helpline by country, {}: countries coloured by rate",
+            m.system
+        ))
     );
+    let mut drawn = std::collections::BTreeSet::new();
+    let link = |o: &mut String, c: &MapCountry, shape: &str| match c.helpline_correct.items {
+        Some(l) => {
+            let _ = write!(o, r##"<a href="#l{l}">{shape}</a>"##);
+        }
+        None => o.push_str(shape),
+    };
+    let mut points = Vec::new();
     for sh in shapes() {
-        let c = countries
+        match m
+            .countries
             .iter()
-            .find(|c| c.code == sh.code && sh.code != "-");
-        match c {
+            .find(|c| c.code == sh.code && sh.code != "-")
+        {
             Some(c) => {
                 let e = &c.helpline_correct.estimate;
-                let title = format!(
-                    "{}: {} correct child helpline ({}/{}; 95% CI {})",
-                    c.name,
-                    pct(e.p),
-                    e.k,
-                    e.n,
-                    interval(e.lo, e.hi)
-                );
-                let shape = format!(
-                    r##"<path d="{}" fill="{}" stroke="#fff" stroke-width="0.5"><title>{}</title></path>"##,
+                let few = e.n < FEW_ITEMS;
+                let mut shape = format!(
+                    r##"<g><title>{}</title><path d="{}" fill="{}" stroke="#777" stroke-width="0.4"/>"##,
+                    esc(&words(c)),
                     sh.path,
-                    fill(e.p),
-                    esc(&title)
+                    crate::report::html::heat_fill(e.p),
                 );
-                match c.helpline_correct.items {
-                    Some(l) => {
-                        let _ = write!(s, r##"<a href="#l{l}">{shape}</a>"##);
-                    }
-                    None => s.push_str(&shape),
+                if few {
+                    let _ = write!(shape, r##"<path d="{}" fill="url(#{hatch})"/>"##, sh.path);
+                }
+                shape.push_str("</g>");
+                link(o, c, &shape);
+                drawn.insert(c.code.as_str());
+                let (w, h) = extent(sh.path);
+                if w.max(h) < SMALL_SHAPE {
+                    points.push(c);
                 }
             }
             None => {
                 let _ = write!(
-                    s,
+                    o,
                     r##"<path d="{}" fill="#e3e3e3" stroke="#fff" stroke-width="0.5"><title>{}: no scenarios</title></path>"##,
                     sh.path,
                     esc(sh.name)
@@ -86,19 +150,31 @@ pub fn svg(system: &str, countries: &[&MapCountry]) -> String {
             }
         }
     }
-    // Legend.
-    for (i, p) in [0.0, 0.25, 0.5, 0.75, 1.0].iter().enumerate() {
-        let x = 20.0 + i as f64 * 46.0;
-        let _ = write!(
-            s,
-            r##"<rect x="{x}" y="440" width="44" height="14" fill="{}"/><text x="{}" y="470" font-size="12" text-anchor="middle" fill="#333">{:.0}%</text>"##,
-            fill(Some(*p)),
-            x + 22.0,
-            p * 100.0
+    points.extend(
+        m.countries
+            .iter()
+            .filter(|c| !drawn.contains(c.code.as_str())),
+    );
+    for c in points {
+        let Some((x, y)) = point(&c.code) else {
+            continue;
+        };
+        let e = &c.helpline_correct.estimate;
+        let mut dot = format!(
+            r##"<g><title>{}</title><circle cx="{x}" cy="{y}" r="6" fill="{}" stroke="#222" stroke-width="1.2"/>"##,
+            esc(&words(c)),
+            crate::report::html::heat_fill(e.p)
         );
+        if e.n < FEW_ITEMS {
+            let _ = write!(
+                dot,
+                r##"<circle cx="{x}" cy="{y}" r="6" fill="url(#{hatch})"/>"##
+            );
+        }
+        dot.push_str("</g>");
+        link(o, c, &dot);
     }
-    s.push_str(r##"<rect x="262" y="440" width="44" height="14" fill="#e3e3e3"/><text x="312" y="452" font-size="12" fill="#333">no scenarios</text></svg>"##);
-    s
+    o.push_str("</svg></div>");
 }
 
 /// `map.csv`: one row per system and country.
@@ -199,7 +275,18 @@ mod tests {
             .iter()
             .all(|s| s.path.starts_with('M') && s.path.ends_with('Z')));
         assert!(BOUNDARIES.len() < 300_000);
+        // Countries the 1:110m boundaries leave out have points.
+        for code in ["BH", "GI", "LI"] {
+            assert!(all.iter().all(|s| s.code != code), "{code}");
+            let (x, y) = point(code).unwrap();
+            assert!(
+                (400.0..700.0).contains(&x) && (100.0..200.0).contains(&y),
+                "{code}"
+            );
+        }
+
         let gb = all.iter().find(|s| s.code == "GB").unwrap();
+        assert!(extent(gb.path).0 > SMALL_SHAPE);
         let r = rings(gb.path);
         assert!(!r.is_empty());
         // Great Britain lies between 11°W and 2°E, 49°N and 61°N.

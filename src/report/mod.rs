@@ -3,33 +3,27 @@
 //! with the response) and the map's figures as `map.csv` and `map.geojson`.
 //!
 //! The flow is one way: [`RunData`] + scenarios + directory → [`build::build`] → the
-//! [`model::Report`] view model → renderers ([`html`], [`markdown`]) and serialisers.
-//! The report's sections are one ordered list ([`section::Sections`]): both renderers walk
-//! it, one arm per kind of section, and take the table of contents, anchors and headings
-//! from it. Renderers print only what the view model holds, so every figure of the HTML is
-//! in `results.json`; every untrusted string goes through [`escape::esc`].
+//! [`model::Report`] view model (serialised as `results.json`) → the document
+//! ([`section::document`]: each section, one file of `src/report/section/`, writes its part
+//! into the document model of [`doc`]) → the writers ([`html`], [`markdown`]), which render
+//! only that document. Sections print only what the view model holds, so every figure of
+//! the HTML is in `results.json`; every untrusted string goes through [`escape::esc`] (HTML)
+//! or [`markdown::md`].
 
-pub mod anatomy;
 pub mod build;
-pub mod comparisons;
-pub mod countries;
 pub mod csv;
+pub mod doc;
 pub mod escape;
-pub mod exemplars;
 pub mod figures;
 pub mod fmt;
 pub mod html;
-pub mod items;
-pub mod judge;
 pub mod load;
 pub mod map;
 pub mod markdown;
 pub mod model;
 pub mod names;
-pub mod prose;
 pub mod section;
 pub mod svg;
-pub mod warnings;
 
 pub use build::build;
 pub use load::load_run;
@@ -116,8 +110,10 @@ pub fn write_all(input: &ReportInput<'_>, out: &Path) -> Result<(Report, Written
         map_csv: out.join("map.csv"),
         map_geojson: out.join("map.geojson"),
     };
-    let html = html::render(&report);
-    let md = markdown::render(&report);
+    let document = section::document(&report);
+    let html = html::render_document(&document);
+    let md = markdown::render_document(&document);
+    drop(document);
     let json = serde_json::to_vec_pretty(&report)
         .map_err(|e| Error::Input(format!("results.json: {e}")))?;
     let map_csv = map::csv(&report.map);

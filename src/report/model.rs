@@ -8,6 +8,7 @@ use serde::Serialize;
 /// The format version of `results.json`.
 pub const RESULTS_VERSION: u32 = 2;
 
+pub use super::section::anatomy::{Anatomy, AnatomySegment};
 pub use crate::metric::{Metric, Population};
 
 /// Settings the figures were computed with.
@@ -243,6 +244,13 @@ pub struct ContactView {
     pub status: String,
     /// Matched service.
     pub service_id: Option<String>,
+    /// The country the answer offers it for, when it labels it for another country than
+    /// the child's (an alternative, not a wrong-country contact).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offered_for: Option<String>,
+    /// For a contact shown wrong: what shows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 /// One response shown as evidence.
@@ -424,8 +432,15 @@ pub struct AudienceFindings {
     pub audience: String,
     /// Heading.
     pub title: String,
+    /// What a reader of this block must know first: the figures are a floor (a small
+    /// model, most answers cut), in words for this audience.
+    pub caveat: Option<String>,
+    /// Written for children: plain words, no model ids, no intervals.
+    pub plain: bool,
     /// Recommendations, each triggered by a measured finding.
     pub findings: Vec<Recommendation>,
+    /// When no finding calls for this audience to act: why, from what failed.
+    pub none: Option<String>,
 }
 
 /// A recommendation, with the finding and threshold that triggered it.
@@ -453,6 +468,9 @@ pub struct Warning {
     pub system: Option<String>,
     /// In words.
     pub text: String,
+    /// The list of the items it concerns (answers cut at the token limit, answers with broken
+    /// text), when it concerns items.
+    pub items: Option<u32>,
 }
 
 /// A named list of items: what a figure, a cell or a bar segment counts.
@@ -515,8 +533,13 @@ pub struct ItemView {
     pub rtl: bool,
     /// Age, when the scenario is known.
     pub age: Option<u8>,
-    /// The conversation as the child wrote it; empty when the scenario is unknown.
+    /// The conversation as the scenario writes it; empty when the scenario is unknown.
     pub turns: Vec<TurnView>,
+    /// A live conversation as lived: each child turn with the model's own answer and that
+    /// answer's verdict (empty for a single answer, or a conversation the model answered
+    /// only at its last turn).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub live: Vec<super::section::conversations::TranscriptTurn>,
     /// The response; `None` when not in responses.jsonl.
     pub response: Option<String>,
     /// Why generation stopped (`stop`, `length`, …).
@@ -539,32 +562,6 @@ pub struct ItemView {
     pub flags: Vec<ItemFlag>,
     /// Reasons.
     pub reasons: Vec<String>,
-}
-
-/// One segment of a failure-anatomy bar: failed items with one primary reason.
-#[derive(Debug, Clone, Serialize)]
-pub struct AnatomySegment {
-    /// Reason id.
-    pub reason: String,
-    /// Failed items with this primary reason.
-    pub count: u64,
-    /// Share of the system's failed help-seeking items.
-    pub share: Option<f64>,
-    /// Their list.
-    pub items: Option<u32>,
-}
-
-/// Why one system's help-seeking items failed.
-#[derive(Debug, Clone, Serialize)]
-pub struct Anatomy {
-    /// The system.
-    pub system: String,
-    /// Failed help-seeking items.
-    pub failed: u64,
-    /// Help-seeking items.
-    pub items: u64,
-    /// One segment per reason, in precedence order (zero counts included).
-    pub segments: Vec<AnatomySegment>,
 }
 
 /// A country on the map.
@@ -591,12 +588,15 @@ pub struct Totals {
     pub scenarios: u64,
     /// Distinct families.
     pub families: u64,
-    /// Distinct countries.
+    /// Distinct countries stated by the scenarios ("country not stated" is not one).
     pub countries: u64,
     /// Distinct languages.
     pub languages: u64,
     /// Verdicts whose scenario is not in the loaded suites.
     pub unknown_scenarios: u64,
+    /// Verdicts whose scenario states no country (not counted in `countries`).
+    #[serde(default)]
+    pub country_not_stated: u64,
     /// Live multi-turn conversations scored turn by turn (`conversations.jsonl`); their
     /// verdicts above score the answer to the child's last turn.
     #[serde(default)]
@@ -670,6 +670,10 @@ pub struct Report {
     pub limitations: Vec<String>,
     /// Findings per audience.
     pub audiences: Vec<AudienceFindings>,
+    /// The systems whose figures are a floor (under 1B parameters, or most answers cut at the
+    /// token limit), with the caveat in words; the title, the headline and every audience
+    /// block carry it.
+    pub floor: Vec<super::section::headline::Floor>,
     /// Warnings computed from the runs and met while loading them.
     pub warnings: Vec<Warning>,
     /// Why failed help-seeking items failed, per system.

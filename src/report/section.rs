@@ -1,21 +1,43 @@
-//! The report's sections, in reading order: the one list both renderers walk.
+//! The report's sections, in reading order: the one list the document is written from.
 //!
-//! `sections` builds the list once; `report.html` takes its table of contents, anchors and
-//! headings from it and renders each [`Section`] in one arm of [`super::html`], and
-//! `report.md` does the same in one arm of [`super::markdown`]. A section that is not there
-//! (no judged run, no conversations) is not in the list, so neither format shows it.
+//! Each section is one file of `src/report/section/`: its view model (when it has one of
+//! its own), its builder, and its writer into the document model ([`super::doc`]). This
+//! file lists them: [`sections`] builds the list once (a section with nothing to show is not
+//! in it), and [`document`] asks each for its part; `report.html` and `report.md` render
+//! only that document, so neither writer knows any section.
 //!
-//! The sections of the first report carry no payload: their view models are the top-level
-//! fields of [`super::model::Report`], the public format of `results.json` (version 2). A
-//! newer section carries its view model in its variant; `results.json` holds it under the
-//! section's id (see [`Sections`]'s `Serialize`).
+//! The sections of the first report keep their view models in the top-level fields of
+//! [`super::model::Report`], the public format of `results.json` (version 2). A newer section
+//! carries its view model in its variant; `results.json` holds it under the section's id
+//! (see [`Sections`]'s `Serialize`).
 //!
-//! Adding a section: a variant here with its id, titles and its place in `sections` (its
-//! builder beside it, or in a file of `src/report/section/`), and one arm in each renderer.
+//! Adding a section: `src/report/section/<name>.rs` with its view model, `build` and
+//! `write`, then here `pub mod <name>;`, a variant with its id and titles, its place in
+//! [`sections`] and its arm in [`Section::write`] (and in `Sections`' `Serialize` when it
+//! has a view model). Two files.
 
+pub mod anatomy;
+pub mod breakdowns;
+pub mod comparisons;
+pub mod controls;
 pub mod conversations;
+pub mod countries;
+pub mod coverage;
+pub mod exemplars;
+pub mod headline;
+pub mod items;
+pub mod judge;
+pub mod leaderboard;
+pub mod limitations;
+pub mod map;
+pub mod methodology;
+pub mod provenance;
+pub mod recommendations;
+pub mod warnings;
 
+use super::doc::{Block, Document, Part};
 use super::figures::{Row, Tally};
+use super::model::Report;
 use super::ReportInput;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
@@ -123,6 +145,56 @@ impl Section {
             Section::Items => "Every item",
         }
     }
+
+    /// Whether the Markdown has it: the map and the item appendix are the HTML's own
+    /// (map.csv and results.csv hold their figures).
+    pub fn in_markdown(&self) -> bool {
+        !matches!(self, Section::Map | Section::Items)
+    }
+
+    /// Its part of the document: the body below its heading.
+    pub fn write<'r>(&'r self, r: &'r Report) -> Vec<Block<'r>> {
+        match self {
+            Section::Warnings => warnings::write(r),
+            Section::Headline => headline::write(r),
+            Section::Recommendations => recommendations::write(r),
+            Section::Leaderboard => leaderboard::write(r),
+            Section::Controls => controls::write(r),
+            Section::Anatomy => anatomy::write(r),
+            Section::Judge => judge::write(&r.judges),
+            Section::Comparisons => comparisons::write(r),
+            Section::Breakdowns => breakdowns::write(r),
+            Section::Map => map::write(r),
+            Section::Countries => countries::write(r),
+            Section::Exemplars => exemplars::write(r),
+            Section::Conversations(c) => conversations::write(c),
+            Section::Methodology => methodology::write(r),
+            Section::Coverage => coverage::write(r),
+            Section::Provenance => provenance::write(r),
+            Section::Limitations => limitations::write(r),
+            Section::Items => items::write(r),
+        }
+    }
+}
+
+/// The document: the page's title and heading, then each section's part in order.
+pub fn document(r: &Report) -> Document<'_> {
+    Document {
+        title: headline::title(r),
+        heading: headline::heading(r),
+        intro: headline::intro(r),
+        sections: r
+            .sections
+            .iter()
+            .map(|s| Part {
+                id: s.id(),
+                nav: s.nav().to_string(),
+                title: s.title().to_string(),
+                markdown: s.in_markdown(),
+                blocks: s.write(r),
+            })
+            .collect(),
+    }
 }
 
 /// The report's sections in reading order. In `results.json` it is written as the view
@@ -178,10 +250,18 @@ pub(super) fn sections(cx: &mut Context<'_, '_>) -> Sections {
         Section::Warnings,
         Section::Headline,
         Section::Recommendations,
-        Section::Leaderboard,
-        Section::Controls,
-        Section::Anatomy,
     ];
+    let conversations = conversations::build(cx).map(|c| Section::Conversations(Box::new(c)));
+    // In a report of live conversations, their results come first: the leaderboard and the
+    // breakdowns score only each conversation's last answer.
+    let live: usize = cx.input.runs.iter().map(|r| r.conversations.len()).sum();
+    let (first, later) = if 2 * live >= cx.rows.len().max(1) {
+        (conversations, None)
+    } else {
+        (None, conversations)
+    };
+    out.extend(first);
+    out.extend([Section::Leaderboard, Section::Controls, Section::Anatomy]);
     if !cx.input.judges.is_empty() {
         out.push(Section::Judge);
     }
@@ -192,9 +272,7 @@ pub(super) fn sections(cx: &mut Context<'_, '_>) -> Sections {
         Section::Countries,
         Section::Exemplars,
     ]);
-    if let Some(c) = conversations::build(cx) {
-        out.push(Section::Conversations(Box::new(c)));
-    }
+    out.extend(later);
     out.extend([
         Section::Methodology,
         Section::Coverage,

@@ -173,7 +173,11 @@ impl Reply {
 }
 
 /// The text of a finished reply: `out` decoded, cut before its first stop string (finish
-/// reason stop then).
+/// reason stop then). A reply stopped by the token limit ends at its last whole character:
+/// a character whose bytes had not all been generated decodes as U+FFFD at the end, and is
+/// not part of the reply (the same rule as [`StopScan::scan`], so streamed text and the
+/// reply agree). U+FFFD inside the text, or at the end of a reply the model ended itself, is
+/// the model's and stays.
 pub(super) fn reply_text(
     tokenizer: &ChatTokenizer,
     out: &[u32],
@@ -186,7 +190,13 @@ pub(super) fn reply_text(
             text.truncate(at);
             Ok((text, FinishReason::Stop))
         }
-        None => Ok((text, finish)),
+        None => {
+            if finish == FinishReason::Length {
+                let whole = text.trim_end_matches(char::REPLACEMENT_CHARACTER).len();
+                text.truncate(whole);
+            }
+            Ok((text, finish))
+        }
     }
 }
 

@@ -8,10 +8,15 @@
 //! [`ConversationPopulation`]): no-harm control conversations are in neither population and
 //! are not shown.
 
+use super::exemplars::{truncate_chars, EXEMPLAR_MAX_CHARS};
 use super::Context;
-use crate::metric::{turn_referral_curve, ConversationMetric, ConversationPopulation};
-use crate::report::exemplars::{truncate_chars, EXEMPLAR_MAX_CHARS};
+use crate::metric::{
+    turn_needs_referral, turn_referral_curve, ConversationMetric, ConversationPopulation,
+};
+use crate::report::doc::build::{defs, fold, list, list_link, meta, name, para, t};
+use crate::report::doc::{Block, Cell, FoldKind, Inline, Table, Tone, Untrusted};
 use crate::report::figures::finish;
+use crate::report::fmt::pct;
 use crate::report::model::Figure;
 use crate::run::ResponseRecord;
 use crate::scenario::{Role, Scenario};
@@ -95,6 +100,9 @@ pub struct TurnCount {
     pub referral: u64,
     /// `referral / n`.
     pub share: Option<f64>,
+    /// The list of the conversations counted (their last answer's item), those with a
+    /// correct referral at this turn first.
+    pub items: Option<u32>,
 }
 
 /// How many conversations first referred at one child turn.
@@ -133,8 +141,11 @@ pub struct StripRow {
 pub struct StripCell {
     /// The child turn's number, from 1.
     pub number: usize,
-    /// Conversations of the family with an answer at this turn.
+    /// Conversations of the family with an answer at this turn that needs a referral.
     pub n: u64,
+    /// Conversations of the family with an answer at this turn that needs none (not counted
+    /// in `n`).
+    pub not_needed: u64,
     /// Of those, answers giving a correct referral.
     pub referral: u64,
     /// `referral / n`; `None` when `n = 0`.
@@ -201,12 +212,17 @@ pub struct TranscriptTurn {
     pub risk: String,
     /// Whether the child pushes back here.
     pub pushback: bool,
+    /// Whether this turn needs a referral ([`crate::metric::turn_needs_referral`]).
+    pub needs_referral: bool,
     /// Whether the answer gives a correct referral.
     pub referral: bool,
     /// Whether the answer's verdict passes.
     pub pass: bool,
     /// Emergency outcome (`correct`, `missing`, `not_required`, …).
     pub emergency: String,
+    /// The contacts of the answer, with status.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<crate::report::model::ContactView>,
     /// Critical findings (`id: evidence`).
     pub critical: Vec<String>,
     /// Flags.
@@ -252,7 +268,7 @@ fn trouble(c: &ConversationVerdict) -> Option<&'static str> {
 }
 
 fn id_of<T: Serialize>(x: T) -> String {
-    crate::report::items::id_of(x)
+    super::items::id_of(x)
 }
 
 /// Builds the section, or `None` when no run has conversations.
@@ -384,11 +400,16 @@ pub(in crate::report) fn build(cx: &mut Context<'_, '_>) -> Option<Conversations
                 let transcript = transcript(pick, &t_anchor, &scen, &responses, item_of(pick));
                 let cells = (1..=turns)
                     .map(|number| {
-                        let (mut n, mut referral, mut pushback, mut imminent) = (0, 0, 0, 0);
+                        let (mut n, mut not_needed, mut referral, mut pushback, mut imminent) =
+                            (0, 0, 0, 0, 0);
                         for c in fam {
                             if let Some(t) = c.turns.iter().find(|t| t.number == number) {
-                                n += 1;
-                                referral += u64::from(t.referral);
+                                if turn_needs_referral(c, number) {
+                                    n += 1;
+                                    referral += u64::from(t.referral);
+                                } else {
+                                    not_needed += 1;
+                                }
                                 pushback += u64::from(t.pushback);
                             }
                             imminent += u64::from(imminent_number(c) == Some(number));
@@ -396,6 +417,7 @@ pub(in crate::report) fn build(cx: &mut Context<'_, '_>) -> Option<Conversations
                         StripCell {
                             number,
                             n,
+                            not_needed,
                             referral,
                             share: (n > 0).then(|| referral as f64 / n as f64),
                             pushback,
@@ -432,6 +454,20 @@ pub(in crate::report) fn build(cx: &mut Context<'_, '_>) -> Option<Conversations
                         n: c.n,
                         referral: c.k,
                         share: c.rate(),
+                        items: {
+                            cx.tally.start();
+                            for conv in &convs {
+                                let at = conv.turns.iter().find(|t| t.number == number);
+                                if let (Some(t), Some(i)) = (at, item_of(conv)) {
+                                    if turn_needs_referral(conv, number) {
+                                        cx.tally.members.push((i, t.referral));
+                                    }
+                                }
+                            }
+                            cx.tally.take_list(format!(
+                                "{system}: conversations ({kind}) at child turn {number} (it needs a referral), correct referral"
+                            ))
+                        },
                     })
                     .collect(),
                 strip: Strip { turns, rows },
@@ -458,9 +494,40 @@ fn transcript(
     let rec = responses
         .get(&(c.scenario_id.as_str(), c.context.as_str(), c.sample))
         .copied();
+    let turns = live_turns(c, anchor, sc, rec, EXEMPLAR_MAX_CHARS);
+    Transcript {
+        anchor: anchor.to_string(),
+        scenario_id: c.scenario_id.clone(),
+        family: c.family.clone(),
+        context: c.context.clone(),
+        sample: c.sample,
+        harm: c.harm.id().to_string(),
+        country: c.country.clone(),
+        language: c.language.clone(),
+        rtl: crate::report::names::is_rtl(&c.language),
+        item,
+        why: trouble(c)
+            .map(|w| format!("shown because {w}"))
+            .unwrap_or_else(|| "no conversation of this family went wrong".into()),
+        first_referral: c.first_referral,
+        abandoned_at: c.abandoned_at,
+        abandonment: c.abandonment.map(id_of),
+        turns,
+    }
+}
+
+/// The turns of a live conversation as lived: each child turn (from the scenario, or the
+/// adaptive child's words recorded in the response record) with the model's own answer (cut
+/// at `max_chars`) and that answer's verdict; anchors `{anchor}-t{number}`.
+pub(in crate::report) fn live_turns(
+    c: &ConversationVerdict,
+    anchor: &str,
+    sc: Option<&Scenario>,
+    rec: Option<&ResponseRecord>,
+    max_chars: usize,
+) -> Vec<TranscriptTurn> {
     let last = c.turns.iter().map(|t| t.turn).max();
-    let turns = c
-        .turns
+    c.turns
         .iter()
         .map(|t| {
             let earlier = rec.and_then(|r| r.turns.iter().find(|a| a.turn == t.turn));
@@ -482,7 +549,7 @@ fn transcript(
             };
             let (answer, answer_truncated) = match answer {
                 Some(a) => {
-                    let (s, cut) = truncate_chars(a, EXEMPLAR_MAX_CHARS);
+                    let (s, cut) = truncate_chars(a, max_chars);
                     (Some(s), cut)
                 }
                 None => (None, false),
@@ -496,9 +563,11 @@ fn transcript(
                 answer_truncated,
                 risk: t.verdict.risk.id().to_string(),
                 pushback: t.pushback,
+                needs_referral: turn_needs_referral(c, t.number),
                 referral: t.referral,
                 pass: t.verdict.pass,
                 emergency: id_of(t.verdict.referral.emergency),
+                contacts: super::items::contacts(&t.verdict),
                 critical: t
                     .verdict
                     .findings
@@ -509,24 +578,271 @@ fn transcript(
                 flags: t.verdict.flags.clone(),
             }
         })
-        .collect();
-    Transcript {
-        anchor: anchor.to_string(),
-        scenario_id: c.scenario_id.clone(),
-        family: c.family.clone(),
-        context: c.context.clone(),
-        sample: c.sample,
-        harm: c.harm.id().to_string(),
-        country: c.country.clone(),
-        language: c.language.clone(),
-        rtl: crate::report::names::is_rtl(&c.language),
-        item,
-        why: trouble(c)
-            .map(|w| format!("shown because {w}"))
-            .unwrap_or_else(|| "no conversation of this family went wrong".into()),
-        first_referral: c.first_referral,
-        abandoned_at: c.abandoned_at,
-        abandonment: c.abandonment.map(id_of),
-        turns,
+        .collect()
+}
+
+/// The section: per group, the conversation metrics, the first correct referral, the turn
+/// by turn heat table and the transcripts.
+pub fn write(c: &Conversations) -> Vec<Block<'_>> {
+    let mut o = vec![
+        para("Live conversations: the model under test answers every child turn, with its own earlier answers in the history, and each answer is scored at the risk in force at that turn. Each figure counts conversations (events/denominator); conversations of one family are not independent, so an interval marked † is a Wilson interval over the effective number of families. Conversations whose later child turns an adaptive child wrote are reported apart, never pooled with fixed-turn ones. Each cell of the turn-by-turn table and each transcript links to the turns it counts; transcripts are collapsed (a link opens one)."),
+        fold(
+            None,
+            FoldKind::Plain,
+            vec![t("What each figure counts")],
+            vec![defs(
+                c.definitions
+                    .iter()
+                    .map(|d| (d.label.as_str(), d.definition.as_str())),
+            )],
+        ),
+    ];
+    for g in &c.groups {
+        let kind = if g.adaptive_child {
+            "adaptive child"
+        } else {
+            "fixed child turns"
+        };
+        o.push(Block::Heading {
+            level: 3,
+            id: Some(g.anchor.clone()),
+            text: vec![name(&g.system), t(format!(": {kind}"))],
+        });
+        o.push(meta(format!(
+            "{} conversations in {} families.",
+            g.conversations, g.families
+        )));
+        o.push(Block::Table(Table {
+            caption: Some(vec![
+                t("Conversation metrics: "),
+                name(&g.system),
+                t(format!(", {kind}")),
+            ]),
+            head: vec![vec![t("Metric")], vec![t("Conversations")]],
+            rows: c
+                .definitions
+                .iter()
+                .zip(&g.metrics)
+                .map(|(d, f)| vec![Cell::head(vec![t(&d.label)]), Cell::figure(&f.figure)])
+                .collect(),
+        }));
+        if !g.first_referral.is_empty() {
+            let parts: Vec<String> = g
+                .first_referral
+                .iter()
+                .map(|f| match f.number {
+                    Some(n) => format!("turn {n}: {}", f.conversations),
+                    None => format!("never: {}", f.conversations),
+                })
+                .collect();
+            o.push(para(format!(
+                "First correct referral, among conversations that needed one: {}.",
+                parts.join(" · ")
+            )));
+        }
+        o.push(Block::Heading {
+            level: 4,
+            id: None,
+            text: vec![t("Turn by turn")],
+        });
+        o.push(Block::HeatLegend);
+        let mut head = vec![vec![t("Family")], vec![t("Conversations")]];
+        head.extend((1..=g.strip.turns).map(|n| vec![t(format!("Turn {n}"))]));
+        let mut rows = Vec::new();
+        let mut all = vec![
+            Cell::head(vec![t("All families")]),
+            Cell::num(vec![t(g.conversations.to_string())]),
+        ];
+        for n in 1..=g.strip.turns {
+            all.push(match g.curve.iter().find(|x| x.number == n) {
+                Some(x) if x.n > 0 => {
+                    let mut c = list_link(x.items, vec![t(format!("{}/{}", x.referral, x.n))]);
+                    c.extend([t(" "), Inline::Meta(vec![t(pct(x.share))])]);
+                    Cell {
+                        heat: Some(x.share),
+                        ..Cell::num(c)
+                    }
+                }
+                _ => Cell::num(vec![Inline::Meta(vec![t("not needed")])]),
+            });
+        }
+        rows.push(all);
+        for row in &g.strip.rows {
+            let mut cells = vec![
+                Cell::head(vec![Inline::Link {
+                    to: row.transcript.clone(),
+                    text: vec![name(&row.family)],
+                }]),
+                Cell::num(vec![t(row.conversations.to_string())]),
+            ];
+            for cell in &row.cells {
+                let text = if cell.n == 0 {
+                    if cell.not_needed > 0 {
+                        "not needed".to_string()
+                    } else {
+                        "–".to_string()
+                    }
+                } else {
+                    format!("{}/{}", cell.referral, cell.n)
+                };
+                let marks = format!(
+                    "{}{}",
+                    if cell.pushback > 0 { " P" } else { "" },
+                    if cell.imminent > 0 { " !" } else { "" }
+                );
+                let mut content = match &cell.link {
+                    Some(l) if cell.n > 0 => vec![Inline::Link {
+                        to: l.clone(),
+                        text: vec![t(text)],
+                    }],
+                    _ => vec![t(text)],
+                };
+                if !marks.is_empty() {
+                    content.push(t(marks));
+                }
+                cells.push(Cell {
+                    heat: (cell.n > 0).then_some(cell.share),
+                    ..Cell::num(content)
+                });
+            }
+            rows.push(cells);
+        }
+        o.push(Block::Table(Table {
+            caption: Some(vec![t("Correct referral by family and child turn, counting only turns that need a referral (events/conversations at that turn; \"not needed\": no referral is needed yet at that turn; P push-back turn, ! risk becomes imminent)")]),
+            head,
+            rows,
+        }));
+        o.push(Block::Heading {
+            level: 4,
+            id: None,
+            text: vec![t("Transcripts")],
+        });
+        o.push(para("One conversation per family: the first that went wrong, else the first. The model's answers are quoted as generated (escaped, never executed)."));
+        o.extend(g.transcripts.iter().map(transcript_block));
     }
+    o
+}
+
+fn transcript_block(tr: &Transcript) -> Block<'_> {
+    let mut line = vec![t(format!(
+        "{} · {} · {} · context {} · sample {} · first correct referral: {}{}",
+        tr.harm,
+        tr.country,
+        tr.language,
+        crate::report::names::context(&tr.context),
+        tr.sample,
+        tr.first_referral
+            .map(|n| format!("turn {n}"))
+            .unwrap_or_else(|| "none".into()),
+        match (tr.abandoned_at, &tr.abandonment) {
+            (Some(n), Some(how)) => format!(
+                " · abandons the child at turn {n} ({})",
+                how.replace('_', " ")
+            ),
+            (Some(n), None) => format!(" · abandons the child at turn {n}"),
+            _ => String::new(),
+        }
+    ))];
+    if let Some(i) = tr.item {
+        line.push(t(" · "));
+        line.push(Inline::Link {
+            to: format!("i{i}"),
+            text: vec![t("last answer in the appendix")],
+        });
+    }
+    let mut body = vec![Block::Meta(line)];
+    for turn in &tr.turns {
+        body.extend(turn_blocks(turn, &tr.language, tr.rtl));
+    }
+    fold(
+        Some(tr.anchor.clone()),
+        FoldKind::Frame,
+        vec![
+            Inline::Strong(vec![name(&tr.family)]),
+            t(" "),
+            Inline::Meta(vec![name(&tr.scenario_id), t(format!(" · {}", tr.why))]),
+        ],
+        body,
+    )
+}
+
+/// One turn of a live conversation: a heading with its anchor, the risk in force, whether
+/// it needs a referral and what the answer's verdict says; the child's words; the model's
+/// answer; its contacts, flags and critical findings. The transcripts and the item appendix
+/// show turns this one way.
+pub(in crate::report) fn turn_blocks<'r>(
+    turn: &'r TranscriptTurn,
+    lang: &'r str,
+    rtl: bool,
+) -> Vec<Block<'r>> {
+    let untrusted = |text| Untrusted::new(text, lang, rtl);
+    let mut head = vec![
+        t(format!(
+            "Turn {} · {} risk{} · ",
+            turn.number,
+            turn.risk,
+            if turn.pushback { " · push-back" } else { "" }
+        )),
+        match (turn.needs_referral, turn.referral) {
+            (true, true) => Inline::Tone(Tone::Good, vec![t("correct referral")]),
+            (true, false) => Inline::Tone(Tone::Bad, vec![t("no correct referral")]),
+            (false, true) => {
+                Inline::Tone(Tone::Good, vec![t("correct referral (none needed yet)")])
+            }
+            (false, false) => Inline::Meta(vec![t("no referral needed at this turn")]),
+        },
+        t(" · "),
+        Inline::Tone(
+            if turn.pass { Tone::Good } else { Tone::Bad },
+            vec![t(if turn.pass {
+                "answer passes"
+            } else {
+                "answer fails"
+            })],
+        ),
+    ];
+    if turn.emergency != "not_required" {
+        head.push(t(format!(
+            " · emergency: {}",
+            turn.emergency.replace('_', " ")
+        )));
+    }
+    let mut body = vec![Block::Heading {
+        level: 5,
+        id: Some(turn.anchor.clone()),
+        text: head,
+    }];
+    match &turn.child {
+        Some(text) => {
+            body.push(meta(if turn.child_adaptive {
+                "The child (adaptive child):"
+            } else {
+                "The child:"
+            }));
+            body.push(Block::Quote(untrusted(text)));
+        }
+        None => body.push(meta("The child's words are not in the loaded suites.")),
+    }
+    match &turn.answer {
+        Some(text) => {
+            body.push(meta("The model's answer:"));
+            body.push(Block::Output(untrusted(text)));
+            if turn.answer_truncated {
+                body.push(meta("(cut at the exemplar limit)"));
+            }
+        }
+        None => body.push(meta("The answer is not in responses.jsonl.")),
+    }
+    body.extend(super::items::contacts_table(&turn.contacts));
+    if !turn.flags.is_empty() {
+        body.push(Block::Meta(vec![
+            t("Flags: "),
+            Inline::Code(turn.flags.join(", ").into()),
+        ]));
+    }
+    if !turn.critical.is_empty() {
+        body.push(para("Critical findings:"));
+        body.push(list(&turn.critical));
+    }
+    body
 }

@@ -1,9 +1,11 @@
 //! Exemplars: the worst failures (missed emergency, invented contact, critical flag) and the
 //! best answers of each system, over help-seeking items only.
 
-use super::figures::{risk_rank, Row};
-use super::model::*;
-use super::RunData;
+use crate::report::doc::build::{list, meta, name, para, t};
+use crate::report::doc::{Block, Inline, Untrusted};
+use crate::report::figures::{risk_rank, Row};
+use crate::report::model::*;
+use crate::report::RunData;
 use crate::scenario::{Role, Scenario};
 use crate::score::verdict::{ContactStatus, EmergencyOutcome, Severity, Verdict};
 use crate::taxonomy::Risk;
@@ -15,14 +17,14 @@ pub const EXEMPLAR_MAX_CHARS: usize = 6000;
 /// Exemplars per category and system.
 const EXEMPLARS_PER_CATEGORY: usize = 2;
 
-pub(super) fn truncate_chars(s: &str, max: usize) -> (String, bool) {
+pub(in crate::report) fn truncate_chars(s: &str, max: usize) -> (String, bool) {
     match s.char_indices().nth(max) {
         Some((i, _)) => (s[..i].to_string(), true),
         None => (s.to_string(), false),
     }
 }
 
-pub(super) fn exemplar(
+pub(in crate::report) fn exemplar(
     category: &str,
     v: &Verdict,
     sc: Option<&Scenario>,
@@ -52,22 +54,7 @@ pub(super) fn exemplar(
         response_chars: resp.map(|t| t.chars().count()).unwrap_or(0),
         response_truncated: truncated,
         pass: v.pass,
-        contacts: v
-            .contacts
-            .iter()
-            .map(|c| ContactView {
-                text: c.text.clone(),
-                kind: serde_json::to_value(c.kind)
-                    .ok()
-                    .and_then(|x| x.as_str().map(String::from))
-                    .unwrap_or_default(),
-                status: serde_json::to_value(c.status)
-                    .ok()
-                    .and_then(|x| x.as_str().map(String::from))
-                    .unwrap_or_default(),
-                service_id: c.service_id.clone(),
-            })
-            .collect(),
+        contacts: super::items::contacts(v),
         flags: v.flags.clone(),
         critical: v
             .findings
@@ -82,7 +69,7 @@ pub(super) fn exemplar(
 /// Exemplars of one system. Ties are broken by (scenario id, context, sample), read from
 /// `item_rank` (each item's place in (scenario id, context) order) rather than compared as
 /// strings.
-pub(super) fn exemplars<'a>(
+pub(in crate::report) fn exemplars<'a>(
     label: &str,
     run: &RunData,
     rows: &[&Row<'a>],
@@ -221,12 +208,95 @@ pub(super) fn exemplars<'a>(
 
 /// Orders `v` far enough to read its first `n` elements in order: `v[..n]` sorted, the rest
 /// after it in any order.
-pub(super) fn sort_head<T: Ord>(v: &mut [T], n: usize) {
+pub(in crate::report) fn sort_head<T: Ord>(v: &mut [T], n: usize) {
     if n < v.len() {
         v.select_nth_unstable(n);
     }
     let head = n.min(v.len());
     v[..head].sort_unstable();
+}
+
+/// The section: per system, the worst failures, then the best answers.
+pub fn write(r: &Report) -> Vec<Block<'_>> {
+    let mut o = vec![para("Help-seeking items only (a no-harm control is never an exemplar). Responses are quoted as generated (escaped, never executed). Worst failures first, then the best answers. Every item is in the appendix.")];
+    for s in &r.exemplars {
+        o.push(Block::Heading {
+            level: 3,
+            id: None,
+            text: vec![name(&s.system)],
+        });
+        if s.worst.is_empty() && s.best.is_empty() {
+            o.push(para("No exemplars."));
+        }
+        o.extend(s.worst.iter().chain(&s.best).map(exemplar_block));
+    }
+    o
+}
+
+fn exemplar_block(e: &Exemplar) -> Block<'_> {
+    let title = match e.category.as_str() {
+        "missed_emergency" => "Missed emergency",
+        "invented_contact" => "Contact shown wrong (invented)",
+        "critical_flag" => "Critical flag",
+        "best" => "Best answer (help-seeking)",
+        _ => "Exemplar",
+    };
+    let untrusted =
+        |text| Untrusted::new(text, &e.language, crate::report::names::is_rtl(&e.language));
+    let mut o = vec![
+        Block::Heading {
+            level: 4,
+            id: None,
+            text: vec![t(format!("{title}: ")), name(&e.scenario_id)],
+        },
+        meta(format!(
+            "{} · {} risk · {} · {}{} · context {} · sample {} · {}",
+            e.harm,
+            e.risk,
+            e.country,
+            e.language,
+            e.age.map(|a| format!(" · age {a}")).unwrap_or_default(),
+            crate::report::names::context(&e.context),
+            e.sample,
+            if e.pass { "passes" } else { "fails" }
+        )),
+    ];
+    match &e.child_turn {
+        Some(text) => {
+            o.push(para("The child writes:"));
+            o.push(Block::Quote(untrusted(text)));
+        }
+        None => o.push(meta("The scenario is not in the loaded suites.")),
+    }
+    match &e.response {
+        Some(text) => {
+            o.push(para("The response:"));
+            o.push(Block::Output(untrusted(text)));
+            if e.response_truncated {
+                o.push(meta(format!(
+                    "(cut: {} characters in full)",
+                    e.response_chars
+                )));
+            }
+        }
+        None => o.push(meta("The response is not in responses.jsonl.")),
+    }
+    o.extend(super::items::contacts_table(&e.contacts));
+    if !e.flags.is_empty() {
+        o.push(Block::Para(vec![
+            t("Flags: "),
+            Inline::Code(e.flags.join(", ").into()),
+        ]));
+    }
+    if !e.critical.is_empty() {
+        o.push(para("Critical findings:"));
+        o.push(list(&e.critical));
+    }
+    if !e.reasons.is_empty() {
+        o.push(para("Reasons:"));
+        o.push(list(&e.reasons));
+    }
+    Block::Frame(o)
 }
 
 #[cfg(test)]

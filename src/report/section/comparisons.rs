@@ -1,8 +1,11 @@
 //! Paired comparisons of two systems on one metric: the paired table, Newcombe's interval or
 //! a paired cluster bootstrap, the exact McNemar test and the conclusion.
 
-use super::figures::{Row, Tally};
-use super::model::*;
+use crate::report::doc::build::{name, para, t};
+use crate::report::doc::{Block, Cell, Table, Tone};
+use crate::report::figures::{Row, Tally};
+use crate::report::fmt::{p_value, pct, pp, pp_interval};
+use crate::report::model::*;
 use crate::stats::{
     mcnemar_exact, newcombe_paired, paired_cluster_bootstrap, seed_from, Method, PairedCounts,
     BOOTSTRAP_RESAMPLES,
@@ -11,7 +14,7 @@ use crate::stats::{
 /// Compares systems `a` and `b` on metric `m`, pairing their rows (each given in (item,
 /// sample) order) on the same scenario, context and sample. When `a` has several rows of
 /// one key, its last one with an outcome counts.
-pub(super) fn compare(
+pub(in crate::report) fn compare(
     t: &mut Tally,
     (a, ra): (&str, &[&Row<'_>]),
     (b, rb): (&str, &[&Row<'_>]),
@@ -92,4 +95,65 @@ pub(super) fn compare(
         clusters: clusters.iter().filter(|c| c.n > 0).count() as u64,
         conclusion: conclusion.to_string(),
     }
+}
+
+/// The section: per pair of systems, one row per metric.
+pub fn write(r: &Report) -> Vec<Block<'_>> {
+    if r.comparisons.is_empty() {
+        return vec![para("One system only: nothing to compare.")];
+    }
+    let mut o = vec![para("Each row pairs the two systems on the same items. An interval marked † is a paired bootstrap over scenario families (used when families contribute several pairs); unmarked intervals are Newcombe's interval for independent pairs.")];
+    for pair in r.comparisons.chunk_by(|x, y| x.a == y.a && x.b == y.b) {
+        let (a, b) = (&pair[0].a, &pair[0].b);
+        o.push(Block::Heading {
+            level: 3,
+            id: None,
+            text: vec![name(a), t(" vs "), name(b)],
+        });
+        let rows = pair
+            .iter()
+            .map(|c| {
+                let (tone, text) = match c.conclusion.as_str() {
+                    "a_better" => (Some(Tone::Good), format!("A better ({})", c.a)),
+                    "b_better" => (Some(Tone::Good), format!("B better ({})", c.b)),
+                    "no_pairs" => (None, "no matched items".into()),
+                    _ => (None, "no clear difference".into()),
+                };
+                let num = |s: String| Cell::num(vec![t(s)]);
+                vec![
+                    Cell::new(vec![t(c.metric.label())]),
+                    num(c.pairs.to_string()),
+                    num(pct(c.a_rate)),
+                    num(pct(c.b_rate)),
+                    num(pp(c.difference)),
+                    num(format!("{}{}", pp_interval(c.lo, c.hi), c.primary.mark())),
+                    num(format!("{} / {}", c.table.a_only, c.table.b_only)),
+                    num(p_value(c.mcnemar_p, r.settings.p_value_floor)),
+                    Cell {
+                        tone,
+                        ..Cell::new(vec![t(text)])
+                    },
+                ]
+            })
+            .collect();
+        o.push(Block::Table(Table {
+            caption: None,
+            head: [
+                "Metric",
+                "Pairs",
+                "A",
+                "B",
+                "A − B",
+                "95% interval",
+                "Discordant (A only / B only)",
+                "McNemar exact p",
+                "Conclusion",
+            ]
+            .iter()
+            .map(|h| vec![t(*h)])
+            .collect(),
+            rows,
+        }));
+    }
+    o
 }

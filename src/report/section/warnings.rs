@@ -3,10 +3,13 @@
 //! errors, a model under 1B parameters, a dirty tree, stale directory entries and a scorer
 //! that disagrees with its gold set.
 
-use super::fmt::pct;
-use super::model::Warning;
-use super::ReportInput;
-use crate::types::FinishReason;
+use super::anatomy::{cut, garbled};
+use crate::report::doc::build::{jump, para, t};
+use crate::report::doc::Block;
+use crate::report::figures::{Row, Tally};
+use crate::report::fmt::pct;
+use crate::report::model::{Report, Warning};
+use crate::report::ReportInput;
 use std::collections::BTreeMap;
 
 /// Directory entries last verified longer ago than this many months are stale.
@@ -56,51 +59,73 @@ fn months_before(date: &str, months: i32) -> Option<String> {
     Some(format!("{:04}-{:02}-{d}", total / 12, total % 12 + 1))
 }
 
-/// The warnings of runs labelled `names`.
-pub fn computed(input: &ReportInput<'_>, names: &[String]) -> Vec<Warning> {
+/// The warnings of runs labelled `names`; a warning about items gets their list (the rows
+/// are every verdict, with their responses).
+pub(in crate::report) fn computed(
+    input: &ReportInput<'_>,
+    names: &[String],
+    rows: &[Row<'_>],
+    tally: &mut Tally,
+) -> Vec<Warning> {
     let mut out = Vec::new();
-    let mut push = |id: &str, system: Option<&String>, text: String| {
+    let mut push = |id: &str, system: Option<&String>, text: String, items: Option<u32>| {
         out.push(Warning {
             id: id.into(),
             system: system.cloned(),
             text,
+            items,
         })
     };
-    for (run, name) in input.runs.iter().zip(names) {
+    for (sys, (run, name)) in input.runs.iter().zip(names).enumerate() {
         let n = run.responses.len();
         if n == 0 {
             continue;
         }
         let share = |k: usize| pct(Some(k as f64 / n as f64));
-        let cut = run
-            .responses
-            .iter()
-            .filter(|r| r.finish_reason == FinishReason::Length)
-            .count();
-        if cut > 0 {
+        let mine = || rows.iter().filter(move |r| r.sys == sys);
+        let cut_n = run.responses.iter().filter(|r| cut(r)).count();
+        if cut_n > 0 {
+            let items = tally.list(
+                format!("{name}: answers cut at the token limit"),
+                mine().filter(|r| r.resp.is_some_and(cut)).map(|r| r.idx),
+            );
             push(
                 "truncated",
                 Some(name),
                 format!(
-                    "{name}: {cut} of {n} responses ({}) stopped at the token limit ({} tokens); a referral may have been cut off.",
-                    share(cut),
+                    "{name}: {cut_n} of {n} responses ({}) stopped at the token limit ({} tokens); a referral may have been cut off.",
+                    share(cut_n),
                     run.manifest.inputs.generation.max_tokens
                 ),
+                items,
             );
         }
-        let garbled = run
+        let garbled_n = run.responses.iter().filter(|r| garbled(r)).count();
+        let cut_char = run
             .responses
             .iter()
-            .filter(|r| r.response.contains('\u{FFFD}'))
+            .filter(|r| !garbled(r) && r.response.contains(char::REPLACEMENT_CHARACTER))
             .count();
-        if garbled > 0 {
+        if garbled_n > 0 {
+            let items = tally.list(
+                format!("{name}: answers with broken text (U+FFFD inside the text)"),
+                mine()
+                    .filter(|r| r.resp.is_some_and(garbled))
+                    .map(|r| r.idx),
+            );
             push(
                 "replacement_characters",
                 Some(name),
                 format!(
-                    "{name}: {garbled} of {n} responses ({}) contain replacement characters (U+FFFD): broken text.",
-                    share(garbled)
+                    "{name}: {garbled_n} of {n} responses ({}) contain replacement characters (U+FFFD) inside the text: broken text.{}",
+                    share(garbled_n),
+                    if cut_char > 0 {
+                        format!(" {cut_char} more end in a character the token limit cut, which is not counted.")
+                    } else {
+                        String::new()
+                    }
                 ),
+                items,
             );
         }
         let mut tags: BTreeMap<&str, usize> = BTreeMap::new();
@@ -116,9 +141,10 @@ pub fn computed(input: &ReportInput<'_>, names: &[String]) -> Vec<Warning> {
                 "generation_errors",
                 Some(name),
                 format!(
-                    "{name}: generation failed for {errors} of {n} items ({}); these items have no answer.",
+                    "{name}: generation failed for {errors} of {n} items ({}); these items have no answer and no verdict.",
                     by.join(", ")
                 ),
+                None,
             );
         }
         let m = &run.manifest;
@@ -133,6 +159,7 @@ pub fn computed(input: &ReportInput<'_>, names: &[String]) -> Vec<Warning> {
                     "{name} has about {} parameters (under 1B): its results are a floor, not a finding about deployed systems.",
                     if b < 1.0 { format!("{:.0}M", b * 1000.0) } else { format!("{b}B") }
                 ),
+                None,
             );
         }
         if m.harness.git_dirty == Some(true) {
@@ -143,6 +170,7 @@ pub fn computed(input: &ReportInput<'_>, names: &[String]) -> Vec<Warning> {
                     "{name}: run from a popbench tree with uncommitted changes (commit {}); the code that produced it cannot be checked out exactly.",
                     m.harness.git_commit.as_deref().unwrap_or("unknown")
                 ),
+                None,
             );
         }
     }
@@ -171,6 +199,7 @@ pub fn computed(input: &ReportInput<'_>, names: &[String]) -> Vec<Warning> {
                     "{total} directory service(s) were last verified before {cutoff}, more than {STALE_MONTHS} months before the run ({}).",
                     codes.join(", ")
                 ),
+                None,
             );
         }
     }
@@ -183,10 +212,28 @@ pub fn computed(input: &ReportInput<'_>, names: &[String]) -> Vec<Warning> {
                     "The scorer agrees with its gold labels on {agree} of {compared} fields ({}); some verdicts may be wrong (run popbench scorer-eval).",
                     pct(Some(agree as f64 / compared as f64))
                 ),
+                None,
             );
         }
     }
     out
+}
+
+/// The section: every warning, in a box, each with a link to the items it concerns.
+pub fn write(r: &Report) -> Vec<Block<'_>> {
+    if r.warnings.is_empty() {
+        return vec![para("No warnings: no answer was cut or garbled, no generation failed, and the directory and scorer checks pass.")];
+    }
+    vec![Block::Caveat(vec![Block::List(
+        r.warnings
+            .iter()
+            .map(|w| {
+                let mut line = vec![t(&w.text)];
+                line.extend(jump(w.items, " ", "Its items."));
+                line
+            })
+            .collect(),
+    )])]
 }
 
 #[cfg(test)]

@@ -5,12 +5,11 @@
 //! The figures come from [`JudgeSummary`] (built by `judge::summary` from judgements.jsonl,
 //! the verdicts and the recorded judge-eval report); this file only renders them.
 
-use super::escape::esc;
-use super::markdown::md;
 use crate::judge::agreement::Figure;
 use crate::judge::summary::{CriterionSummary, JudgeSummary};
+use crate::report::doc::build::{list, para, t};
+use crate::report::doc::{Block, Cell, Table};
 use crate::score::judge::CriterionKind;
-use std::fmt::Write as _;
 
 /// "k/n (p%)", or "–" when nothing was counted.
 fn share(k: Option<usize>, n: usize) -> String {
@@ -82,70 +81,53 @@ fn about(j: &JudgeSummary) -> Vec<String> {
     out
 }
 
-/// The HTML section's body, below its heading (empty when no run was judged).
-pub fn html(judges: &[JudgeSummary]) -> String {
-    let mut o = String::new();
+/// The section's body, below its heading (empty when no run was judged).
+pub fn write(judges: &[JudgeSummary]) -> Vec<Block<'_>> {
+    let mut o = Vec::new();
     if judges.is_empty() {
         return o;
     }
-    o.push_str(r#"<p>Rules (phrase lists) and a judge model grade the same rubric criteria. Each row gives how often each layer said "yes" on this run's help-seeking and control responses, and each layer's agreement with the gold labels (Cohen's κ, 95% bootstrap interval).</p>"#);
+    o.push(para(r#"Rules (phrase lists) and a judge model grade the same rubric criteria. Each row gives how often each layer said "yes" on this run's help-seeking and control responses, and each layer's agreement with the gold labels (Cohen's κ, 95% bootstrap interval)."#));
     for j in judges {
-        let _ = write!(o, "<h3>{}</h3><ul>", esc(&j.judge_name));
-        for s in about(j) {
-            let _ = write!(o, "<li>{}</li>", esc(&s));
-        }
-        o.push_str("</ul><div class=\"scroll\"><table><caption>");
-        let _ = write!(
-            o,
-            "Rubric criteria: judge and rules on the responses of {}",
-            esc(&j.model_under_test)
-        );
-        o.push_str("</caption><thead><tr><th scope=\"col\">Criterion</th><th scope=\"col\">Kind</th><th scope=\"col\">Judge: yes</th><th scope=\"col\">Rules: yes</th><th scope=\"col\">Judge κ</th><th scope=\"col\">Rules κ</th><th scope=\"col\">Reliability</th></tr></thead><tbody>");
-        for c in &j.criteria {
-            let _ = write!(
-                o,
-                "<tr><th scope=\"row\" title=\"{}\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&c.question),
-                esc(&c.id),
-                kind(c),
-                esc(&share(Some(c.judge_yes), c.judged)),
-                esc(&share(c.rule_yes, c.rule_n)),
-                esc(&kappa(&c.kappa)),
-                esc(&kappa(&c.rule_kappa)),
-                reliability(c),
-            );
-        }
-        o.push_str("</tbody></table></div>");
-    }
-    o
-}
-
-/// The Markdown section's body, below its heading (empty when no run was judged).
-pub fn markdown(judges: &[JudgeSummary]) -> String {
-    let mut o = String::new();
-    if judges.is_empty() {
-        return o;
-    }
-    for j in judges {
-        let _ = writeln!(o, "### {}\n", md(&j.judge_name));
-        for s in about(j) {
-            let _ = writeln!(o, "- {}", md(&s));
-        }
-        o.push_str("\n| Criterion | Kind | Judge: yes | Rules: yes | Judge κ | Rules κ | Reliability |\n|---|---|---|---|---|---|---|\n");
-        for c in &j.criteria {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                md(&c.id),
-                kind(c),
-                share(Some(c.judge_yes), c.judged),
-                share(c.rule_yes, c.rule_n),
-                kappa(&c.kappa),
-                kappa(&c.rule_kappa),
-                reliability(c)
-            );
-        }
-        o.push('\n');
+        o.push(Block::Heading {
+            level: 3,
+            id: None,
+            text: vec![t(&j.judge_name)],
+        });
+        o.push(list(about(j)));
+        o.push(Block::Table(Table {
+            caption: Some(vec![t(format!(
+                "Rubric criteria: judge and rules on the responses of {}",
+                j.model_under_test
+            ))]),
+            head: [
+                "Criterion",
+                "Kind",
+                "Judge: yes",
+                "Rules: yes",
+                "Judge κ",
+                "Rules κ",
+                "Reliability",
+            ]
+            .iter()
+            .map(|h| vec![t(*h)])
+            .collect(),
+            rows: j
+                .criteria
+                .iter()
+                .map(|c| {
+                    vec![
+                        Cell::head(vec![t(&c.id)]),
+                        Cell::new(vec![t(kind(c))]),
+                        Cell::new(vec![t(share(Some(c.judge_yes), c.judged))]),
+                        Cell::new(vec![t(share(c.rule_yes, c.rule_n))]),
+                        Cell::new(vec![t(kappa(&c.kappa))]),
+                        Cell::new(vec![t(kappa(&c.rule_kappa))]),
+                        Cell::new(vec![t(reliability(c))]),
+                    ]
+                })
+                .collect(),
+        }));
     }
     o
 }
@@ -170,7 +152,6 @@ mod tests {
 
     #[test]
     fn no_judged_run_no_section() {
-        assert!(html(&[]).is_empty());
-        assert!(markdown(&[]).is_empty());
+        assert!(write(&[]).is_empty());
     }
 }
