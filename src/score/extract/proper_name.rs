@@ -49,7 +49,9 @@ const END_HEADS: &[&str] = &[
     "Stiftung",
 ];
 
-/// Head words that start a name (`Línea …`), in the languages that put the head first.
+/// Head words that start a name (`Línea …`), in the languages that put the head first. Every
+/// head word, here and in [`END_HEADS`], starts with an ASCII capital ([`find`] relies on it;
+/// a test checks it).
 const START_HEADS: &[&str] = &[
     "Línea",
     "Linea",
@@ -229,6 +231,15 @@ pub fn find(s: &str) -> Vec<(usize, usize)> {
     let mut out: Vec<(usize, usize)> = Vec::new();
     let mut taken = super::Spans::default();
     for (i, w) in ws.iter().enumerate() {
+        // Every head word starts with an ASCII capital: most words are passed over here.
+        if !w
+            .text
+            .as_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_uppercase)
+        {
+            continue;
+        }
         let (mut first, mut last) = (i, i);
         if END_HEADS.contains(&w.text) {
             while first > 0
