@@ -128,7 +128,9 @@ pub struct Rescored {
 
 /// Re-scores a run directory from its responses against `suite` (loaded by the caller, usually
 /// from the manifest's suite name), rewriting verdicts.jsonl, and conversations.jsonl when the
-/// run has live conversations (a stale conversations.jsonl is removed when it has none).
+/// run has live conversations (a stale conversations.jsonl is removed when it has none); the
+/// manifest's directory and policy hashes become those of `data`, which the verdicts now
+/// follow.
 pub fn rescore(
     dir: &RunDir,
     manifest: &Manifest,
@@ -139,6 +141,16 @@ pub fn rescore(
     let scored = score_records(&Scorer::new(data), suite, &read.records);
     dir.write_verdicts(&scored.verdicts)?;
     dir.write_conversations(&scored.conversations)?;
+    // The manifest says which directory and policy the verdicts were scored with (the report's
+    // provenance shows them, and warns when today's differ).
+    if manifest.inputs.directory_sha256 != data.directory.hash
+        || manifest.inputs.policy_sha256 != data.policy.hash
+    {
+        let mut m = manifest.clone();
+        m.inputs.directory_sha256 = data.directory.hash.clone();
+        m.inputs.policy_sha256 = data.policy.hash.clone();
+        dir.write_manifest(&m)?;
+    }
     Ok(Rescored {
         failures_by_tag: super::runner::failures_by_tag(&read.records),
         suite_changed: suite.content_hash() != manifest.inputs.suite_sha256,
