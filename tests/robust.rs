@@ -801,3 +801,41 @@ fn judge_exits_0_when_every_item_is_a_judge_error() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
+
+/// A re-scored run still read "the directory has changed since it was scored or run": `popbench
+/// score` did not record the directory it scored with. Now the manifest holds the directory
+/// and policy of the last scoring, and the report warns only when today's differ from those.
+#[test]
+fn rescored_run_still_warns_of_a_changed_directory() {
+    let t = tempfile::tempdir().unwrap();
+    let run = replay_run(t.path(), "rescored", "Call Childline on 0800 1111.", &[]);
+    let path = run.join("manifest.json");
+    let mut m: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let today = m["inputs"]["directory_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // As if the run had been scored with an older directory and policy.
+    m["inputs"]["directory_sha256"] = "0".repeat(64).into();
+    m["inputs"]["policy_sha256"] = "1".repeat(64).into();
+    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    let report = t.path().join("report");
+    let o = popbench(&["report", s(&run), "--out", s(&report)]);
+    assert!(
+        text(&o).contains("the directory has changed"),
+        "{}",
+        text(&o)
+    );
+    let o = popbench(&["score", s(&run)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(m["inputs"]["directory_sha256"], today.as_str());
+    assert_ne!(m["inputs"]["policy_sha256"], "1".repeat(64).as_str());
+    let o = popbench(&["report", s(&run), "--out", s(&report)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        !text(&o).contains("the directory has changed"),
+        "{}",
+        text(&o)
+    );
+}
