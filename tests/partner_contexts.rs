@@ -127,7 +127,10 @@ fn the_none_context_sends_no_system_message_to_the_endpoint() {
     // The report says that no system prompt was sent, wherever it names the context.
     let rep = report(&out, &t.path().join("report"));
     let md = std::fs::read_to_string(rep.join("report.md")).unwrap();
-    assert!(md.contains("context none: no system prompt sent"), "{md}");
+    assert!(
+        md.contains("Context: `none` — no system prompt sent"),
+        "{md}"
+    );
     assert!(md.contains("No system prompt sent (none)"), "{md}");
     let html = std::fs::read_to_string(rep.join("report.html")).unwrap();
     assert!(html.contains("no system prompt sent"), "provenance");
@@ -247,8 +250,7 @@ fn a_partner_prompt_is_sent_recorded_and_guards_resume_and_merge() {
     let rep = report(&out, &t.path().join("report"));
     let md = std::fs::read_to_string(rep.join("report.md")).unwrap();
     assert!(
-        md.contains("context acme\\_prod: system prompt from the contexts file")
-            || md.contains("context acme_prod: system prompt from the contexts file"),
+        md.contains("Context: `acme_prod` — system prompt from the contexts file"),
         "{md}"
     );
     assert!(
