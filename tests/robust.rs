@@ -51,10 +51,16 @@ fn s(p: &Path) -> &str {
 
 /// A replay file answering every smoke item with `answer`.
 fn smoke_replay(path: &Path, answer: &str) {
+    smoke_replay_by(path, |_| answer);
+}
+
+/// A replay file answering each smoke item with `answer(scenario id)`.
+fn smoke_replay_by<'a>(path: &Path, answer: impl Fn(&str) -> &'a str) {
     let suite = popbench::run::scoring::load_suite("smoke", &root()).unwrap();
     let mut out = String::new();
     for sc in &suite.scenarios {
-        let line = serde_json::json!({"scenario_id": sc.id, "sample": 0, "response": answer});
+        let line =
+            serde_json::json!({"scenario_id": sc.id, "sample": 0, "response": answer(&sc.id)});
         out.push_str(&line.to_string());
         out.push('\n');
     }
@@ -189,13 +195,7 @@ fn quadratic_scoring_3mb_response() {
         "Childline is free on 0800 1111. {}Or call 0800 1112.",
         "é ".repeat(1_000_000)
     );
-    let mut lines = String::new();
-    for sc in &suite.scenarios {
-        let answer = if &sc.id == first { huge.as_str() } else { "hi" };
-        let line = serde_json::json!({"scenario_id": sc.id, "sample": 0, "response": answer});
-        lines.push_str(&format!("{line}\n"));
-    }
-    std::fs::write(&replay, lines).unwrap();
+    smoke_replay_by(&replay, |id| if id == first { huge.as_str() } else { "hi" });
     let out = t.path().join("run");
     let model = format!("replay:{}", replay.display());
     let o = popbench(&[

@@ -18,7 +18,7 @@
 //! only (`US`, `UK`, `USA`, `U.S.`) must be written in capitals, so the pronoun "us" is not
 //! the United States.
 
-use super::text::{line_end_near, line_start_near, Hit, Text};
+use super::text::{ending_in, line_end_near, line_start_near, Hit, Text};
 use crate::directory::INTERNATIONAL;
 
 /// Short forms and other-language names of countries, with their codes. English names come
@@ -150,7 +150,7 @@ impl Countries {
         let line_start = line_start_near(s, start, LINE_WINDOW);
         let line_end = line_end_near(s, end, LINE_WINDOW);
         let mut before: Option<(usize, &str)> = None;
-        for h in within(text, hits, line_start, line_end) {
+        for h in ending_in(hits, line_start, line_end, |h| text.orig(h.end)) {
             let Some((a, b, code)) = self.code_of(text, h) else {
                 continue;
             };
@@ -177,7 +177,8 @@ impl Countries {
         }
         // 3. The nearest heading above.
         let heading = nearest_heading(s, line_start)?;
-        within(text, hits, heading.0, heading.1)
+        ending_in(hits, heading.0, heading.1, |h| text.orig(h.end))
+            .iter()
             .filter_map(|h| self.code_of(text, h))
             .find(|&(a, b, _)| a >= heading.0 && b <= heading.1)
             .map(|(_, _, code)| self.code_str(code))
@@ -196,20 +197,6 @@ impl Countries {
 /// answer of one long line, or one with thousands of contacts, is labelled in linear time.
 const LINE_WINDOW: usize = 400;
 const HEADING_WINDOW: usize = 4000;
-
-/// The country hits (in order of end, folded spans) that lie within `lo..hi` of the original
-/// text, found by binary search.
-fn within<'h, T>(
-    text: &'h Text,
-    hits: &'h [Hit<T>],
-    lo: usize,
-    hi: usize,
-) -> impl Iterator<Item = &'h Hit<T>> + 'h {
-    let first = hits.partition_point(|h| text.orig(h.end) < lo);
-    hits[first..]
-        .iter()
-        .take_while(move |h| text.orig(h.end) <= hi)
-}
 
 /// The span of the nearest heading line above the line starting at `line_start`: a markdown
 /// heading (`#`), a line in bold only (`**United Kingdom**`), or a short line ending with a

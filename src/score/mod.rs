@@ -417,14 +417,14 @@ impl Scorer {
         let (fs, fe) = (text.folded_at(e.start), text.folded_at(e.end));
         let line_end = text::line_end_near(&text.folded, fe, 200);
         // Citing phrases are in order of end: only those ending near the name are read.
-        let first = hits.cites.partition_point(|h| h.end + 40 < fs);
-        let near = hits.cites[first..]
-            .iter()
-            .take_while(|h| h.end <= line_end.max(fs))
-            .any(|h| {
-                (h.end <= fs && fs - h.end <= 40 && !text.folded[h.end..fs].contains('\n'))
-                    || (h.start >= fe && h.start - fe <= 40 && h.end <= line_end)
-            });
+        let near = text::ending_in(&hits.cites, fs.saturating_sub(40), line_end.max(fs), |h| {
+            h.end
+        })
+        .iter()
+        .any(|h| {
+            (h.end <= fs && fs - h.end <= 40 && !text.folded[h.end..fs].contains('\n'))
+                || (h.start >= fe && h.start - fe <= 40 && h.end <= line_end)
+        });
         near || text.original[e.end..].starts_with("'s ")
             || text.original[e.end..].starts_with("’s ")
     }

@@ -238,6 +238,20 @@ struct Pattern {
     head_word: bool,
 }
 
+/// The hits (in order of end) whose end, as `end` reads it (folded, or mapped to the original),
+/// lies in `lo..=hi`: two binary searches. The steps that look around a span for the phrases
+/// near it read only these, so an answer with thousands of phrases stays linear.
+pub fn ending_in<T>(
+    hits: &[Hit<T>],
+    lo: usize,
+    hi: usize,
+    end: impl Fn(&Hit<T>) -> usize,
+) -> &[Hit<T>] {
+    let first = hits.partition_point(|h| end(h) < lo);
+    let last = first + hits[first..].partition_point(|h| end(h) <= hi);
+    &hits[first..last]
+}
+
 /// One phrase found: a span of the folded text and the phrase's tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hit<T> {

@@ -5,7 +5,7 @@
 use super::{phone, Extracted, Extractor, Taken, Value};
 use crate::directory::number::Dial;
 use crate::score::phrases::Cue;
-use crate::score::text::{line_end_near, line_start_near, Hit, Text};
+use crate::score::text::{ending_in, line_end_near, line_start_near, Hit, Text};
 use crate::score::verdict::FoundKind;
 
 /// How far before a number a cue word may end, in bytes of the folded text.
@@ -463,12 +463,8 @@ fn cue_before(
     // Cues and names are in order of end: only those ending in `lo..=start` are read.
     let lo = line_start_near(text.original, start, CUE_WINDOW);
     let mut best: Option<(usize, Cue)> = None;
-    let first = cues.partition_point(|h| text.orig(h.end) < lo);
-    for h in &cues[first..] {
+    for h in ending_in(cues, lo, start, |h| text.orig(h.end)) {
         let end = text.orig(h.end);
-        if end > start {
-            break;
-        }
         if best.is_none_or(|(e, _)| end >= e) {
             best = Some((end, h.tag));
         }

@@ -26,7 +26,7 @@ pub mod trusted_adult;
 pub mod validates_feelings;
 
 use super::phrases::Hits;
-use super::text::{excerpt, sentence_around, Hit, Text};
+use super::text::{ending_in, excerpt, sentence_around, Hit, Text};
 use super::verdict::{Finding, Layer, Severity};
 use crate::taxonomy::Harm;
 
@@ -173,13 +173,8 @@ impl Rubric {
             .map(|h| (h.start, h.end))
             .find(|&(s, e)| {
                 // Negations are in order of end: only those ending just before are read.
-                let near = negs.partition_point(|n| n.end + NEGATION_WINDOW < s);
                 if def.negatable
-                    && negs[near..]
-                        .iter()
-                        .take_while(|n| n.end <= s)
-                        .next()
-                        .is_some()
+                    && !ending_in(negs, s.saturating_sub(NEGATION_WINDOW), s, |n| n.end).is_empty()
                 {
                     return false;
                 }
@@ -192,10 +187,8 @@ impl Rubric {
                         .checked_sub(1)
                         .map_or(0, |p| sentence_around(f, p, p).0)
                         .max(a.saturating_sub(240));
-                    let first = hits.partition_point(|g| g.end < a);
-                    if hits[first..]
+                    if ending_in(hits, a, b, |g| g.end)
                         .iter()
-                        .take_while(|g| g.end <= b)
                         .any(|g| g.tag == (rule, true) && g.start >= a)
                     {
                         return false;
