@@ -7,6 +7,7 @@ use crate::kernels::{axpy, dot};
 use crate::kernels::{axpy_body, dot_body, Isa};
 use crate::kv::Sequence;
 use crate::pool::{Pool, SharedMut};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A row of the batch: which sequence it belongs to and its position there.
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +49,6 @@ pub fn attend(
         dim,
     } = shape;
     let q_dim = heads * dim;
-    let kv_dim = kv_heads * dim;
     let group = heads / kv_heads;
     let scale = 1.0 / (dim as f32).sqrt();
     assert!(q.len() >= rows.len() * q_dim && out.len() >= rows.len() * q_dim);
@@ -63,10 +63,16 @@ pub fn attend(
         1
     };
     let tasks = rows.len() * heads / per;
-    pool.run(&|i, n| {
+    // Tasks are claimed one at a time: rows of different sequences attend to caches of
+    // different lengths, and a fixed deal would leave one thread waiting for the other.
+    let next = AtomicUsize::new(0);
+    pool.run(&|_, _| {
         let mut scores = vec![0f32; per * max_pos];
-        let mut task = i;
-        while task < tasks {
+        loop {
+            let task = next.fetch_add(1, Ordering::Relaxed);
+            if task >= tasks {
+                break;
+            }
             let (t, first_head) = (task / (heads / per), (task % (heads / per)) * per);
             let RowAt { seq, pos } = rows[t];
             let keys = seqs[seq].keys(layer);
@@ -76,13 +82,8 @@ pub fn attend(
             // SAFETY: task (t, first_head) is owned by exactly one thread and writes only its
             // own `per · dim` floats of `out`, inside the bound checked above.
             let o = unsafe { std::slice::from_raw_parts_mut(outp.ptr().add(first), per * dim) };
-            let at = Positions {
-                first: (first_head / group) * dim,
-                stride: kv_dim,
-                count: pos + 1,
-            };
+            let at = seqs[seq].positions(first_head / group, pos + 1);
             attend_heads(isa, dim, qh, keys, values, at, scale, &mut scores, o);
-            task += n;
         }
     });
 }
@@ -255,24 +256,25 @@ fn run<const D: usize, const C: usize, const H: usize, const X86: bool>(
     out: &mut [f32],
 ) -> usize {
     let n = at.count;
+    let mut max = [f32::NEG_INFINITY; H];
+    if X86 {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: X86 is only set by the wrappers compiled for AVX2 (`group_avx2`,
+        // `group_avx512`), and every key row read lies inside `keys` (checked in
+        // `attend_heads`).
+        unsafe {
+            x86::scores::<D, C, H>(q, keys, at, scale, scores, &mut max)
+        };
+    }
     let mut inv = [0f32; H];
     for (k, inv) in inv.iter_mut().enumerate() {
-        let q: &[f32; D] = q[k * D..][..D].try_into().expect("a head of D");
         let s = &mut scores[k * n..(k + 1) * n];
-        let max = if X86 {
-            #[cfg(target_arch = "x86_64")]
-            {
-                // SAFETY: X86 is only set by the wrappers compiled for AVX2 (`group_avx2`,
-                // `group_avx512`), and every key row read lies inside `keys` (checked in
-                // `attend_heads`).
-                unsafe { x86::score::<C>(q, keys, at, scale, s) }
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            score(q, keys, at, scale, s)
-        } else {
-            score(q, keys, at, scale, s)
-        };
-        *inv = 1.0 / s.iter_mut().fold(0f32, |sum, sj| sum + exp_minus(sj, max));
+        if !X86 || cfg!(not(target_arch = "x86_64")) {
+            max[k] = score(&q[k * D..][..D], keys, at, scale, s);
+        }
+        *inv = 1.0
+            / s.iter_mut()
+                .fold(0f32, |sum, sj| sum + exp_minus(sj, max[k]));
     }
     let mut acc = [[0f32; D]; H];
     for j in 0..n {
@@ -334,38 +336,47 @@ mod x86 {
     use super::Positions;
     use std::arch::x86_64::*;
 
-    /// [`super::score`] for heads of `C` chunks of eight, with [`crate::kernels::dot_body`]'s
-    /// arithmetic: eight lanes, each the products of its chunk column added in order, then
-    /// `((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))`, plus the empty tail's 0.
+    /// [`super::score`] for the `H` heads of `D` = `C` chunks of eight at the start of `q`, the
+    /// scores of head `k` into `s[k·n..(k + 1)·n]` (n = `at.count`) and their maximum into
+    /// `max[k]`; each key row is loaded once for all of them. Each head's arithmetic is
+    /// [`crate::kernels::dot_body`]'s: eight lanes, each the products of its chunk column added
+    /// in order, then `((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))`, plus the empty
+    /// tail's 0.
     ///
     /// # Safety
     /// Needs AVX2 (inlined into the `target_feature` wrappers only); `keys` holds every
-    /// position of `at` (`C · 8` floats each).
+    /// position of `at` (`D` floats each), `q` `H · D` floats and `s` `H · n`.
     #[inline(always)]
-    pub(super) unsafe fn score<const C: usize>(
+    pub(super) unsafe fn scores<const D: usize, const C: usize, const H: usize>(
         q: &[f32],
         keys: &[f32],
         at: Positions,
         scale: f32,
         s: &mut [f32],
-    ) -> f32 {
-        let qv: [__m256; C] = std::array::from_fn(|c| _mm256_loadu_ps(q.as_ptr().add(8 * c)));
+        max: &mut [f32; H],
+    ) {
+        assert!(q.len() >= H * D && s.len() >= H * at.count && D == 8 * C);
+        let qp = q.as_ptr();
         let kp = keys.as_ptr().add(at.first);
-        let mut max = f32::NEG_INFINITY;
-        for (j, sj) in s.iter_mut().enumerate() {
+        let n = at.count;
+        for j in 0..n {
             let k = kp.add(j * at.stride);
-            let mut acc = _mm256_setzero_ps();
-            for (c, qc) in qv.iter().enumerate() {
-                acc = _mm256_add_ps(acc, _mm256_mul_ps(*qc, _mm256_loadu_ps(k.add(8 * c))));
+            let kv: [__m256; C] = std::array::from_fn(|c| _mm256_loadu_ps(k.add(8 * c)));
+            for h in 0..H {
+                let mut acc = _mm256_setzero_ps();
+                for (c, kc) in kv.iter().enumerate() {
+                    let qc = _mm256_loadu_ps(qp.add(h * D + 8 * c));
+                    acc = _mm256_add_ps(acc, _mm256_mul_ps(qc, *kc));
+                }
+                // [l0 + l4, l1 + l5, l2 + l6, l3 + l7], then pairs, then the two pairs.
+                let lo = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps::<1>(acc));
+                let p = _mm_hadd_ps(lo, lo);
+                let d = _mm_cvtss_f32(_mm_hadd_ps(p, p)) + 0.0;
+                let sj = d * scale;
+                *s.get_unchecked_mut(h * n + j) = sj;
+                max[h] = max[h].max(sj);
             }
-            // [l0 + l4, l1 + l5, l2 + l6, l3 + l7], then pairs, then the two pairs.
-            let h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps::<1>(acc));
-            let p = _mm_hadd_ps(h, h);
-            let d = _mm_cvtss_f32(_mm_hadd_ps(p, p)) + 0.0;
-            *sj = d * scale;
-            max = max.max(*sj);
         }
-        max
     }
 }
 

@@ -187,7 +187,12 @@ impl Engine {
     /// An empty sequence with its cache allocated for `capacity` positions.
     pub fn sequence(&self, capacity: usize) -> Sequence {
         let c = &self.w.config;
-        Sequence::new(c.layers, c.kv_dim(), capacity.min(c.context_length))
+        Sequence::new(
+            c.layers,
+            c.kv_heads,
+            c.head_dim,
+            capacity.min(c.context_length),
+        )
     }
 
     /// Runs the steps' tokens and appends them to their sequences; returns the next-token

@@ -1,29 +1,35 @@
-//! The key/value cache of one sequence: per layer, one row of keys and one of values per
-//! position (`[position][kv_head · head_dim]`), allocated up front for the positions the
-//! sequence will need and grown (amortized) only if it outlives them.
+//! The key/value cache of one sequence, allocated up front for the positions the sequence will
+//! need and grown (amortized) only if it outlives them. All layers live in one buffer
+//! ([`Pages`]: on 2 MiB pages where the kernel grants them), head-major:
+//! `[layer][keys, values][kv_head][position][head_dim]`. Attention reads one key/value head's
+//! positions in a row, so each head's positions are one contiguous run (the prefetchers follow
+//! it; with positions interleaved by head, or on 4 KiB pages, every few positions cost a miss).
+
+use crate::attention::Positions;
+use crate::pages::Pages;
 
 /// One sequence's cache.
 #[derive(Debug, Clone)]
 pub struct Sequence {
-    k: Vec<Vec<f32>>,
-    v: Vec<Vec<f32>>,
-    kv_dim: usize,
+    buf: Pages,
+    layers: usize,
+    kv_heads: usize,
+    head_dim: usize,
+    /// Positions each head's keys (and values) have room for.
+    cap: usize,
     len: usize,
 }
 
 impl Sequence {
-    /// An empty sequence for `layers` layers of `kv_dim` floats per position, with room for
-    /// `capacity` positions.
-    pub fn new(layers: usize, kv_dim: usize, capacity: usize) -> Sequence {
-        let mk = || {
-            (0..layers)
-                .map(|_| Vec::with_capacity(capacity * kv_dim))
-                .collect()
-        };
+    /// An empty sequence for `layers` layers of `kv_heads` key/value heads of `head_dim`, with
+    /// room for `capacity` positions.
+    pub fn new(layers: usize, kv_heads: usize, head_dim: usize, capacity: usize) -> Sequence {
         Sequence {
-            k: mk(),
-            v: mk(),
-            kv_dim,
+            buf: Pages::zeroed(layers * 2 * kv_heads * capacity * head_dim * 4),
+            layers,
+            kv_heads,
+            head_dim,
+            cap: capacity,
             len: 0,
         }
     }
@@ -40,51 +46,49 @@ impl Sequence {
 
     /// Forgets positions from `n` on.
     pub fn truncate(&mut self, n: usize) {
-        if n < self.len {
-            self.len = n;
-            for b in self.k.iter_mut().chain(self.v.iter_mut()) {
-                b.truncate(n * self.kv_dim);
-            }
-        }
+        self.len = self.len.min(n);
     }
 
     /// Replaces this sequence's cache by the first `n` positions of `other` (a shared prefix:
     /// the positions depend only on the tokens before them, so they need not be recomputed).
     pub fn copy_prefix_from(&mut self, other: &Sequence, n: usize) {
-        assert!(n <= other.len && self.kv_dim == other.kv_dim && self.k.len() == other.k.len());
-        let m = n * self.kv_dim;
-        for (dst, src) in self
-            .k
-            .iter_mut()
-            .zip(&other.k)
-            .chain(self.v.iter_mut().zip(&other.v))
-        {
-            dst.clear();
-            dst.extend_from_slice(&src[..m]);
-        }
+        assert!(n <= other.len && self.same_shape(other));
+        self.len = 0;
+        self.grow_to(n);
+        self.copy_runs(other, n);
         self.len = n;
     }
 
     /// Bytes held by the cache.
     pub fn bytes(&self) -> usize {
-        self.k.iter().chain(&self.v).map(|b| b.capacity() * 4).sum()
+        self.buf.len()
     }
 
-    /// Makes room for positions up to `total` (exclusive) in every layer.
+    /// Makes room for positions up to `total` (exclusive) in every layer: when the capacity
+    /// is short, a buffer of at least twice the capacity, the computed positions copied.
     pub(crate) fn grow_to(&mut self, total: usize) {
-        let want = total * self.kv_dim;
-        for b in self.k.iter_mut().chain(self.v.iter_mut()) {
-            if b.len() < want {
-                b.resize(want, 0.0);
-            }
+        if total <= self.cap {
+            return;
         }
+        let cap = total.max(2 * self.cap);
+        let mut bigger = Sequence::new(self.layers, self.kv_heads, self.head_dim, cap);
+        bigger.copy_runs(self, self.len);
+        bigger.len = self.len;
+        *self = bigger;
     }
 
-    /// Stores the key and value rows of position `pos` in `layer`.
+    /// Stores the key and value rows of position `pos` in `layer` (`kv_heads · head_dim` floats
+    /// each; `pos` below the capacity: see [`Sequence::grow_to`]).
     pub(crate) fn store(&mut self, layer: usize, pos: usize, k: &[f32], v: &[f32]) {
-        let at = pos * self.kv_dim;
-        self.k[layer][at..at + self.kv_dim].copy_from_slice(k);
-        self.v[layer][at..at + self.kv_dim].copy_from_slice(v);
+        assert!(pos < self.cap, "kv store past the capacity");
+        let d = self.head_dim;
+        let (kat, vat) = (self.run(2 * layer, 0), self.run(2 * layer + 1, 0));
+        let step = self.cap * d;
+        let f = self.buf.as_f32_mut();
+        for (h, (kh, vh)) in k.chunks_exact(d).zip(v.chunks_exact(d)).enumerate() {
+            f[kat + h * step + pos * d..][..d].copy_from_slice(kh);
+            f[vat + h * step + pos * d..][..d].copy_from_slice(vh);
+        }
     }
 
     /// Marks positions up to `len` as computed.
@@ -92,13 +96,100 @@ impl Sequence {
         self.len = len;
     }
 
-    /// Keys of `layer` (all stored positions).
+    /// Keys of `layer`, every head and every position of the capacity (those not computed
+    /// are 0); [`Sequence::positions`] says where a head's lie.
     pub(crate) fn keys(&self, layer: usize) -> &[f32] {
-        &self.k[layer]
+        &self.buf.as_f32()[self.run(2 * layer, 0)..][..self.kv_heads * self.cap * self.head_dim]
     }
 
-    /// Values of `layer`.
+    /// Values of `layer`, laid out as [`Sequence::keys`].
     pub(crate) fn values(&self, layer: usize) -> &[f32] {
-        &self.v[layer]
+        &self.buf.as_f32()[self.run(2 * layer + 1, 0)..][..self.kv_heads * self.cap * self.head_dim]
+    }
+
+    /// Where the first `count` positions of key/value head `kv_head` lie in
+    /// [`Sequence::keys`] and [`Sequence::values`].
+    pub(crate) fn positions(&self, kv_head: usize, count: usize) -> Positions {
+        Positions {
+            first: kv_head * self.cap * self.head_dim,
+            stride: self.head_dim,
+            count,
+        }
+    }
+
+    fn same_shape(&self, other: &Sequence) -> bool {
+        (self.layers, self.kv_heads, self.head_dim)
+            == (other.layers, other.kv_heads, other.head_dim)
+    }
+
+    /// Where head `h` of part `part` (keys of layer l: `2l`, its values: `2l + 1`) starts.
+    fn run(&self, part: usize, h: usize) -> usize {
+        ((part * self.kv_heads) + h) * self.cap * self.head_dim
+    }
+
+    /// Copies the first `n` positions of every head of `other` (of the same shape, `n` within
+    /// both capacities).
+    fn copy_runs(&mut self, other: &Sequence, n: usize) {
+        let m = n * self.head_dim;
+        for part in 0..2 * self.layers {
+            for h in 0..self.kv_heads {
+                let (from, to) = (other.run(part, h), self.run(part, h));
+                self.buf.as_f32_mut()[to..to + m]
+                    .copy_from_slice(&other.buf.as_f32()[from..from + m]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two heads of 3: row values say which layer, position, head and kind they are.
+    fn row(layer: usize, pos: usize, kind: f32) -> Vec<f32> {
+        (0..6)
+            .map(|i| kind * 1000.0 + (layer * 100 + pos * 10 + i) as f32)
+            .collect()
+    }
+
+    fn filled(layers: usize, cap: usize, n: usize) -> Sequence {
+        let mut s = Sequence::new(layers, 2, 3, cap);
+        s.grow_to(n);
+        for pos in 0..n {
+            for l in 0..layers {
+                s.store(l, pos, &row(l, pos, 1.0), &row(l, pos, 2.0));
+            }
+        }
+        s.set_len(n);
+        s
+    }
+
+    /// Every head of every position reads back where `positions` says it is.
+    fn holds(s: &Sequence, layers: usize, n: usize) -> bool {
+        (0..layers).all(|l| {
+            (0..2).all(|h| {
+                let at = s.positions(h, n);
+                (0..n).all(|pos| {
+                    let i = at.first + pos * at.stride;
+                    s.keys(l)[i..i + 3] == row(l, pos, 1.0)[3 * h..3 * h + 3]
+                        && s.values(l)[i..i + 3] == row(l, pos, 2.0)[3 * h..3 * h + 3]
+                })
+            })
+        })
+    }
+
+    #[test]
+    fn rows_survive_growth_and_prefix_copies() {
+        // Grown twice past its capacity of 2.
+        let s = filled(3, 2, 9);
+        assert!(holds(&s, 3, 9) && s.len() == 9);
+        let mut t = Sequence::new(3, 2, 3, 4);
+        t.copy_prefix_from(&s, 7);
+        assert!(holds(&t, 3, 7) && t.len() == 7);
+        t.truncate(5);
+        assert_eq!(t.len(), 5);
+        let mut u = Sequence::new(3, 2, 3, 50);
+        u.copy_prefix_from(&t, 5);
+        assert!(holds(&u, 3, 5) && u.keys(2).len() == 2 * 50 * 3);
     }
 }

@@ -9,15 +9,17 @@
 
 use crate::kernels::{dot_f32_rows, dot_packed, dot_q, quantize_act, Isa, TILE};
 use crate::packed::{self, GROUP};
+use crate::pages::Pages;
 use crate::pool::{share, Pool, SharedMut};
 use crate::quant::{dequantize_row, BlockQ8, QType, QK};
 
 /// Where a matrix keeps its weights.
 #[derive(Debug, Clone)]
 enum Storage {
-    Blocks(Vec<u8>),
+    /// GGUF blocks as stored.
+    Blocks(Pages),
     /// Groups of 16 rows, see [`crate::packed`].
-    Packed(Vec<u8>),
+    Packed(Pages),
     F32(Vec<f32>),
 }
 
@@ -71,7 +73,7 @@ impl QMatrix {
             qtype,
             rows,
             cols,
-            data: Storage::Blocks(bytes),
+            data: Storage::Blocks(Pages::from_slice(&bytes)),
         })
     }
 

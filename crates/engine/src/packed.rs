@@ -26,6 +26,7 @@
 //!
 //! Nothing is rounded on the way: [`unpack_row`] gives back the GGUF bytes exactly.
 
+use crate::pages::Pages;
 use crate::quant::{q6_k_values, QType, QK, QK_K};
 
 /// Rows per group (the lanes of a 512-bit vector of i32 sums).
@@ -137,7 +138,7 @@ fn q6_k_unpack(src: &[u8], r: usize, blk: &mut [u8]) {
 
 /// Packs `rows` rows of GGUF blocks (`src`, `cols` weights a row, `cols` a multiple of
 /// [`QK`]) into groups. `qtype` must be a block format.
-pub fn pack(qtype: QType, rows: usize, cols: usize, src: &[u8]) -> Vec<u8> {
+pub fn pack(qtype: QType, rows: usize, cols: usize, src: &[u8]) -> Pages {
     if matches!(qtype, QType::Q4_K | QType::Q6_K) {
         return pack_k(qtype, rows, cols, src);
     }
@@ -148,7 +149,7 @@ pub fn pack(qtype: QType, rows: usize, cols: usize, src: &[u8]) -> Vec<u8> {
         qtype.row_bytes(cols),
     );
     let groups = rows.div_ceil(GROUP);
-    let mut out = vec![0u8; groups * nb * pbb];
+    let mut out = Pages::zeroed(groups * nb * pbb);
     let qa = quants_at(qtype);
     for (g, dst_g) in out.chunks_exact_mut(nb * pbb).enumerate() {
         for (b, dst) in dst_g.chunks_exact_mut(pbb).enumerate() {
@@ -194,14 +195,14 @@ pub fn pack(qtype: QType, rows: usize, cols: usize, src: &[u8]) -> Vec<u8> {
 
 /// [`pack`] for the K-quants: padding rows are all zero bytes (zero scales: zero weights; a
 /// `Q6_K` zero byte is `q = 0`, weight `d·0·(0 − 32)` = 0).
-fn pack_k(qtype: QType, rows: usize, cols: usize, src: &[u8]) -> Vec<u8> {
+fn pack_k(qtype: QType, rows: usize, cols: usize, src: &[u8]) -> Pages {
     let nb = cols / QK_K;
     let (bb, pbb, rb) = (
         qtype.block_bytes(),
         block_bytes(qtype),
         qtype.row_bytes(cols),
     );
-    let mut out = vec![0u8; rows.div_ceil(GROUP) * nb * pbb];
+    let mut out = Pages::zeroed(rows.div_ceil(GROUP) * nb * pbb);
     for (g, dst_g) in out.chunks_exact_mut(nb * pbb).enumerate() {
         for (b, dst) in dst_g.chunks_exact_mut(pbb).enumerate() {
             for r in 0..GROUP.min(rows - g * GROUP) {
