@@ -10,9 +10,10 @@
 //!   the token-by-token single-sequence path, in request order; a request that cannot run
 //!   fails alone.
 //! - Logits along a teacher-forced sequence (prompt pass, then one token at a time) agree with
-//!   popbench's CPU engine on the same file, relative to the largest logit. With the engine's
-//!   kernels (products and attention) within 1e-4 in every format (measured ≤ 4.2e-6).
-//!   With candle's kernels: within 1e-4 in f32 (measured: ≤ 3e-6); in quantized formats within
+//!   popbench's CPU engine on the same file, relative to the largest logit. The engine's KV
+//!   cache is f16, the batched model's f32 here: in f32 within 1e-2 (measured ≤ 3.3e-3; 4.2e-6
+//!   before the engine's cache was f16), with the engine's kernels or candle's; in quantized
+//!   formats, where the activations' 8-bit rounding amplifies the cache's, within
 //!   0.1 (Q8_0, Q4_0) and 0.12 (Q4_1), the bounds tests/engine_vs_candle.rs sets for the
 //!   engine against candle-transformers (the two round activations to 8 bits differently, and
 //!   random tiny weights amplify it); f16 / bf16 weights against the engine's f32 within 1e-2 /
@@ -46,9 +47,11 @@ use popbench::backend::{Backend, Request};
 use popbench::types::{ChatMessage, GenerationParams, ItemKey};
 use tiny::*;
 
-/// Logits of the batched model with the engine's kernels (the CPU default) against the engine,
-/// relative to the largest logit, in every format (measured: ≤ 4.2e-6).
-const HOST_TOL: f32 = 1e-4;
+/// Logits of the batched model against popbench's engine, relative to the largest logit, at the
+/// least: the engine keeps its KV cache in f16 (as llama.cpp; since issue 27), the batched model
+/// in its own dtype, and the keys' and values' rounding (2⁻¹¹ relative) moves these tiny
+/// models' logits by up to 3.3e-3 (measured; ≤ 4.2e-6 with an f32 cache on both sides).
+const KV_TOL: f32 = 1e-2;
 
 fn max_rel_diff(a: &[f32], b: &[f32]) -> f32 {
     let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
@@ -192,9 +195,10 @@ fn gguf_batches_equal_alone_and_logits_match_the_engine() {
                     let tiled = engine_string.contains("Q8_0 tiled");
                     // Activations quantized in blocks of 256 rather than 32 (see the top).
                     let tol: f32 = if tiled { f32::max(tol, 0.15) } else { tol };
-                    // With the engine's kernels the products are the engine's, bit for bit:
-                    // only attention, norms and rotary embeddings differ in float order.
-                    let against_engine = if host { HOST_TOL } else { tol };
+                    // With the engine's kernels the products are the engine's, bit for bit, but
+                    // the caches differ (f16 in the engine): in quantized formats the 8-bit
+                    // rounding of the activations amplifies that (measured ≤ 0.02 in Q8_0).
+                    let against_engine = tol.max(KV_TOL);
                     let a = forced(&mut ours);
                     check_close(&a, &reference, against_engine, &what);
                     if !host && dtype != GgmlDType::Q4_1 && arch != "qwen3" && !tiled {
@@ -225,7 +229,11 @@ fn safetensors_batches_equal_alone_in_f32_f16_and_bf16() {
     write_tiny_safetensors(dir.path());
     let mut engine = safetensors::load(dir.path(), DeviceKind::Cpu, None).unwrap();
     let reference = forced(&mut engine);
-    for (dtype, tol) in [(DType::F32, 1e-4), (DType::F16, 1e-2), (DType::BF16, 5e-2)] {
+    for (dtype, tol) in [
+        (DType::F32, 1e-4f32),
+        (DType::F16, 1e-2),
+        (DType::BF16, 5e-2),
+    ] {
         // Attention on the engine's kernels (the CPU default), then candle's.
         for runner in [Runner::Batched, Runner::BatchedCandleKernels] {
             let what = format!("safetensors {dtype:?} {runner:?}");
@@ -241,7 +249,7 @@ fn safetensors_batches_equal_alone_in_f32_f16_and_bf16() {
                 runner == Runner::Batched,
                 "{what}: {engine_string}"
             );
-            check_close(&forced(&mut ours), &reference, tol, &what);
+            check_close(&forced(&mut ours), &reference, tol.max(KV_TOL), &what);
             check_batch_equals_alone(&mut ours, &what);
         }
     }

@@ -26,7 +26,10 @@ fn engine_logits_match_candle_for_every_architecture_and_format() {
     let cont: Vec<u32> = (0..6).map(|i| 5 + (i * 53) % 250).collect();
     for arch in ["llama", "qwen2", "qwen3"] {
         for (dtype, tol) in [
-            (GgmlDType::F32, 2e-3),
+            // The engine's KV cache is f16 (as llama.cpp's), candle-transformers' f32: the
+            // keys' and values' rounding moves these random tiny models' logits by up to
+            // 3.3e-3 (measured; 2e-3 was the bound with an f32 cache on both sides).
+            (GgmlDType::F32, 1e-2),
             (GgmlDType::Q8_0, 8e-2),
             (GgmlDType::Q4_0, 8e-2),
             // candle runs Q4_1 as Q8_0 on the CPU (see gguf.rs): a requantization apart.

@@ -9,6 +9,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use popbench_engine::attention::{attend_head, attend_heads, Positions};
+use popbench_engine::f16;
 use popbench_engine::kernels::Isa;
 use std::hint::black_box;
 
@@ -31,8 +32,9 @@ fn bench(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("attention/{model}/{}", isa.name()));
         for count in [256, 1024] {
             let stride = kv_heads * dim;
-            let keys = random(count * stride, 1);
-            let values = random(count * stride, 2);
+            let half = |v: Vec<f32>| v.into_iter().map(f16::from_f32).collect::<Vec<u16>>();
+            let keys = half(random(count * stride, 1));
+            let values = half(random(count * stride, 2));
             let q = random(group * dim, 3);
             let at = Positions {
                 first: dim,

@@ -2,6 +2,7 @@
 //! pair per task (with the query heads that share it; one (row, head) pair when there are few
 //! rows), spread over the pool.
 
+use crate::f16;
 #[cfg(doc)]
 use crate::kernels::{axpy, dot};
 use crate::kernels::{axpy_body, dot_body, Isa};
@@ -107,11 +108,11 @@ pub struct Positions {
 /// [`axpy`]'s products added position by position). Each level runs it as one function with
 /// the dot products and sums inlined, and heads of 64 or 128 keep `out` in registers.
 #[allow(clippy::too_many_arguments)]
-pub fn attend_head(
+pub fn attend_head<T: Cached>(
     isa: Isa,
     q: &[f32],
-    keys: &[f32],
-    values: &[f32],
+    keys: &[T],
+    values: &[T],
     at: Positions,
     scale: f32,
     scores: &mut [f32],
@@ -125,12 +126,12 @@ pub fn attend_head(
 /// numbers are [`attend_head`]'s, bit for bit; the values are read once for all of them, and
 /// their sums, independent of each other, overlap.
 #[allow(clippy::too_many_arguments)]
-pub fn attend_heads(
+pub fn attend_heads<T: Cached>(
     isa: Isa,
     dim: usize,
     q: &[f32],
-    keys: &[f32],
-    values: &[f32],
+    keys: &[T],
+    values: &[T],
     at: Positions,
     scale: f32,
     scores: &mut [f32],
@@ -144,7 +145,7 @@ pub fn attend_heads(
         assert!(keys.len() >= last && values.len() >= last);
     }
     match isa {
-        Isa::Generic => group::<false>(dim, q, keys, values, at, scale, scores, out),
+        Isa::Generic => group::<T, false>(dim, q, keys, values, at, scale, scores, out),
         // SAFETY: `Isa::Avx2` and `Isa::Avx512` are only constructed after the CPU features
         // were detected (see `kernels::Isa`).
         #[cfg(target_arch = "x86_64")]
@@ -157,52 +158,52 @@ pub fn attend_heads(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,f16c")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn group_avx2(
+unsafe fn group_avx2<T: Cached>(
     dim: usize,
     q: &[f32],
-    keys: &[f32],
-    values: &[f32],
+    keys: &[T],
+    values: &[T],
     at: Positions,
     scale: f32,
     scores: &mut [f32],
     out: &mut [f32],
 ) {
-    group::<true>(dim, q, keys, values, at, scale, scores, out)
+    group::<T, true>(dim, q, keys, values, at, scale, scores, out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn group_avx512(
+unsafe fn group_avx512<T: Cached>(
     dim: usize,
     q: &[f32],
-    keys: &[f32],
-    values: &[f32],
+    keys: &[T],
+    values: &[T],
     at: Positions,
     scale: f32,
     scores: &mut [f32],
     out: &mut [f32],
 ) {
-    group::<true>(dim, q, keys, values, at, scale, scores, out)
+    group::<T, true>(dim, q, keys, values, at, scale, scores, out)
 }
 
 /// [`attend_heads`]' body: heads of 64 and 128 go through [`group_fixed`] (with `X86`, the
 /// dot products in AVX2 registers: only from the levels that have them), others one by one.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn group<const X86: bool>(
+fn group<T: Cached, const X86: bool>(
     dim: usize,
     q: &[f32],
-    keys: &[f32],
-    values: &[f32],
+    keys: &[T],
+    values: &[T],
     at: Positions,
     scale: f32,
     scores: &mut [f32],
     out: &mut [f32],
 ) {
     match dim {
-        64 => group_fixed::<64, 8, X86>(q, keys, values, at, scale, scores, out),
-        128 => group_fixed::<128, 16, X86>(q, keys, values, at, scale, scores, out),
+        64 => group_fixed::<T, 64, 8, X86>(q, keys, values, at, scale, scores, out),
+        128 => group_fixed::<T, 128, 16, X86>(q, keys, values, at, scale, scores, out),
         _ => {
             for (qh, oh) in q.chunks_exact(dim).zip(out.chunks_exact_mut(dim)) {
                 head(qh, keys, values, at, scale, scores, oh);
@@ -215,10 +216,10 @@ fn group<const X86: bool>(
 /// run keeps every head's output row in registers (up to 16 vectors).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn group_fixed<const D: usize, const C: usize, const X86: bool>(
+fn group_fixed<T: Cached, const D: usize, const C: usize, const X86: bool>(
     q: &[f32],
-    keys: &[f32],
-    values: &[f32],
+    keys: &[T],
+    values: &[T],
     at: Positions,
     scale: f32,
     scores: &mut [f32],
@@ -231,13 +232,13 @@ fn group_fixed<const D: usize, const C: usize, const X86: bool>(
         let left = heads - h;
         let (q, s, o) = (&q[h * D..], &mut scores[h * n..], &mut out[h * D..]);
         h += if D <= 64 && left >= 4 {
-            run::<D, C, 4, X86>(q, keys, values, at, scale, s, o)
+            run::<T, D, C, 4, X86>(q, keys, values, at, scale, s, o)
         } else if D <= 64 && left == 3 {
-            run::<D, C, 3, X86>(q, keys, values, at, scale, s, o)
+            run::<T, D, C, 3, X86>(q, keys, values, at, scale, s, o)
         } else if left >= 2 {
-            run::<D, C, 2, X86>(q, keys, values, at, scale, s, o)
+            run::<T, D, C, 2, X86>(q, keys, values, at, scale, s, o)
         } else {
-            run::<D, C, 1, X86>(q, keys, values, at, scale, s, o)
+            run::<T, D, C, 1, X86>(q, keys, values, at, scale, s, o)
         };
     }
 }
@@ -246,10 +247,10 @@ fn group_fixed<const D: usize, const C: usize, const X86: bool>(
 /// `H`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn run<const D: usize, const C: usize, const H: usize, const X86: bool>(
+fn run<T: Cached, const D: usize, const C: usize, const H: usize, const X86: bool>(
     q: &[f32],
-    keys: &[f32],
-    values: &[f32],
+    keys: &[T],
+    values: &[T],
     at: Positions,
     scale: f32,
     scores: &mut [f32],
@@ -263,14 +264,15 @@ fn run<const D: usize, const C: usize, const H: usize, const X86: bool>(
         // `group_avx512`), and every key row read lies inside `keys` (checked in
         // `attend_heads`).
         unsafe {
-            x86::scores::<D, C, H>(q, keys, at, scale, scores, &mut max)
+            x86::scores::<T, D, C, H>(q, keys, at, scale, scores, &mut max)
         };
     }
+    let mut row = [0f32; D];
     let mut inv = [0f32; H];
     for (k, inv) in inv.iter_mut().enumerate() {
         let s = &mut scores[k * n..(k + 1) * n];
         if !X86 || cfg!(not(target_arch = "x86_64")) {
-            max[k] = score(&q[k * D..][..D], keys, at, scale, s);
+            max[k] = score(&q[k * D..][..D], keys, at, scale, s, &mut row);
         }
         *inv = 1.0
             / s.iter_mut()
@@ -278,9 +280,7 @@ fn run<const D: usize, const C: usize, const H: usize, const X86: bool>(
     }
     let mut acc = [[0f32; D]; H];
     for j in 0..n {
-        let v: &[f32; D] = values[at.first + j * at.stride..][..D]
-            .try_into()
-            .expect("a head of D");
+        let v = T::row::<X86>(&values[at.first + j * at.stride..][..D], &mut row);
         for (k, acc) in acc.iter_mut().enumerate() {
             axpy_body(acc, scores[k * n + j] * inv[k], v);
         }
@@ -293,22 +293,24 @@ fn run<const D: usize, const C: usize, const H: usize, const X86: bool>(
 
 /// One head of any width (the portable operations, position by position).
 #[inline(always)]
-fn head(
+fn head<T: Cached>(
     q: &[f32],
-    keys: &[f32],
-    values: &[f32],
+    keys: &[T],
+    values: &[T],
     at: Positions,
     scale: f32,
     scores: &mut [f32],
     out: &mut [f32],
 ) {
     let dim = q.len();
+    let mut row = vec![0f32; dim];
     let s = &mut scores[..at.count];
-    let max = score(q, keys, at, scale, s);
+    let max = score(q, keys, at, scale, s, &mut row);
     let inv = 1.0 / s.iter_mut().fold(0f32, |sum, sj| sum + exp_minus(sj, max));
     out.fill(0.0);
     for (j, &p) in s.iter().enumerate() {
-        axpy_body(out, p * inv, &values[at.first + j * at.stride..][..dim]);
+        let v = T::row::<false>(&values[at.first + j * at.stride..][..dim], &mut row);
+        axpy_body(out, p * inv, v);
     }
 }
 
@@ -321,14 +323,75 @@ fn exp_minus(sj: &mut f32, max: f32) -> f32 {
 
 /// The scaled scores `q · K[j] · scale` into `s`; returns their maximum.
 #[inline(always)]
-fn score(q: &[f32], keys: &[f32], at: Positions, scale: f32, s: &mut [f32]) -> f32 {
+fn score<T: Cached>(
+    q: &[f32],
+    keys: &[T],
+    at: Positions,
+    scale: f32,
+    s: &mut [f32],
+    row: &mut [f32],
+) -> f32 {
     let dim = q.len();
     let mut max = f32::NEG_INFINITY;
     for (j, sj) in s.iter_mut().enumerate() {
-        *sj = dot_body(q, &keys[at.first + j * at.stride..][..dim]) * scale;
+        let k = T::row::<false>(&keys[at.first + j * at.stride..][..dim], row);
+        *sj = dot_body(q, k) * scale;
         max = max.max(*sj);
     }
     max
+}
+
+/// What a key/value cache holds: `f32`, or IEEE half-precision bits (`u16`, the engine's own
+/// caches, [`Sequence`]). Attention reads either as f32, exactly, so a cache's numbers give the
+/// same bits at every level.
+pub trait Cached: Copy + Send + Sync {
+    /// `src` as f32: itself, or widened into `buf` (with `X86`, by the F16C instruction).
+    fn row<'a, const X86: bool>(src: &'a [Self], buf: &'a mut [f32]) -> &'a [f32];
+
+    /// Eight values at `p` as f32.
+    ///
+    /// # Safety
+    /// Needs AVX2 and F16C (inlined into the `target_feature` wrappers only); `p` points at
+    /// eight values.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m256;
+}
+
+impl Cached for f32 {
+    #[inline(always)]
+    fn row<'a, const X86: bool>(src: &'a [f32], _: &'a mut [f32]) -> &'a [f32] {
+        src
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn load8(p: *const f32) -> std::arch::x86_64::__m256 {
+        std::arch::x86_64::_mm256_loadu_ps(p)
+    }
+}
+
+impl Cached for u16 {
+    #[inline(always)]
+    fn row<'a, const X86: bool>(src: &'a [u16], buf: &'a mut [f32]) -> &'a [f32] {
+        let buf = &mut buf[..src.len()];
+        #[cfg(target_arch = "x86_64")]
+        if X86 {
+            // SAFETY: X86 is only set by the wrappers compiled for AVX2 and F16C.
+            unsafe { x86::widen(src, buf) };
+            return buf;
+        }
+        for (o, &b) in buf.iter_mut().zip(src) {
+            *o = f16::to_f32(b);
+        }
+        buf
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn load8(p: *const u16) -> std::arch::x86_64::__m256 {
+        use std::arch::x86_64::*;
+        _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i))
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -347,9 +410,14 @@ mod x86 {
     /// Needs AVX2 (inlined into the `target_feature` wrappers only); `keys` holds every
     /// position of `at` (`D` floats each), `q` `H · D` floats and `s` `H · n`.
     #[inline(always)]
-    pub(super) unsafe fn scores<const D: usize, const C: usize, const H: usize>(
+    pub(super) unsafe fn scores<
+        T: super::Cached,
+        const D: usize,
+        const C: usize,
+        const H: usize,
+    >(
         q: &[f32],
-        keys: &[f32],
+        keys: &[T],
         at: Positions,
         scale: f32,
         s: &mut [f32],
@@ -361,8 +429,8 @@ mod x86 {
         let n = at.count;
         for j in 0..n {
             let k = kp.add(j * at.stride);
-            let kv: [__m256; C] = std::array::from_fn(|c| _mm256_loadu_ps(k.add(8 * c)));
-            for h in 0..H {
+            let kv: [__m256; C] = std::array::from_fn(|c| T::load8(k.add(8 * c)));
+            for (h, m) in max.iter_mut().enumerate() {
                 let mut acc = _mm256_setzero_ps();
                 for (c, kc) in kv.iter().enumerate() {
                     let qc = _mm256_loadu_ps(qp.add(h * D + 8 * c));
@@ -374,8 +442,26 @@ mod x86 {
                 let d = _mm_cvtss_f32(_mm_hadd_ps(p, p)) + 0.0;
                 let sj = d * scale;
                 *s.get_unchecked_mut(h * n + j) = sj;
-                max[h] = max[h].max(sj);
+                *m = m.max(sj);
             }
+        }
+    }
+
+    /// [`super::widen`] by the F16C instruction, eight at a time (exact, as the portable one).
+    ///
+    /// # Safety
+    /// Needs F16C (inlined into the `target_feature` wrappers only).
+    #[inline(always)]
+    pub(super) unsafe fn widen(h: &[u16], out: &mut [f32]) {
+        let n = h.len().min(out.len());
+        let mut i = 0;
+        while i + 8 <= n {
+            let v = _mm256_cvtph_ps(_mm_loadu_si128(h.as_ptr().add(i) as *const __m128i));
+            _mm256_storeu_ps(out.as_mut_ptr().add(i), v);
+            i += 8;
+        }
+        for (o, &b) in out[i..n].iter_mut().zip(&h[i..n]) {
+            *o = crate::f16::to_f32(b);
         }
     }
 }
@@ -415,17 +501,34 @@ mod tests {
                     stride,
                     count,
                 };
-                let run = |isa| {
-                    let mut scores = vec![0f32; count];
-                    let mut out = vec![f32::NAN; dim];
-                    attend_head(isa, &q, &keys, &values, at, 0.125, &mut scores, &mut out);
+                let half = |v: &[f32]| v.iter().map(|&x| f16::from_f32(x)).collect::<Vec<u16>>();
+                let (keys16, values16) = (half(&keys), half(&values));
+                let widened = |v: &[u16]| v.iter().map(|&x| f16::to_f32(x)).collect::<Vec<f32>>();
+                let (keys32, values32) = (widened(&keys16), widened(&values16));
+                fn one<T: Cached>(
+                    isa: Isa,
+                    q: &[f32],
+                    k: &[T],
+                    v: &[T],
+                    at: Positions,
+                ) -> Vec<f32> {
+                    let mut scores = vec![0f32; at.count];
+                    let mut out = vec![f32::NAN; q.len()];
+                    attend_head(isa, q, k, v, at, 0.125, &mut scores, &mut out);
                     out
-                };
-                let want = run(Isa::Generic);
+                }
+                let want = one(Isa::Generic, &q, &keys, &values, at);
                 assert!(want.iter().all(|v| v.is_finite()));
+                // An f16 cache reads as the f32 cache of its widened values.
+                let want16 = one(Isa::Generic, &q, &keys32, &values32, at);
                 for isa in Isa::supported() {
-                    let got = run(isa);
+                    let got = one(isa, &q, &keys, &values, at);
                     assert!(same_bits(&got, &want), "{isa:?} dim {dim} count {count}");
+                    let got = one(isa, &q, &keys16, &values16, at);
+                    assert!(
+                        same_bits(&got, &want16),
+                        "f16 {isa:?} dim {dim} count {count}"
+                    );
                 }
             }
         }
@@ -438,8 +541,10 @@ mod tests {
         let mut r = uniform(0x9e37_79b9_7f4a_7c15u64);
         for dim in [32, 64, 128] {
             let (stride, first, count) = (2 * dim, dim, 19);
-            let keys: Vec<f32> = (0..count * stride).map(|_| r() * 3.0).collect();
-            let values: Vec<f32> = (0..count * stride).map(|_| r()).collect();
+            let keys: Vec<u16> = (0..count * stride)
+                .map(|_| f16::from_f32(r() * 3.0))
+                .collect();
+            let values: Vec<u16> = (0..count * stride).map(|_| f16::from_f32(r())).collect();
             let at = Positions {
                 first,
                 stride,

@@ -1,12 +1,19 @@
 //! The key/value cache of one sequence, allocated up front for the positions the sequence will
-//! need and grown (amortized) only if it outlives them. All layers live in one buffer
+//! need and grown (amortized) only if it outlives them. Keys and values are kept in IEEE half
+//! precision (rounded to nearest even, as llama.cpp's default f16 cache): attention of a batch
+//! reads every cached position of every sequence at every step, and at half the bytes the
+//! core suite's decoding is about a fifth faster (BENCHMARKS.md). All layers live in one buffer
 //! ([`Pages`]: on 2 MiB pages where the kernel grants them), head-major:
 //! `[layer][keys, values][kv_head][position][head_dim]`. Attention reads one key/value head's
 //! positions in a row, so each head's positions are one contiguous run (the prefetchers follow
 //! it; with positions interleaved by head, or on 4 KiB pages, every few positions cost a miss).
 
 use crate::attention::Positions;
+use crate::f16;
 use crate::pages::Pages;
+
+/// Bytes of one cached key or value (an f16).
+pub const VALUE_BYTES: usize = 2;
 
 /// One sequence's cache.
 #[derive(Debug, Clone)]
@@ -25,7 +32,7 @@ impl Sequence {
     /// room for `capacity` positions.
     pub fn new(layers: usize, kv_heads: usize, head_dim: usize, capacity: usize) -> Sequence {
         Sequence {
-            buf: Pages::zeroed(layers * 2 * kv_heads * capacity * head_dim * 4),
+            buf: Pages::zeroed(layers * 2 * kv_heads * capacity * head_dim * VALUE_BYTES),
             layers,
             kv_heads,
             head_dim,
@@ -78,16 +85,21 @@ impl Sequence {
     }
 
     /// Stores the key and value rows of position `pos` in `layer` (`kv_heads · head_dim` floats
-    /// each; `pos` below the capacity: see [`Sequence::grow_to`]).
+    /// each, rounded to f16; `pos` below the capacity: see [`Sequence::grow_to`]).
     pub(crate) fn store(&mut self, layer: usize, pos: usize, k: &[f32], v: &[f32]) {
         assert!(pos < self.cap, "kv store past the capacity");
         let d = self.head_dim;
         let (kat, vat) = (self.run(2 * layer, 0), self.run(2 * layer + 1, 0));
         let step = self.cap * d;
-        let f = self.buf.as_f32_mut();
+        let f = self.buf.as_u16_mut();
         for (h, (kh, vh)) in k.chunks_exact(d).zip(v.chunks_exact(d)).enumerate() {
-            f[kat + h * step + pos * d..][..d].copy_from_slice(kh);
-            f[vat + h * step + pos * d..][..d].copy_from_slice(vh);
+            let (kd, vd) = (kat + h * step + pos * d, vat + h * step + pos * d);
+            for (dst, &x) in f[kd..kd + d].iter_mut().zip(kh) {
+                *dst = f16::from_f32(x);
+            }
+            for (dst, &x) in f[vd..vd + d].iter_mut().zip(vh) {
+                *dst = f16::from_f32(x);
+            }
         }
     }
 
@@ -96,15 +108,15 @@ impl Sequence {
         self.len = len;
     }
 
-    /// Keys of `layer`, every head and every position of the capacity (those not computed
-    /// are 0); [`Sequence::positions`] says where a head's lie.
-    pub(crate) fn keys(&self, layer: usize) -> &[f32] {
-        &self.buf.as_f32()[self.run(2 * layer, 0)..][..self.kv_heads * self.cap * self.head_dim]
+    /// Keys of `layer` (f16 bits), every head and every position of the capacity (those not
+    /// computed are 0); [`Sequence::positions`] says where a head's lie.
+    pub(crate) fn keys(&self, layer: usize) -> &[u16] {
+        &self.buf.as_u16()[self.run(2 * layer, 0)..][..self.kv_heads * self.cap * self.head_dim]
     }
 
     /// Values of `layer`, laid out as [`Sequence::keys`].
-    pub(crate) fn values(&self, layer: usize) -> &[f32] {
-        &self.buf.as_f32()[self.run(2 * layer + 1, 0)..][..self.kv_heads * self.cap * self.head_dim]
+    pub(crate) fn values(&self, layer: usize) -> &[u16] {
+        &self.buf.as_u16()[self.run(2 * layer + 1, 0)..][..self.kv_heads * self.cap * self.head_dim]
     }
 
     /// Where the first `count` positions of key/value head `kv_head` lie in
@@ -134,8 +146,8 @@ impl Sequence {
         for part in 0..2 * self.layers {
             for h in 0..self.kv_heads {
                 let (from, to) = (other.run(part, h), self.run(part, h));
-                self.buf.as_f32_mut()[to..to + m]
-                    .copy_from_slice(&other.buf.as_f32()[from..from + m]);
+                self.buf.as_u16_mut()[to..to + m]
+                    .copy_from_slice(&other.buf.as_u16()[from..from + m]);
             }
         }
     }
@@ -171,8 +183,9 @@ mod tests {
                 let at = s.positions(h, n);
                 (0..n).all(|pos| {
                     let i = at.first + pos * at.stride;
-                    s.keys(l)[i..i + 3] == row(l, pos, 1.0)[3 * h..3 * h + 3]
-                        && s.values(l)[i..i + 3] == row(l, pos, 2.0)[3 * h..3 * h + 3]
+                    let half = |x: &[f32]| x.iter().map(|&v| f16::from_f32(v)).collect::<Vec<_>>();
+                    s.keys(l)[i..i + 3] == half(&row(l, pos, 1.0)[3 * h..3 * h + 3])[..]
+                        && s.values(l)[i..i + 3] == half(&row(l, pos, 2.0)[3 * h..3 * h + 3])[..]
                 })
             })
         })

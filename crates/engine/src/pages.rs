@@ -140,19 +140,19 @@ impl Pages {
 }
 
 impl Pages {
-    /// The bytes as f32 values (the length must be a multiple of 4; the start is aligned).
-    pub fn as_f32(&self) -> &[f32] {
-        assert!(self.len.is_multiple_of(4), "f32 view of {} bytes", self.len);
+    /// The bytes as 16-bit values (the length must be even; the start is aligned).
+    pub fn as_u16(&self) -> &[u16] {
+        assert!(self.len.is_multiple_of(2), "u16 view of {} bytes", self.len);
         // SAFETY: `len` initialised bytes at `ptr`, aligned to at least 64; every bit pattern
-        // is an f32.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr() as *const f32, self.len / 4) }
+        // is a u16.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr() as *const u16, self.len / 2) }
     }
 
-    /// [`Pages::as_f32`], mutable.
-    pub fn as_f32_mut(&mut self) -> &mut [f32] {
-        assert!(self.len.is_multiple_of(4), "f32 view of {} bytes", self.len);
-        // SAFETY: as in `as_f32`, and `&mut self` is exclusive.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr() as *mut f32, self.len / 4) }
+    /// [`Pages::as_u16`], mutable.
+    pub fn as_u16_mut(&mut self) -> &mut [u16] {
+        assert!(self.len.is_multiple_of(2), "u16 view of {} bytes", self.len);
+        // SAFETY: as in `as_u16`, and `&mut self` is exclusive.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr() as *mut u16, self.len / 2) }
     }
 }
 

@@ -97,7 +97,7 @@ impl Native {
     /// when 8 caches of 1,024 positions would pass 2 GiB (large models).
     pub fn preferred_batch(&self) -> usize {
         let c = self.engine.config();
-        let per_position = c.layers * c.kv_dim() * 2 * 4;
+        let per_position = c.layers * c.kv_dim() * 2 * popbench_engine::kv::VALUE_BYTES;
         ((2usize << 30) / (per_position * 1024).max(1)).clamp(1, 8)
     }
 

@@ -30,6 +30,7 @@
 //! Reuse never changes a result: a position's keys and values depend only on the tokens up to
 //! it, and the engine computes them bit for bit the same in a prompt pass or a decode step.
 
+use popbench_engine::kv::VALUE_BYTES;
 use popbench_engine::{Engine, Sequence};
 
 /// Positions of KV the cache keeps for entries older than the last batch: about eight prompts
@@ -242,7 +243,7 @@ impl PrefixCache {
         let c = engine.config();
         let budget = self
             .budget
-            .unwrap_or(BUDGET_POSITIONS * c.layers * c.kv_dim() * 2 * 4);
+            .unwrap_or(BUDGET_POSITIONS * c.layers * c.kv_dim() * 2 * VALUE_BYTES);
         self.evict(budget);
         (seqs, reused)
     }
@@ -523,7 +524,8 @@ mod tests {
     fn older_entries_fit_the_budget_and_the_last_batch_is_kept() {
         let mut engine = engine();
         let mut cache = PrefixCache::default();
-        let per_position = 2 * 2 * 16 * 4;
+        // Keys and values, 2 layers, 16 values a position.
+        let per_position = 2 * 2 * 16 * VALUE_BYTES;
         cache.set_budget(30 * per_position);
         // Eight unrelated prompts of 10 tokens and replies of 5, in one batch: all kept whole,
         // whatever the budget.
