@@ -6,7 +6,10 @@
 //!
 //! Shapes: Llama-3.2-1B's projections (2,048 wide): 512 rows (a key/value projection, about
 //! 0.6 MB: the weights stay in L2) and 8,192 rows (a feed-forward projection, 9.4 MB: they
-//! come from L3 or memory), as `Q4_K` and `Q6_K` (the formats of a Q4_K_M file).
+//! come from L3 or memory), as `Q4_K` and `Q6_K` (the formats of a Q4_K_M file); and
+//! SmolLM2-135M's feed-forward projection (1,536 rows, 576 wide) as `Q4_1` (the default
+//! model's format), in the GGUF row layout (`gguf`) and, where this level packs `Q4_1`,
+//! repacked (`packed`): the figure behind packing at a level.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use popbench_engine::kernels::Isa;
@@ -44,40 +47,47 @@ fn random_blocks(qtype: QType, rows: usize, cols: usize, seed: u64) -> Vec<u8> {
 fn bench(c: &mut Criterion) {
     let isa = Isa::best();
     let pool = Pool::new(1);
-    let cols = 2048;
-    for qtype in [QType::Q4_K, QType::Q6_K] {
+    // (format, columns, row counts, whether to bench the GGUF layout beside the packed one)
+    let shapes = [
+        (QType::Q4_K, 2048, vec![512, 8192], false),
+        (QType::Q6_K, 2048, vec![512, 8192], false),
+        (QType::Q4_1, 576, vec![1536], true),
+    ];
+    for (qtype, cols, row_counts, both) in shapes {
         let mut g = c.benchmark_group(format!("products/{}/{}", qtype.name(), isa.name()));
-        for rows in [512, 8192] {
-            let mut w =
+        for rows in row_counts {
+            let plain =
                 QMatrix::from_blocks(qtype, rows, cols, random_blocks(qtype, rows, cols, 7))
                     .expect("blocks");
-            w.prepare(isa);
-            for t in [1, 8] {
-                let mut act = Act::default();
-                act.reset(t, cols);
-                for (i, v) in act.x.iter_mut().enumerate() {
-                    *v = ((i * 7 % 13) as f32 - 6.0) * 0.1;
+            let mut layouts = vec![];
+            if both || !isa.packs(qtype) {
+                layouts.push(("gguf", plain.clone()));
+            }
+            if isa.packs(qtype) {
+                let mut w = plain.clone();
+                w.prepare(isa);
+                layouts.push(("packed", w));
+            }
+            for (layout, w) in &layouts {
+                for t in [1, 8] {
+                    let mut act = Act::default();
+                    act.reset(t, cols);
+                    for (i, v) in act.x.iter_mut().enumerate() {
+                        *v = ((i * 7 % 13) as f32 - 6.0) * 0.1;
+                    }
+                    act.quantize(isa);
+                    let mut out = vec![0f32; t * rows];
+                    g.throughput(Throughput::Bytes(w.bytes() as u64));
+                    g.bench_function(
+                        BenchmarkId::new(format!("rows{rows}/{layout}"), format!("act{t}")),
+                        |b| {
+                            b.iter(|| {
+                                matmul(&pool, isa, &act, &mut [Product { w, out: &mut out }]);
+                                black_box(&out);
+                            })
+                        },
+                    );
                 }
-                act.quantize(isa);
-                let mut out = vec![0f32; t * rows];
-                g.throughput(Throughput::Bytes(w.bytes() as u64));
-                g.bench_function(
-                    BenchmarkId::new(format!("rows{rows}"), format!("act{t}")),
-                    |b| {
-                        b.iter(|| {
-                            matmul(
-                                &pool,
-                                isa,
-                                &act,
-                                &mut [Product {
-                                    w: &w,
-                                    out: &mut out,
-                                }],
-                            );
-                            black_box(&out);
-                        })
-                    },
-                );
             }
         }
         g.finish();

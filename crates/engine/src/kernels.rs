@@ -11,12 +11,43 @@
 //!   ([`crate::packed`]), one `vpdpbusd` per four columns of 16 rows, integer block sums
 //!   scaled and added in the portable kernels' order, so its results are bit-identical to
 //!   [`Isa::Generic`]'s;
-//! - [`Isa::Avx2`] (AVX2 + FMA + F16C): one weight row at a time in the GGUF layout, each
-//!   block's products kept in 8 lanes and summed across at the end of the row (a different
-//!   float order from the portable kernels, the same for every batch and thread count);
+//! - [`Isa::Avx2`] (AVX2 + FMA + F16C): `Q4_0` and `Q4_1` repacked as for AVX-512, 8 rows at a
+//!   time, exact integer block sums, bit-identical to [`Isa::Generic`]'s (`avx2_packed`); the
+//!   other formats one weight row at a time in the GGUF layout, each block's products kept in 8
+//!   lanes and summed across at the end of the row (a different float order from the portable
+//!   kernels, the same for every batch and thread count);
 //! - [`Isa::Generic`]: portable Rust.
 //!
 //! `POPBENCH_ISA=generic|avx2|avx512` forces a level (capped at what the CPU runs).
+
+/// `$f::<T>(args…)` with the const `T` = `$n` (1 to [`TILE`]; 0 calls nothing): the kernels
+/// keep a tile's accumulators in registers, so each tile size is its own function.
+#[cfg(target_arch = "x86_64")]
+macro_rules! by_tile {
+    ($n:expr, $f:ident($($arg:expr),* $(,)?)) => {
+        match $n {
+            0 => {}
+            1 => $f::<1>($($arg),*),
+            2 => $f::<2>($($arg),*),
+            3 => $f::<3>($($arg),*),
+            4 => $f::<4>($($arg),*),
+            5 => $f::<5>($($arg),*),
+            6 => $f::<6>($($arg),*),
+            7 => $f::<7>($($arg),*),
+            _ => $f::<8>($($arg),*),
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2_packed;
+
+/// The first T act rows' block pointers.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn act_ptrs<const T: usize>(acts: &[&[BlockQ8]]) -> [*const BlockQ8; T] {
+    std::array::from_fn(|t| acts[t].as_ptr())
+}
 
 use crate::f16;
 use crate::packed;
@@ -119,13 +150,16 @@ impl Isa {
         }
     }
 
-    /// Whether matrices are repacked ([`crate::packed`]) for this level's kernels.
-    pub fn packs(self) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        if self == Isa::Avx512 {
-            return true;
+    /// Whether matrices of `qtype` are repacked ([`crate::packed`]) for this level's kernels:
+    /// every block format at [`Isa::Avx512`], `Q4_0` and `Q4_1` at [`Isa::Avx2`].
+    pub fn packs(self, qtype: QType) -> bool {
+        match self {
+            Isa::Generic => false,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => matches!(qtype, QType::Q4_0 | QType::Q4_1),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => qtype != QType::F32,
         }
-        false
     }
 }
 
@@ -160,8 +194,8 @@ pub fn dot_q(isa: Isa, qtype: QType, rows: &[u8], acts: &[&[BlockQ8]], out: &mut
 
 /// `out[t·rows + r] = row r · acts[t]` for the first `rows` rows of whole packed groups
 /// ([`crate::packed`]) of `acts[0].len()` blocks each (`acts.len() ≤ TILE`). With
-/// [`Isa::Avx512`] the VNNI kernels run; other levels unpack each row and run the portable
-/// kernel (same bits).
+/// [`Isa::Avx512`] the VNNI kernels run, with [`Isa::Avx2`] its kernels for the formats it
+/// packs ([`Isa::packs`]); otherwise each row is unpacked for the portable kernel (same bits).
 pub fn dot_packed(
     isa: Isa,
     qtype: QType,
@@ -183,6 +217,13 @@ pub fn dot_packed(
         // `groups` holds ⌈rows / 16⌉ groups of nb blocks, every act row nb blocks, and `out`
         // rows·T values (checked above).
         unsafe { avx512::dot_packed(qtype, groups.as_ptr(), nb, rows, acts, out.as_mut_ptr()) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if isa >= Isa::Avx2 && Isa::Avx2.packs(qtype) {
+        // SAFETY: as above, for the AVX2 level (which every AVX-512 level includes).
+        let o = out.as_mut_ptr();
+        unsafe { avx2_packed::dot_packed(qtype, groups.as_ptr(), nb, rows, acts, o) };
         return;
     }
     let _ = isa;
@@ -427,23 +468,26 @@ mod avx2 {
         let bb = qtype.block_bytes();
         let mut acc = [_mm256_setzero_ps(); T];
         let mut extra = [0f32; T];
-        let mut ap = [std::ptr::null::<BlockQ8>(); T];
-        for t in 0..T {
-            ap[t] = acts[t].as_ptr();
-        }
+        let ap = act_ptrs::<T>(acts);
         match qtype {
             QType::Q4_1 => {
                 for b in 0..nb {
                     let blk = p.add(b * bb);
                     _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH) as *const i8);
                     let d = half(blk);
-                    let m = half(blk.add(2));
                     let w = nibbles(blk.add(4));
                     for t in 0..T {
                         let a = &*ap[t].add(b);
                         let y = _mm256_loadu_si256(a.qs.as_ptr() as *const __m256i);
                         acc[t] = _mm256_fmadd_ps(usum(w, y), _mm256_set1_ps(d * a.d), acc[t]);
-                        extra[t] += m * a.s;
+                    }
+                }
+                // The minimums' part in a pass of its own (same additions in the same order):
+                // beside eight accumulators, eight scalar sums would spill the 16 registers.
+                for b in 0..nb {
+                    let m = half(p.add(b * bb + 2));
+                    for t in 0..T {
+                        extra[t] += m * (*ap[t].add(b)).s;
                     }
                 }
             }
@@ -486,7 +530,7 @@ mod avx2 {
                     _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH) as *const i8);
                     _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 64) as *const i8);
                     _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 128) as *const i8);
-                    let (d, dmin) = (half(blk), half(blk.add(2)));
+                    let d = half(blk);
                     let scales = std::slice::from_raw_parts(blk.add(4), 12);
                     for c in 0..4 {
                         let v = _mm256_loadu_si256(blk.add(16 + 32 * c) as *const __m256i);
@@ -498,15 +542,25 @@ mod avx2 {
                         .enumerate()
                         {
                             let j = 2 * c + h;
-                            let (sc, m) = crate::quant::scale_min_k4(j, scales);
-                            let (ds, dm) = (d * sc as f32, dmin * m as f32);
+                            let ds = d * crate::quant::scale_min_k4(j, scales).0 as f32;
                             for t in 0..T {
                                 let a = &*ap[t].add(8 * sb + j);
                                 let y = _mm256_loadu_si256(a.qs.as_ptr() as *const __m256i);
                                 acc[t] =
                                     _mm256_fmadd_ps(usum(w, y), _mm256_set1_ps(ds * a.d), acc[t]);
-                                extra[t] -= dm * a.s;
                             }
+                        }
+                    }
+                }
+                // The minimums' part in a pass of its own, as for Q4_1.
+                for sb in 0..nb {
+                    let blk = p.add(sb * bb);
+                    let dmin = half(blk.add(2));
+                    let scales = std::slice::from_raw_parts(blk.add(4), 12);
+                    for j in 0..8 {
+                        let dm = dmin * crate::quant::scale_min_k4(j, scales).1 as f32;
+                        for t in 0..T {
+                            extra[t] -= dm * (*ap[t].add(8 * sb + j)).s;
                         }
                     }
                 }
@@ -593,26 +647,7 @@ mod avx2 {
         acts: &[&[BlockQ8]],
         out: &mut [f32],
     ) {
-        if matches!(qtype, QType::Q4_1 | QType::Q4_K) && acts.len() > 4 {
-            // Q4_1 and Q4_K keep a scalar sum per row beside its accumulator: eight of each would spill
-            // the 16 vector registers, so wide tiles run as two halves (same bits per row).
-            let (a, b) = acts.split_at(4);
-            let (oa, ob) = out.split_at_mut(4 * n);
-            dot_q(qtype, r, row_bytes, n, a, oa);
-            dot_q(qtype, r, row_bytes, n, b, ob);
-            return;
-        }
-        match acts.len() {
-            0 => {}
-            1 => rows::<1>(qtype, r, row_bytes, n, acts, out),
-            2 => rows::<2>(qtype, r, row_bytes, n, acts, out),
-            3 => rows::<3>(qtype, r, row_bytes, n, acts, out),
-            4 => rows::<4>(qtype, r, row_bytes, n, acts, out),
-            5 => rows::<5>(qtype, r, row_bytes, n, acts, out),
-            6 => rows::<6>(qtype, r, row_bytes, n, acts, out),
-            7 => rows::<7>(qtype, r, row_bytes, n, acts, out),
-            _ => rows::<8>(qtype, r, row_bytes, n, acts, out),
-        }
+        by_tile!(acts.len(), rows(qtype, r, row_bytes, n, acts, out))
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
@@ -912,10 +947,7 @@ mod avx512 {
         out: *mut f32,
     ) {
         let gb = crate::packed::group_bytes(qtype, nb * QK);
-        let mut ap = [std::ptr::null::<BlockQ8>(); T];
-        for (t, a) in ap.iter_mut().enumerate() {
-            *a = acts[t].as_ptr();
-        }
+        let ap = act_ptrs::<T>(acts);
         for gi in 0..rows.div_ceil(GROUP) {
             let valid = (rows - gi * GROUP).min(GROUP);
             let keep: __mmask16 = if valid == GROUP {
@@ -944,17 +976,7 @@ mod avx512 {
         acts: &[&[BlockQ8]],
         out: *mut f32,
     ) {
-        match acts.len() {
-            0 => {}
-            1 => groups::<1>(qtype, p, nb, rows, acts, out),
-            2 => groups::<2>(qtype, p, nb, rows, acts, out),
-            3 => groups::<3>(qtype, p, nb, rows, acts, out),
-            4 => groups::<4>(qtype, p, nb, rows, acts, out),
-            5 => groups::<5>(qtype, p, nb, rows, acts, out),
-            6 => groups::<6>(qtype, p, nb, rows, acts, out),
-            7 => groups::<7>(qtype, p, nb, rows, acts, out),
-            _ => groups::<8>(qtype, p, nb, rows, acts, out),
-        }
+        by_tile!(acts.len(), groups(qtype, p, nb, rows, acts, out))
     }
 
     /// [`crate::quant::quantize_act`] with 512-bit vectors, bit for bit: the same maximum
@@ -1165,12 +1187,9 @@ mod tests {
     /// row counts that leave a partial group.
     #[test]
     fn packed_kernels_match_the_portable_kernel_bit_for_bit_for_every_tile_size() {
-        let mut levels = vec![Isa::Generic];
-        if Isa::best().packs() {
-            levels.push(Isa::best());
-        } else {
-            eprintln!("no packing level on this CPU: the packed layout runs portably only");
-        }
+        // Every level this CPU runs: a level that does not pack a format still multiplies
+        // packed rows (unpacked for the portable kernel), with the same bits.
+        let levels = Isa::supported();
         for qtype in crate::quant::BLOCK_FORMATS {
             let cols = if qtype.block_len() == QK {
                 5 * QK

@@ -111,11 +111,12 @@ impl QMatrix {
         }
     }
 
-    /// Rearranges the weights for the kernels of `isa`: for [`Isa::packs`] levels, block
-    /// formats are repacked 16 rows to a group ([`crate::packed`]); otherwise nothing changes.
+    /// Rearranges the weights for the kernels of `isa`: block formats that level packs
+    /// ([`Isa::packs`]) are repacked 16 rows to a group ([`crate::packed`]); otherwise nothing
+    /// changes.
     /// Products and row lookups give the same values either way for that level.
     pub fn prepare(&mut self, isa: Isa) {
-        if !isa.packs() {
+        if !isa.packs(self.qtype) {
             return;
         }
         if let Storage::Blocks(b) = &self.data {
@@ -384,7 +385,7 @@ mod tests {
         let isa = Isa::best();
         let mut packed = plain.clone();
         packed.prepare(isa);
-        assert_eq!(packed.is_packed(), isa.packs());
+        assert_eq!(packed.is_packed(), isa.packs(QType::Q8_0));
         let mut a = vec![0f32; cols];
         let mut b = vec![0f32; cols];
         for r in [0, 15, 16, rows - 1] {
@@ -403,7 +404,7 @@ mod tests {
                     out: &mut got,
                 }],
             );
-            if isa.packs() {
+            if isa.packs(QType::Q8_0) {
                 assert!(got
                     .iter()
                     .zip(&want)
