@@ -456,7 +456,7 @@ mod x86 {
         let n = h.len().min(out.len());
         let mut i = 0;
         while i + 8 <= n {
-            let v = _mm256_cvtph_ps(_mm_loadu_si128(h.as_ptr().add(i) as *const __m128i));
+            let v = <u16 as super::Cached>::load8(h.as_ptr().add(i));
             _mm256_storeu_ps(out.as_mut_ptr().add(i), v);
             i += 8;
         }

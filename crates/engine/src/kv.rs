@@ -89,16 +89,12 @@ impl Sequence {
     pub(crate) fn store(&mut self, layer: usize, pos: usize, k: &[f32], v: &[f32]) {
         assert!(pos < self.cap, "kv store past the capacity");
         let d = self.head_dim;
-        let (kat, vat) = (self.run(2 * layer, 0), self.run(2 * layer + 1, 0));
-        let step = self.cap * d;
-        let f = self.buf.as_u16_mut();
-        for (h, (kh, vh)) in k.chunks_exact(d).zip(v.chunks_exact(d)).enumerate() {
-            let (kd, vd) = (kat + h * step + pos * d, vat + h * step + pos * d);
-            for (dst, &x) in f[kd..kd + d].iter_mut().zip(kh) {
-                *dst = f16::from_f32(x);
-            }
-            for (dst, &x) in f[vd..vd + d].iter_mut().zip(vh) {
-                *dst = f16::from_f32(x);
+        for (part, rows) in [(2 * layer, k), (2 * layer + 1, v)] {
+            for (h, row) in rows.chunks_exact(d).enumerate() {
+                let at = self.run(part, h) + pos * d;
+                for (dst, &x) in self.buf.as_u16_mut()[at..at + d].iter_mut().zip(row) {
+                    *dst = f16::from_f32(x);
+                }
             }
         }
     }
@@ -111,12 +107,17 @@ impl Sequence {
     /// Keys of `layer` (f16 bits), every head and every position of the capacity (those not
     /// computed are 0); [`Sequence::positions`] says where a head's lie.
     pub(crate) fn keys(&self, layer: usize) -> &[u16] {
-        &self.buf.as_u16()[self.run(2 * layer, 0)..][..self.kv_heads * self.cap * self.head_dim]
+        self.part(2 * layer)
     }
 
     /// Values of `layer`, laid out as [`Sequence::keys`].
     pub(crate) fn values(&self, layer: usize) -> &[u16] {
-        &self.buf.as_u16()[self.run(2 * layer + 1, 0)..][..self.kv_heads * self.cap * self.head_dim]
+        self.part(2 * layer + 1)
+    }
+
+    /// Every head of part `part` (see [`Sequence::run`]).
+    fn part(&self, part: usize) -> &[u16] {
+        &self.buf.as_u16()[self.run(part, 0)..self.run(part + 1, 0)]
     }
 
     /// Where the first `count` positions of key/value head `kv_head` lie in

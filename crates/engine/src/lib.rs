@@ -4,8 +4,9 @@
 //!   F32) and the 8-bit activation blocks;
 //! - [`kernels`]: AVX-512 VNNI and AVX2 dot products (a portable fallback elsewhere), weight
 //!   rows against a tile of activation rows, the level picked at run time;
-//! - [`packed`]: the interleaved weight layout the AVX-512 kernels read, made at load;
-//! - [`pages`]: weight bytes on 2 MiB pages where the kernel grants them;
+//! - [`packed`]: the interleaved weight layout the AVX-512 kernels (and AVX2's for Q4_0/Q4_1)
+//!   read, made at load;
+//! - [`pages`]: weight and KV cache bytes on 2 MiB pages where the kernel grants them;
 //! - [`amx`]: whether AMX tiles are advertised and granted (asked of the kernel);
 //! - [`matmul`]: weight matrices and the parallel, cache-blocked product;
 //! - [`pool`]: a spinning thread pool, one job at a time, whose caller runs the shares of

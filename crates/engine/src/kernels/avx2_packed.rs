@@ -54,6 +54,11 @@ unsafe fn half_group<const T: usize, const MIN: bool>(
             }
         }
         let d = halves(blk.add(2 * HALF * h));
+        let m = if MIN {
+            halves(blk.add(32 + 2 * HALF * h))
+        } else {
+            _mm256_setzero_ps()
+        };
         let mut w = [_mm256_setzero_si256(); 8];
         for i in 0..4 {
             let v = _mm256_loadu_si256(blk.add(qa + 64 * i + 32 * h) as *const __m256i);
@@ -74,7 +79,6 @@ unsafe fn half_group<const T: usize, const MIN: bool>(
             }
             let p = _mm256_mul_ps(_mm256_mul_ps(d, _mm256_set1_ps(a.d)), _mm256_cvtepi32_ps(s));
             let p = if MIN {
-                let m = halves(blk.add(32 + 2 * HALF * h));
                 _mm256_add_ps(p, _mm256_mul_ps(m, _mm256_set1_ps(a.s)))
             } else {
                 p
