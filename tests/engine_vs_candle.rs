@@ -24,6 +24,11 @@ fn engine_logits_match_candle_for_every_architecture_and_format() {
     let dir = tempfile::tempdir().unwrap();
     let prompt: Vec<u32> = (0..9).map(|i| 3 + (i * 37) % 250).collect();
     let cont: Vec<u32> = (0..6).map(|i| 5 + (i * 53) % 250).collect();
+    let k_quant_tol = if popbench_engine::kernels::Isa::detect().q8k() {
+        1e-1
+    } else {
+        2.5e-1
+    };
     for arch in ["llama", "qwen2", "qwen3"] {
         for (dtype, tol) in [
             // The engine's KV cache is f16 (as llama.cpp's), candle-transformers' f32: the
@@ -34,11 +39,12 @@ fn engine_logits_match_candle_for_every_architecture_and_format() {
             (GgmlDType::Q4_0, 8e-2),
             // candle runs Q4_1 as Q8_0 on the CPU (see gguf.rs): a requantization apart.
             (GgmlDType::Q4_1, 1.2e-1),
-            // The engine quantizes activations to 8 bits in blocks of 32, candle in blocks of
-            // 256 (Q8K): on these random 256-wide models the two roundings drift further apart
-            // (measured ≤ 0.22), and each lands as far from the f32 model as the other.
-            (GgmlDType::Q4K, 2.5e-1),
-            (GgmlDType::Q6K, 2.5e-1),
+            // Candle quantizes activations to 8 bits in blocks of 256 (Q8K) for K-quants. So
+            // does the engine at AVX2 (measured ≤ 0.08 apart); elsewhere it keeps blocks of 32,
+            // and on these random 256-wide models the two roundings drift further apart
+            // (measured ≤ 0.22). Each lands as far from the f32 model as the other.
+            (GgmlDType::Q4K, k_quant_tol),
+            (GgmlDType::Q6K, k_quant_tol),
         ] {
             let slack = if dtype.block_size() == 256 {
                 0.05

@@ -12,10 +12,12 @@
 //!   scaled and added in the portable kernels' order, so its results are bit-identical to
 //!   [`Isa::Generic`]'s;
 //! - [`Isa::Avx2`] (AVX2 + FMA + F16C): `Q4_0` and `Q4_1` repacked as for AVX-512, 8 rows at a
-//!   time, exact integer block sums, bit-identical to [`Isa::Generic`]'s (`avx2_packed`); the
-//!   other formats one weight row at a time in the GGUF layout, each block's products kept in 8
-//!   lanes and summed across at the end of the row (a different float order from the portable
-//!   kernels, the same for every batch and thread count);
+//!   time, exact integer block sums, bit-identical to [`Isa::Generic`]'s (`avx2_packed`);
+//!   `Q8_0` one weight row at a time in the GGUF layout, each block's products kept in 8 lanes
+//!   and summed across at the end of the row; `Q4_K` and `Q6_K` rows against activations
+//!   quantized per super-block ([`BlockQ8K`], [`dot_k`], `avx2_k`), with integer sub-block
+//!   scales, as llama.cpp multiplies them. Both sum in another float order than the portable
+//!   kernels, the same for every batch and thread count;
 //! - [`Isa::Generic`]: portable Rust.
 //!
 //! `POPBENCH_ISA=generic|avx2|avx512` forces a level (capped at what the CPU runs).
@@ -40,6 +42,8 @@ macro_rules! by_tile {
 }
 
 #[cfg(target_arch = "x86_64")]
+mod avx2_k;
+#[cfg(target_arch = "x86_64")]
 mod avx2_packed;
 
 /// The first T act rows' block pointers.
@@ -51,7 +55,7 @@ fn act_ptrs<const T: usize>(acts: &[&[BlockQ8]]) -> [*const BlockQ8; T] {
 
 use crate::f16;
 use crate::packed;
-use crate::quant::{BlockQ8, QType, QK};
+use crate::quant::{BlockQ8, BlockQ8K, QType, QK, QK_K};
 
 /// Activation rows per tile.
 pub const TILE: usize = 8;
@@ -150,6 +154,17 @@ impl Isa {
         }
     }
 
+    /// Whether `Q4_K` and `Q6_K` rows are multiplied with activations quantized per
+    /// super-block ([`BlockQ8K`], [`dot_k`]) at this level: at [`Isa::Avx2`]. [`Isa::Avx512`]
+    /// packs them and keeps blocks of 32 (the portable kernels' bits).
+    pub fn q8k(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if self == Isa::Avx2 {
+            return true;
+        }
+        false
+    }
+
     /// Whether matrices of `qtype` are repacked ([`crate::packed`]) for this level's kernels:
     /// every block format at [`Isa::Avx512`], `Q4_0` and `Q4_1` at [`Isa::Avx2`].
     pub fn packs(self, qtype: QType) -> bool {
@@ -166,6 +181,8 @@ impl Isa {
 /// `out[t·n + r] = rows[r] · acts[t]` for `n` consecutive quantized weight rows in the GGUF
 /// layout, `acts[0].len()` blocks each (`acts.len() ≤ TILE`, all act rows equally long).
 /// [`Isa::Avx512`] runs the AVX2 kernels here: its own need packed rows ([`dot_packed`]).
+/// K-quant rows run the portable kernels here: the vector ones take [`BlockQ8K`] activations
+/// ([`dot_k`]) or packed rows.
 pub fn dot_q(isa: Isa, qtype: QType, rows: &[u8], acts: &[&[BlockQ8]], out: &mut [f32]) {
     let Some(first) = acts.first() else { return };
     let cols = first.len() * QK;
@@ -175,8 +192,15 @@ pub fn dot_q(isa: Isa, qtype: QType, rows: &[u8], acts: &[&[BlockQ8]], out: &mut
     assert!(acts.iter().all(|a| a.len() == first.len()));
     let n = rows.len() / row_bytes;
     assert!(rows.len() == n * row_bytes && out.len() >= n * acts.len());
+    let k_quant = matches!(qtype, QType::Q4_K | QType::Q6_K);
     match isa {
-        Isa::Generic => {
+        // SAFETY: `Isa::Avx2` is only constructed after the CPU features were detected; every
+        // row has exactly as many blocks as every act row, and `out` holds n·T values (checked).
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 | Isa::Avx512 if !k_quant => unsafe {
+            avx2::dot_q(qtype, rows, row_bytes, n, acts, out)
+        },
+        _ => {
             for (r, row) in rows.chunks_exact(row_bytes).enumerate() {
                 let mut tmp = [0f32; TILE];
                 generic::dot_q(qtype, row, acts, &mut tmp);
@@ -185,10 +209,33 @@ pub fn dot_q(isa: Isa, qtype: QType, rows: &[u8], acts: &[&[BlockQ8]], out: &mut
                 }
             }
         }
-        // SAFETY: `Isa::Avx2` is only constructed after the CPU features were detected; every
-        // row has exactly as many blocks as every act row, and `out` holds n·T values (checked).
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 | Isa::Avx512 => unsafe { avx2::dot_q(qtype, rows, row_bytes, n, acts, out) },
+    }
+}
+
+/// `out[t·n + r] = rows[r] · acts[t]` for `n` consecutive `Q4_K` or `Q6_K` rows in the GGUF
+/// layout against activations quantized per super-block, `acts[0].len()` of them each
+/// (`acts.len() ≤ TILE`). The AVX2 kernels where the CPU runs them ([`Isa::q8k`] says when
+/// products take this path), else the portable loop below.
+pub fn dot_k(isa: Isa, qtype: QType, rows: &[u8], acts: &[&[BlockQ8K]], out: &mut [f32]) {
+    let Some(first) = acts.first() else { return };
+    assert!(matches!(qtype, QType::Q4_K | QType::Q6_K) && acts.len() <= TILE);
+    assert!(acts.iter().all(|a| a.len() == first.len()));
+    let row_bytes = qtype.row_bytes(first.len() * QK_K);
+    let n = rows.len() / row_bytes.max(1);
+    assert!(row_bytes > 0 && rows.len() == n * row_bytes && out.len() >= n * acts.len());
+    #[cfg(target_arch = "x86_64")]
+    if isa >= Isa::Avx2 {
+        // SAFETY: `Isa::Avx2` and above are only constructed after the CPU features were
+        // detected; every row has as many super-blocks as every act row, and `out` holds n·T
+        // values (checked above).
+        unsafe { avx2_k::dot_k(qtype, rows.as_ptr(), row_bytes, n, acts, out.as_mut_ptr()) };
+        return;
+    }
+    let _ = isa;
+    for (r, row) in rows.chunks_exact(row_bytes).enumerate() {
+        for (t, act) in acts.iter().enumerate() {
+            out[t * n + r] = generic::k_row(qtype, row, act);
+        }
     }
 }
 
@@ -365,6 +412,43 @@ mod generic {
         acc
     }
 
+    /// A `Q4_K` or `Q6_K` row against activations quantized per super-block: per super-block
+    /// the exact integer sums `Σ sc·Σq·a` and `Σ m·Σa` (`Q4_K`) or `Σ sc·Σ(q − 32)·a` (`Q6_K`),
+    /// then `acc += d·a.d·sum − dmin·a.d·msum`.
+    pub(super) fn k_row(qtype: QType, row: &[u8], act: &[BlockQ8K]) -> f32 {
+        let mut acc = 0f32;
+        for (blk, a) in row.chunks_exact(qtype.block_bytes()).zip(act) {
+            if qtype == QType::Q4_K {
+                let (mut sum, mut msum) = (0i32, 0i32);
+                for j in 0..8 {
+                    let (sc, m) = crate::quant::scale_min_k4(j, &blk[4..16]);
+                    let shift = 4 * (j % 2);
+                    let mut s = 0i32;
+                    for (&q, &y) in blk[16 + 32 * (j / 2)..][..32].iter().zip(&a.qs[32 * j..]) {
+                        s += ((q >> shift) & 0x0f) as i32 * y as i32;
+                    }
+                    sum += sc as i32 * s;
+                    msum += m as i32 * (a.bsums[2 * j] as i32 + a.bsums[2 * j + 1] as i32);
+                }
+                acc += rd16(blk, 0) * a.d * sum as f32 - rd16(blk, 2) * a.d * msum as f32;
+            } else {
+                let q = crate::quant::q6_k_values(blk);
+                let mut sum = 0i32;
+                let pieces = q.chunks_exact(16).zip(a.qs.chunks_exact(16));
+                for (k, (qk, ak)) in pieces.enumerate() {
+                    let s: i32 = qk
+                        .iter()
+                        .zip(ak)
+                        .map(|(&w, &y)| (w as i32 - 32) * y as i32)
+                        .sum();
+                    sum += blk[192 + k] as i8 as i32 * s;
+                }
+                acc += rd16(blk, 208) * a.d * sum as f32;
+            }
+        }
+        acc
+    }
+
     pub(super) fn dot_q(qtype: QType, row: &[u8], acts: &[&[BlockQ8]], out: &mut [f32]) {
         if matches!(qtype, QType::Q4_K | QType::Q6_K) {
             for (t, act) in acts.iter().enumerate() {
@@ -522,91 +606,8 @@ mod avx2 {
                     }
                 }
             }
-            QType::Q4_K => {
-                // nb counts super-blocks here.
-                let mask = _mm256_set1_epi8(0x0f);
-                for sb in 0..nb {
-                    let blk = p.add(sb * bb);
-                    _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH) as *const i8);
-                    _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 64) as *const i8);
-                    _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 128) as *const i8);
-                    let d = half(blk);
-                    let scales = std::slice::from_raw_parts(blk.add(4), 12);
-                    for c in 0..4 {
-                        let v = _mm256_loadu_si256(blk.add(16 + 32 * c) as *const __m256i);
-                        for (h, w) in [
-                            _mm256_and_si256(v, mask),
-                            _mm256_and_si256(_mm256_srli_epi16(v, 4), mask),
-                        ]
-                        .into_iter()
-                        .enumerate()
-                        {
-                            let j = 2 * c + h;
-                            let ds = d * crate::quant::scale_min_k4(j, scales).0 as f32;
-                            for t in 0..T {
-                                let a = &*ap[t].add(8 * sb + j);
-                                let y = _mm256_loadu_si256(a.qs.as_ptr() as *const __m256i);
-                                acc[t] =
-                                    _mm256_fmadd_ps(usum(w, y), _mm256_set1_ps(ds * a.d), acc[t]);
-                            }
-                        }
-                    }
-                }
-                // The minimums' part in a pass of its own, as for Q4_1.
-                for sb in 0..nb {
-                    let blk = p.add(sb * bb);
-                    let dmin = half(blk.add(2));
-                    let scales = std::slice::from_raw_parts(blk.add(4), 12);
-                    for j in 0..8 {
-                        let dm = dmin * crate::quant::scale_min_k4(j, scales).1 as f32;
-                        for t in 0..T {
-                            extra[t] -= dm * (*ap[t].add(8 * sb + j)).s;
-                        }
-                    }
-                }
-            }
-            QType::Q6_K => {
-                let (m4, m30, b32) = (
-                    _mm256_set1_epi8(0x0f),
-                    _mm256_set1_epi8(0x30),
-                    _mm256_set1_epi8(32),
-                );
-                for sb in 0..nb {
-                    let blk = p.add(sb * bb);
-                    for k in 0..4 {
-                        _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 64 * k) as *const i8);
-                    }
-                    let d = half(blk.add(208));
-                    for j in 0..8 {
-                        let (h, k) = (j / 4, j % 4);
-                        let l =
-                            _mm256_loadu_si256(blk.add(64 * h + 32 * (k & 1)) as *const __m256i);
-                        let l = if k < 2 { l } else { _mm256_srli_epi16(l, 4) };
-                        let hb = _mm256_loadu_si256(blk.add(128 + 32 * h) as *const __m256i);
-                        // The pair of bits 2k..2k + 2 moved to bits 4..6 (16-bit shifts: what
-                        // crosses into a neighbouring byte is masked off).
-                        let hb = match k {
-                            0 => _mm256_slli_epi16(hb, 4),
-                            1 => _mm256_slli_epi16(hb, 2),
-                            2 => hb,
-                            _ => _mm256_srli_epi16(hb, 2),
-                        };
-                        let q = _mm256_or_si256(_mm256_and_si256(l, m4), _mm256_and_si256(hb, m30));
-                        let w = _mm256_sub_epi8(q, b32);
-                        let aw = _mm256_sign_epi8(w, w);
-                        let sc = _mm256_set_m128i(
-                            _mm_set1_epi16(*blk.add(192 + 2 * j + 1) as i8 as i16),
-                            _mm_set1_epi16(*blk.add(192 + 2 * j) as i8 as i16),
-                        );
-                        for t in 0..T {
-                            let a = &*ap[t].add(8 * sb + j);
-                            let y = _mm256_loadu_si256(a.qs.as_ptr() as *const __m256i);
-                            let p16 = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(y, w));
-                            let s = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, sc));
-                            acc[t] = _mm256_fmadd_ps(s, _mm256_set1_ps(d * a.d), acc[t]);
-                        }
-                    }
-                }
+            QType::Q4_K | QType::Q6_K => {
+                unreachable!("K-quant rows take Q8_K activations at this level (avx2_k)")
             }
             QType::F32 => unreachable!("f32 rows use dot_f32_rows"),
         }
@@ -1122,6 +1123,65 @@ mod tests {
                         let mut one = [0f32];
                         dot_q(isa, qtype, &row, &acts[t..t + 1], &mut one);
                         assert_eq!(one[0].to_bits(), out[t].to_bits());
+                    }
+                }
+            }
+        }
+    }
+
+    /// The K-quant kernels against activations quantized per super-block, at every level
+    /// (the portable loop and, where the CPU has it, AVX2): against an f64 reference on the
+    /// dequantized rows and activations, and bit-identical whatever the tile and the other rows.
+    #[test]
+    fn k_quant_kernels_on_q8k_activations_match_the_reference_for_every_tile_size() {
+        for qtype in [QType::Q4_K, QType::Q6_K] {
+            let (rows, cols) = (3, 3 * QK_K);
+            let plain: Vec<u8> = (0..rows)
+                .flat_map(|r| random_row(qtype, cols, 31 + r as u64))
+                .collect();
+            let rb = qtype.row_bytes(cols);
+            let mut r = rng(17);
+            let ks: Vec<Vec<BlockQ8K>> = (0..TILE)
+                .map(|t| {
+                    // Mixed magnitudes and signs, so the minimums' and offsets' sums matter.
+                    let x: Vec<f32> = (0..cols).map(|_| r() * (1 + t) as f32 + 0.4).collect();
+                    let mut b = vec![BlockQ8K::default(); cols / QK_K];
+                    crate::quant::quantize_act_k(&x, &mut b);
+                    b
+                })
+                .collect();
+            for isa in Isa::supported() {
+                for n in 1..=TILE {
+                    let acts: Vec<&[BlockQ8K]> = ks[..n].iter().map(|v| v.as_slice()).collect();
+                    let mut out = vec![f32::NAN; rows * n];
+                    dot_k(isa, qtype, &plain, &acts, &mut out);
+                    for row in 0..rows {
+                        let mut w = vec![0f32; cols];
+                        dequantize_row(qtype, &plain[row * rb..(row + 1) * rb], &mut w);
+                        for t in 0..n {
+                            let mut e = 0f64;
+                            for (b, blk) in ks[t].iter().enumerate() {
+                                for j in 0..QK_K {
+                                    e += w[b * QK_K + j] as f64 * blk.qs[j] as f64 * blk.d as f64;
+                                }
+                            }
+                            let g = out[t * rows + row] as f64;
+                            assert!(
+                                (g - e).abs() <= 1e-4 * (1.0 + e.abs()),
+                                "{qtype:?} {isa:?} tile {n} row {row} act {t}: {g} vs {e}"
+                            );
+                            // The same row and act alone: the same bits.
+                            let mut one = [f32::NAN];
+                            dot_k(
+                                isa,
+                                qtype,
+                                &plain[row * rb..(row + 1) * rb],
+                                &acts[t..t + 1],
+                                &mut one,
+                            );
+                            let got = out[t * rows + row];
+                            assert_eq!(one[0].to_bits(), got.to_bits(), "{qtype:?} {isa:?}");
+                        }
                     }
                 }
             }

@@ -17,7 +17,9 @@
 //! A batch mixes prompt chunks and single decode tokens of any number of sequences; each row is
 //! computed independently of the others, so batched, chunked, threaded and prefix-reusing runs
 //! give the same bits as one sequence at a time. At [`kernels::Isa::Avx512`] the bits are also
-//! those of the portable kernels; [`kernels::Isa::Avx2`] sums each row in another order.
+//! those of the portable kernels; [`kernels::Isa::Avx2`] sums `Q8_0` and K-quant rows in another
+//! order, and multiplies K-quant rows with activations quantized per 256 values
+//! ([`quant::BlockQ8K`], as llama.cpp and candle do) instead of 32.
 #![deny(missing_docs)]
 
 pub mod amx;

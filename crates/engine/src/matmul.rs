@@ -7,11 +7,11 @@
 //! every tile of a prompt passes over it (a blocked matrix product), and a weight block is
 //! unpacked once per tile.
 
-use crate::kernels::{dot_f32_rows, dot_packed, dot_q, quantize_act, Isa, TILE};
+use crate::kernels::{dot_f32_rows, dot_k, dot_packed, dot_q, quantize_act, Isa, TILE};
 use crate::packed::{self, GROUP};
 use crate::pages::Pages;
 use crate::pool::{share, Pool, SharedMut};
-use crate::quant::{dequantize_row, BlockQ8, QType, QK};
+use crate::quant::{dequantize_row, quantize_act_k, BlockQ8, BlockQ8K, QType, QK, QK_K};
 
 /// Where a matrix keeps its weights.
 #[derive(Debug, Clone)]
@@ -139,6 +139,14 @@ impl QMatrix {
         }
     }
 
+    /// Whether products with this matrix take activations quantized per super-block
+    /// ([`Isa::q8k`]).
+    fn takes_q8k(&self, isa: Isa) -> bool {
+        isa.q8k()
+            && matches!(self.qtype, QType::Q4_K | QType::Q6_K)
+            && matches!(self.data, Storage::Blocks(_))
+    }
+
     fn units(&self) -> usize {
         self.rows.div_ceil(self.unit())
     }
@@ -160,7 +168,8 @@ impl QMatrix {
     }
 }
 
-/// Activation rows (`rows × cols` f32) and, once [`Act::quantize`] ran, their 8-bit blocks.
+/// Activation rows (`rows × cols` f32) and the 8-bit blocks [`matmul`] quantizes them into
+/// for the formats of its products.
 #[derive(Debug, Default)]
 pub struct Act {
     rows: usize,
@@ -168,6 +177,7 @@ pub struct Act {
     /// The f32 values, row-major.
     pub x: Vec<f32>,
     q: Vec<BlockQ8>,
+    k: Vec<BlockQ8K>,
 }
 
 impl Act {
@@ -183,25 +193,48 @@ impl Act {
         self.rows
     }
 
-    /// Quantizes every row into 8-bit blocks (needs `cols` a multiple of [`QK`]).
-    pub fn quantize(&mut self, isa: Isa) {
-        if !self.cols.is_multiple_of(QK) {
-            return;
+    /// Quantizes every row for the products' weights: into blocks of [`QK`] for block formats,
+    /// and per super-block ([`BlockQ8K`]) for K-quant matrices that take them
+    /// ([`Isa::q8k`]). Block formats' widths are multiples of their block length (checked
+    /// when a matrix is made), so each needed form divides the rows evenly.
+    fn quantize_for(&mut self, isa: Isa, products: &[Product<'_>]) {
+        let needs = |k: bool| {
+            products
+                .iter()
+                .any(|p| p.w.qtype != QType::F32 && p.w.takes_q8k(isa) == k)
+        };
+        if needs(false) {
+            let nb = self.cols / QK;
+            self.q.resize(self.rows * nb, BlockQ8::default());
+            for (x, q) in self
+                .x
+                .chunks_exact(self.cols)
+                .zip(self.q.chunks_exact_mut(nb))
+            {
+                quantize_act(isa, x, q);
+            }
         }
-        let nb = self.cols / QK;
-        self.q.resize(self.rows * nb, BlockQ8::default());
-        for (x, q) in self
-            .x
-            .chunks_exact(self.cols)
-            .zip(self.q.chunks_exact_mut(nb))
-        {
-            quantize_act(isa, x, q);
+        if needs(true) {
+            let nb = self.cols / QK_K;
+            self.k.resize(self.rows * nb, BlockQ8K::default());
+            for (x, k) in self
+                .x
+                .chunks_exact(self.cols)
+                .zip(self.k.chunks_exact_mut(nb))
+            {
+                quantize_act_k(x, k);
+            }
         }
     }
 
     fn q_row(&self, t: usize) -> &[BlockQ8] {
         let nb = self.cols / QK;
         &self.q[t * nb..(t + 1) * nb]
+    }
+
+    fn k_row(&self, t: usize) -> &[BlockQ8K] {
+        let nb = self.cols / QK_K;
+        &self.k[t * nb..(t + 1) * nb]
     }
 
     fn x_row(&self, t: usize) -> &[f32] {
@@ -221,9 +254,11 @@ pub struct Product<'a> {
     pub out: &'a mut [f32],
 }
 
-/// Runs the products, sharing the weight rows of all of them out to the pool's threads. The
-/// activations must have been quantized ([`Act::quantize`]) when a matrix is not f32.
-pub fn matmul(pool: &Pool, isa: Isa, act: &Act, products: &mut [Product<'_>]) {
+/// Runs the products, sharing the weight rows of all of them out to the pool's threads, after
+/// quantizing the activations for their formats.
+pub fn matmul(pool: &Pool, isa: Isa, act: &mut Act, products: &mut [Product<'_>]) {
+    act.quantize_for(isa, products);
+    let act = &*act;
     let t_rows = act.rows;
     let mut starts = Vec::with_capacity(products.len());
     let mut total = 0;
@@ -264,6 +299,12 @@ pub fn matmul(pool: &Pool, isa: Isa, act: &Act, products: &mut [Product<'_>]) {
                                 std::array::from_fn(|j| act.x_row(t0 + j.min(tn - 1)));
                             let rows = &v[r0 * w.cols..(r0 + rn) * w.cols];
                             dot_f32_rows(isa, rows, w.cols, &acts[..tn], dst);
+                        }
+                        Storage::Blocks(b) if w.takes_q8k(isa) => {
+                            let acts: [&[BlockQ8K]; TILE] =
+                                std::array::from_fn(|j| act.k_row(t0 + j.min(tn - 1)));
+                            let rb = w.qtype.row_bytes(w.cols);
+                            dot_k(isa, w.qtype, &b[r0 * rb..(r0 + rn) * rb], &acts[..tn], dst);
                         }
                         Storage::Blocks(b) => {
                             let acts: [&[BlockQ8]; TILE] =
@@ -319,7 +360,6 @@ mod tests {
             *v = ((i * 7 % 13) as f32 - 6.0) * 0.1;
         }
         let isa = Isa::detect();
-        act.quantize(isa);
         let mut first: Option<Vec<f32>> = None;
         for threads in [1, 2, 3] {
             let pool = Pool::new(threads);
@@ -328,7 +368,7 @@ mod tests {
             matmul(
                 &pool,
                 isa,
-                &act,
+                &mut act,
                 &mut [
                     Product {
                         w: &wq,
@@ -371,12 +411,11 @@ mod tests {
         for (i, v) in act.x.iter_mut().enumerate() {
             *v = ((i * 5 % 11) as f32 - 3.0) * 0.2;
         }
-        act.quantize(Isa::Generic);
         let mut want = vec![0f32; t_rows * rows];
         matmul(
             &Pool::new(1),
             Isa::Generic,
-            &act,
+            &mut act,
             &mut [Product {
                 w: &plain,
                 out: &mut want,
@@ -398,7 +437,7 @@ mod tests {
             matmul(
                 &Pool::new(threads),
                 isa,
-                &act,
+                &mut act,
                 &mut [Product {
                     w: &packed,
                     out: &mut got,
@@ -411,6 +450,73 @@ mod tests {
                     .all(|(g, w)| g.to_bits() == w.to_bits()));
             } else {
                 assert!(got.iter().zip(&want).all(|(g, w)| (g - w).abs() < 1e-4));
+            }
+        }
+    }
+
+    /// K-quant matrices beside a `Q8_0` one in one call: at AVX2 the K-quant products take
+    /// activations quantized per 256 values, the `Q8_0` one blocks of 32, both quantized here
+    /// from the same rows. Close to the dequantized weights' f32 product, and the same bits for
+    /// any thread count.
+    #[test]
+    fn k_quant_products_beside_other_formats_match_a_plain_loop() {
+        let (rows, cols, t_rows) = (21, 2 * QK_K, 10);
+        let mut x = 7u64;
+        let mut r = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        };
+        let mut mats: Vec<QMatrix> = [QType::Q4_K, QType::Q6_K]
+            .into_iter()
+            .map(|q| {
+                let nb = rows * cols / QK_K;
+                let b = crate::quant::random_k_blocks(q, nb, 0.002, &mut r);
+                QMatrix::from_blocks(q, rows, cols, b).unwrap()
+            })
+            .collect();
+        let wf: Vec<f32> = (0..rows * cols).map(|_| r() * 0.1).collect();
+        mats.push(QMatrix::from_blocks(QType::Q8_0, rows, cols, quantize_q8_0(&wf)).unwrap());
+        let mut act = Act::default();
+        act.reset(t_rows, cols);
+        for v in act.x.iter_mut() {
+            *v = r() * 2.0 + 0.3;
+        }
+        let isa = Isa::detect();
+        let mut first: Option<Vec<Vec<f32>>> = None;
+        for threads in [1, 2, 3] {
+            let mut outs = vec![vec![0f32; t_rows * rows]; mats.len()];
+            let mut products: Vec<Product<'_>> = mats
+                .iter()
+                .zip(outs.iter_mut())
+                .map(|(w, out)| Product { w, out })
+                .collect();
+            matmul(&Pool::new(threads), isa, &mut act, &mut products);
+            drop(products);
+            for (w, out) in mats.iter().zip(&outs) {
+                let mut row = vec![0f32; cols];
+                for rr in 0..rows {
+                    w.dequantize_row(rr, &mut row);
+                    for t in 0..t_rows {
+                        let x = &act.x[t * cols..(t + 1) * cols];
+                        let want: f64 = row.iter().zip(x).map(|(a, b)| *a as f64 * *b as f64).sum();
+                        // Bounded by the 8-bit activation rounding: half a step (max|x| / 254 per
+                        // value at most) times Σ|w|.
+                        let step = x.iter().fold(0f32, |m, v| m.max(v.abs())) as f64 / 254.0;
+                        let bound = step * row.iter().map(|v| v.abs() as f64).sum::<f64>() + 1e-4;
+                        let got = out[t * rows + rr] as f64;
+                        assert!(
+                            (got - want).abs() <= bound,
+                            "{:?} {isa:?} row {rr} act {t}: {got} vs {want} (bound {bound})",
+                            w.qtype()
+                        );
+                    }
+                }
+            }
+            match &first {
+                None => first = Some(outs),
+                Some(f) => assert_eq!(f, &outs, "{threads} threads"),
             }
         }
     }

@@ -20,7 +20,10 @@
 //!
 //! Activations are quantized per 32 values to [`BlockQ8`] (8-bit, f32 scale, and the sums that
 //! `Q4_0`/`Q4_1`/`Q4_K`/`Q6_K` need), as llama.cpp does with its `Q8_0`/`Q8_1` activations; a
-//! K-quant super-block meets eight of them.
+//! K-quant super-block meets eight of them. The AVX2 kernels for K-quant rows take activations
+//! quantized per 256 values instead ([`BlockQ8K`], llama.cpp's `Q8_K`): one scale a super-block
+//! lets the sub-block scales multiply integers, and the whole super-block's sum is converted to
+//! a float once.
 
 use crate::f16;
 
@@ -209,6 +212,66 @@ pub fn quantize_act(x: &[f32], out: &mut [BlockQ8]) {
     }
 }
 
+/// One super-block of activations quantized per [`QK_K`] values: `x ≈ qs·d`, and `bsums[k]` =
+/// `Σ qs[16k..16k + 16]` (the minimums' and offsets' corrections of `Q4_K` and `Q6_K`).
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+pub struct BlockQ8K {
+    /// The 8-bit values.
+    pub qs: [i8; QK_K],
+    /// The sums of each 16 values.
+    pub bsums: [i16; QK_K / 16],
+    /// Scale.
+    pub d: f32,
+}
+
+impl Default for BlockQ8K {
+    fn default() -> BlockQ8K {
+        BlockQ8K {
+            qs: [0; QK_K],
+            bsums: [0; QK_K / 16],
+            d: 0.0,
+        }
+    }
+}
+
+/// Quantizes `x` (a multiple of [`QK_K`] long) into `out` (`x.len() / QK_K` blocks) as
+/// [`quantize_act`] does per 32 values, but per 256: `d = max|x| / 127`, `q = round(x / d)`,
+/// halves away from zero. Vectorizes as it is written.
+#[inline(always)]
+pub fn quantize_act_k(x: &[f32], out: &mut [BlockQ8K]) {
+    for (xb, o) in x.chunks_exact(QK_K).zip(out.iter_mut()) {
+        let mut lanes = [0f32; 8];
+        for c in xb.chunks_exact(8) {
+            for (m, v) in lanes.iter_mut().zip(c) {
+                let a = v.abs();
+                *m = if a > *m { a } else { *m };
+            }
+        }
+        let amax = lanes.iter().fold(0f32, |m, &v| if v > m { v } else { m });
+        let d = amax / 127.0;
+        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        for ((qh, xh), bs) in
+            o.qs.chunks_exact_mut(16)
+                .zip(xb.chunks_exact(16))
+                .zip(o.bsums.iter_mut())
+        {
+            let mut sum = 0i32;
+            for (q, &v) in qh.iter_mut().zip(xh) {
+                let y = v * id;
+                // |y| ≤ 127: truncating |y| + 0.5 is rounding half away from zero.
+                let r = (y.abs() + 0.5) as i32;
+                let r = if y < 0.0 { -r } else { r };
+                *q = r as i8;
+                sum += r;
+            }
+            // |sum| ≤ 16 · 127.
+            *bs = sum as i16;
+        }
+        o.d = d;
+    }
+}
+
 /// Sub-block `j`'s 6-bit scale and minimum from a `Q4_K` block's 12 scale bytes (llama.cpp's
 /// `get_scale_min_k4`).
 #[inline(always)]
@@ -362,6 +425,46 @@ mod tests {
         quantize_act(&x, &mut b);
         assert_eq!(b[0].d, 1.0);
         assert_eq!(&b[0].qs[..5], &[127, 3, -3, 0, -127]);
+    }
+
+    #[test]
+    fn activations_per_256_round_and_sum_like_those_per_32() {
+        let x: Vec<f32> = (0..2 * QK_K)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) * if i < QK_K { 0.01 } else { 3.0 })
+            .collect();
+        let mut k = [BlockQ8K::default(); 2];
+        quantize_act_k(&x, &mut k);
+        for (b, blk) in k.iter().enumerate() {
+            let xb = &x[b * QK_K..(b + 1) * QK_K];
+            let amax = xb.iter().fold(0f32, |m, v| m.max(v.abs()));
+            assert_eq!(blk.d, amax / 127.0);
+            assert_eq!(blk.qs.iter().map(|q| q.unsigned_abs()).max(), Some(127));
+            for (i, (&q, &v)) in blk.qs.iter().zip(xb).enumerate() {
+                assert!(
+                    (q as f32 * blk.d - v).abs() <= 0.5 * blk.d * 1.0001,
+                    "{b} {i}"
+                );
+            }
+            for (s, q) in blk.bsums.iter().zip(blk.qs.chunks_exact(16)) {
+                assert_eq!(*s as i32, q.iter().map(|&v| v as i32).sum::<i32>());
+            }
+        }
+        // A 32-value block whose maximum is the super-block's gets the same values either way.
+        let mut b = [BlockQ8::default()];
+        let top = (0..QK_K / QK)
+            .find(|&c| {
+                k[1].qs[c * QK..(c + 1) * QK]
+                    .iter()
+                    .any(|q| q.unsigned_abs() == 127)
+            })
+            .unwrap();
+        quantize_act(&x[QK_K + top * QK..QK_K + (top + 1) * QK], &mut b);
+        assert_eq!(&b[0].qs[..], &k[1].qs[top * QK..(top + 1) * QK]);
+        // Zeros give zeros, not NaN.
+        let mut z = [BlockQ8K::default()];
+        quantize_act_k(&[0.0; QK_K], &mut z);
+        assert_eq!(z[0].d, 0.0);
+        assert!(z[0].qs.iter().all(|&q| q == 0));
     }
 
     #[test]

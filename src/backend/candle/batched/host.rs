@@ -103,7 +103,6 @@ impl HostProj {
         let mut act = Act::default();
         act.reset(rows, cols);
         act.x = x.flatten_all()?.to_vec1::<f32>()?;
-        act.quantize(self.kernels.isa);
         let mut outs: Vec<Vec<f32>> = self
             .mats
             .iter()
@@ -115,7 +114,12 @@ impl HostProj {
             .zip(outs.iter_mut())
             .map(|(w, out)| Product { w, out })
             .collect();
-        matmul(&self.kernels.pool, self.kernels.isa, &act, &mut products);
+        matmul(
+            &self.kernels.pool,
+            self.kernels.isa,
+            &mut act,
+            &mut products,
+        );
         drop(products);
         self.mats
             .iter()
