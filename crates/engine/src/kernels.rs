@@ -310,6 +310,17 @@ pub fn quantize_act(isa: Isa, x: &[f32], out: &mut [BlockQ8]) {
     }
 }
 
+/// Quantizes activations per super-block (see [`crate::quant::quantize_act_k`]) with the
+/// instruction set's vectors.
+pub fn quantize_act_k(isa: Isa, x: &[f32], out: &mut [BlockQ8K]) {
+    match isa {
+        // SAFETY: see `dot_q`.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 | Isa::Avx512 => unsafe { avx2_k::quantize_act_k(x, out) },
+        _ => crate::quant::quantize_act_k(x, out),
+    }
+}
+
 /// `a · b` over the shorter length.
 pub fn dot(isa: Isa, a: &[f32], b: &[f32]) -> f32 {
     match isa {
@@ -651,9 +662,71 @@ mod avx2 {
         by_tile!(acts.len(), rows(qtype, r, row_bytes, n, acts, out))
     }
 
+    /// The larger of `m` and the absolute values of `x`; a NaN in `x` keeps `m` (`vmaxps`
+    /// returns its second operand then), as the portable `if a > m`.
+    #[inline(always)]
+    pub(super) unsafe fn max_abs(x: __m256, m: __m256) -> __m256 {
+        let abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
+        _mm256_max_ps(_mm256_and_ps(x, abs), m)
+    }
+
+    /// The largest of the eight lanes (none NaN).
+    #[inline(always)]
+    pub(super) unsafe fn hmax(m: __m256) -> f32 {
+        let m = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)))
+    }
+
+    /// `round(x·id)` as i32, halves away from zero, as the portable quantizer: `|y| + 0.5`
+    /// truncated (NaN gives 0, as Rust's `as i32`, through `max(·, 0)`), then the sign of `y`
+    /// (`vpsignd` by y's bits: negative floats have the sign bit; ±0 gives 0 either way).
+    #[inline(always)]
+    pub(super) unsafe fn round_scaled(x: __m256, id: __m256) -> __m256i {
+        let abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
+        let y = _mm256_mul_ps(x, id);
+        let a = _mm256_add_ps(_mm256_and_ps(y, abs), _mm256_set1_ps(0.5));
+        let r = _mm256_cvttps_epi32(_mm256_max_ps(a, _mm256_setzero_ps()));
+        _mm256_sign_epi32(r, _mm256_castps_si256(y))
+    }
+
+    /// The sum of the eight i32 lanes.
+    #[inline(always)]
+    pub(super) unsafe fn hsum_i32(v: __m256i) -> i32 {
+        let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
+        _mm_cvtsi128_si32(s)
+    }
+
+    /// Four vectors of eight i32 in -127..=127 as 32 bytes, in order.
+    #[inline(always)]
+    pub(super) unsafe fn pack_bytes(r: [__m256i; 4]) -> __m256i {
+        // packs works within 128-bit lanes: the dwords come out as r0a r1a r2a r3a r0b … .
+        let b = _mm256_packs_epi16(
+            _mm256_packs_epi32(r[0], r[1]),
+            _mm256_packs_epi32(r[2], r[3]),
+        );
+        _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
+    }
+
+    /// [`crate::quant::quantize_act`] with AVX2 vectors, bit for bit.
     #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) unsafe fn quantize_act(x: &[f32], out: &mut [BlockQ8]) {
-        crate::quant::quantize_act(x, out)
+        for (xb, o) in x.chunks_exact(QK).zip(out.iter_mut()) {
+            let v: [__m256; 4] = std::array::from_fn(|i| _mm256_loadu_ps(xb.as_ptr().add(8 * i)));
+            let m = v.iter().fold(_mm256_setzero_ps(), |m, &x| max_abs(x, m));
+            let d = hmax(m) / 127.0;
+            let id = _mm256_set1_ps(if d != 0.0 { 1.0 / d } else { 0.0 });
+            let r: [__m256i; 4] = std::array::from_fn(|i| round_scaled(v[i], id));
+            _mm256_storeu_si256(o.qs.as_mut_ptr() as *mut __m256i, pack_bytes(r));
+            let lo = hsum_i32(_mm256_add_epi32(r[0], r[1]));
+            let sum = lo + hsum_i32(_mm256_add_epi32(r[2], r[3]));
+            o.d = d;
+            o.s = d * sum as f32;
+            o.sum = sum;
+            o.lo = lo;
+        }
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
@@ -1332,6 +1405,32 @@ mod tests {
                 assert_eq!(g.s.to_bits(), w.s.to_bits(), "{isa:?} block {b}");
                 assert_eq!(g.sum, w.sum, "{isa:?} block {b}");
                 assert_eq!(g.lo, w.lo, "{isa:?} block {b}");
+            }
+        }
+    }
+
+    /// The same for activations quantized per super-block.
+    #[test]
+    fn super_block_activation_quantizers_agree_bit_for_bit() {
+        let mut r = rng(4);
+        let mut x: Vec<f32> = (0..QK_K * 6).map(|i| r() * (1 + i % 5) as f32).collect();
+        for (i, v) in x[..QK_K].iter_mut().enumerate() {
+            *v = (i % 64) as f32 - 31.5; // ties at a scale of exactly 1/4
+        }
+        x[QK_K..2 * QK_K].fill(0.0);
+        x[2 * QK_K + 3] = f32::NAN;
+        x[3 * QK_K + 1] = 3.0e38;
+        x[4 * QK_K + 5] = f32::INFINITY;
+        x[5 * QK_K + 9] = -1e-30;
+        let mut want = vec![BlockQ8K::default(); 6];
+        crate::quant::quantize_act_k(&x, &mut want);
+        for isa in Isa::supported() {
+            let mut got = vec![BlockQ8K::default(); 6];
+            super::quantize_act_k(isa, &x, &mut got);
+            for (b, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(g.qs, w.qs, "{isa:?} block {b}");
+                assert_eq!(g.d.to_bits(), w.d.to_bits(), "{isa:?} block {b}");
+                assert_eq!(g.bsums, w.bsums, "{isa:?} block {b}");
             }
         }
     }

@@ -7,11 +7,13 @@
 //! every tile of a prompt passes over it (a blocked matrix product), and a weight block is
 //! unpacked once per tile.
 
-use crate::kernels::{dot_f32_rows, dot_k, dot_packed, dot_q, quantize_act, Isa, TILE};
+use crate::kernels::{
+    dot_f32_rows, dot_k, dot_packed, dot_q, quantize_act, quantize_act_k, Isa, TILE,
+};
 use crate::packed::{self, GROUP};
 use crate::pages::Pages;
 use crate::pool::{share, Pool, SharedMut};
-use crate::quant::{dequantize_row, quantize_act_k, BlockQ8, BlockQ8K, QType, QK, QK_K};
+use crate::quant::{dequantize_row, BlockQ8, BlockQ8K, QType, QK, QK_K};
 
 /// Where a matrix keeps its weights.
 #[derive(Debug, Clone)]
@@ -222,7 +224,7 @@ impl Act {
                 .chunks_exact(self.cols)
                 .zip(self.k.chunks_exact_mut(nb))
             {
-                quantize_act_k(x, k);
+                quantize_act_k(isa, x, k);
             }
         }
     }

@@ -16,6 +16,7 @@
 //! Each row is summed alone, in the same order whatever the tile holds, so batched and
 //! unbatched results are bit-identical.
 
+use super::avx2::{hmax, hsum_i32, max_abs, pack_bytes, round_scaled};
 use crate::quant::{BlockQ8K, QType, QK_K};
 use std::arch::x86_64::*;
 
@@ -227,4 +228,31 @@ pub(super) unsafe fn dot_k(
 ) {
     debug_assert!(row_bytes.is_multiple_of(qtype.block_bytes()) && QK_K == 256);
     by_tile!(acts.len(), k_rows(qtype, rows, row_bytes, n, acts, out))
+}
+
+/// [`crate::quant::quantize_act_k`] with AVX2 vectors, bit for bit.
+///
+/// # Safety
+/// The CPU has AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn quantize_act_k(x: &[f32], out: &mut [BlockQ8K]) {
+    for (xb, o) in x.chunks_exact(QK_K).zip(out.iter_mut()) {
+        let p = xb.as_ptr();
+        let mut m = _mm256_setzero_ps();
+        for i in 0..QK_K / 8 {
+            m = max_abs(_mm256_loadu_ps(p.add(8 * i)), m);
+        }
+        let d = hmax(m) / 127.0;
+        let id = _mm256_set1_ps(if d != 0.0 { 1.0 / d } else { 0.0 });
+        for c in 0..QK_K / 32 {
+            let r: [__m256i; 4] =
+                std::array::from_fn(|i| round_scaled(_mm256_loadu_ps(p.add(32 * c + 8 * i)), id));
+            let q = o.qs.as_mut_ptr().add(32 * c) as *mut __m256i;
+            _mm256_storeu_si256(q, pack_bytes(r));
+            // |sum of 16| ≤ 2,032.
+            o.bsums[2 * c] = hsum_i32(_mm256_add_epi32(r[0], r[1])) as i16;
+            o.bsums[2 * c + 1] = hsum_i32(_mm256_add_epi32(r[2], r[3])) as i16;
+        }
+        o.d = d;
+    }
 }
