@@ -8,8 +8,8 @@
 //! 0.6 MB: the weights stay in L2) and 8,192 rows (a feed-forward projection, 9.4 MB: they
 //! come from L3 or memory), as `Q4_K` and `Q6_K` (the formats of a Q4_K_M file); and
 //! SmolLM2-135M's feed-forward projection (1,536 rows, 576 wide) as `Q4_1` (the default
-//! model's format), in the GGUF row layout (`gguf`) and, where this level packs `Q4_1`,
-//! repacked (`packed`): the figure behind packing at a level.
+//! model's format) and `Q8_0` (its output matrix's), in the GGUF row layout (`gguf`) and, where
+//! this level packs the format, repacked (`packed`): the figure behind packing at a level.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use popbench_engine::kernels::Isa;
@@ -52,6 +52,7 @@ fn bench(c: &mut Criterion) {
         (QType::Q4_K, 2048, vec![512, 8192], false),
         (QType::Q6_K, 2048, vec![512, 8192], false),
         (QType::Q4_1, 576, vec![1536], true),
+        (QType::Q8_0, 576, vec![1536], true),
     ];
     for (qtype, cols, row_counts, both) in shapes {
         let mut g = c.benchmark_group(format!("products/{}/{}", qtype.name(), isa.name()));

@@ -11,13 +11,12 @@
 //!   ([`crate::packed`]), one `vpdpbusd` per four columns of 16 rows, integer block sums
 //!   scaled and added in the portable kernels' order, so its results are bit-identical to
 //!   [`Isa::Generic`]'s;
-//! - [`Isa::Avx2`] (AVX2 + FMA + F16C): `Q4_0` and `Q4_1` repacked as for AVX-512, 8 rows at a
-//!   time, exact integer block sums, bit-identical to [`Isa::Generic`]'s (`avx2_packed`);
-//!   `Q8_0` one weight row at a time in the GGUF layout, each block's products kept in 8 lanes
-//!   and summed across at the end of the row; `Q4_K` and `Q6_K` rows against activations
-//!   quantized per super-block ([`BlockQ8K`], [`dot_k`], `avx2_k`), with integer sub-block
-//!   scales, as llama.cpp multiplies them. Both sum in another float order than the portable
-//!   kernels, the same for every batch and thread count;
+//! - [`Isa::Avx2`] (AVX2 + FMA + F16C): `Q4_0`, `Q4_1` and `Q8_0` repacked as for AVX-512, 8
+//!   rows at a time, exact integer block sums, bit-identical to [`Isa::Generic`]'s
+//!   (`avx2_packed`); `Q4_K` and `Q6_K` one row at a time in the GGUF layout against
+//!   activations quantized per super-block ([`BlockQ8K`], [`dot_k`], `avx2_k`), with integer
+//!   sub-block scales, as llama.cpp multiplies them: another rounding of the activations and
+//!   another float order than the portable kernels, the same for every batch and thread count;
 //! - [`Isa::Generic`]: portable Rust.
 //!
 //! `POPBENCH_ISA=generic|avx2|avx512` forces a level (capped at what the CPU runs).
@@ -166,12 +165,12 @@ impl Isa {
     }
 
     /// Whether matrices of `qtype` are repacked ([`crate::packed`]) for this level's kernels:
-    /// every block format at [`Isa::Avx512`], `Q4_0` and `Q4_1` at [`Isa::Avx2`].
+    /// every block format at [`Isa::Avx512`], `Q4_0`, `Q4_1` and `Q8_0` at [`Isa::Avx2`].
     pub fn packs(self, qtype: QType) -> bool {
         match self {
             Isa::Generic => false,
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => matches!(qtype, QType::Q4_0 | QType::Q4_1),
+            Isa::Avx2 => matches!(qtype, QType::Q4_0 | QType::Q4_1 | QType::Q8_0),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => qtype != QType::F32,
         }

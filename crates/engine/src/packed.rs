@@ -1,5 +1,5 @@
-//! Weight rows repacked for the AVX-512 kernels (and, for `Q4_0`/`Q4_1`, the AVX2 ones, which
-//! read each 64-byte vector as two halves of 8 rows): [`GROUP`] rows interleaved block by
+//! Weight rows repacked for the AVX-512 kernels (and, for `Q4_0`/`Q4_1`/`Q8_0`, the AVX2 ones,
+//! which read each 64-byte vector as two halves of 8 rows): [`GROUP`] rows interleaved block by
 //! block, so one 512-bit vector holds four consecutive weights of each of 16 rows and one
 //! `vpdpbusd` multiplies them with four activation bytes broadcast to every lane (as llama.cpp
 //! repacks `Q4_0`/`Q4_1` for its AVX-512 GEMMs).

@@ -1,4 +1,4 @@
-//! AVX2 kernels on the packed layout ([`crate::packed`]) for `Q4_0` and `Q4_1`.
+//! AVX2 kernels on the packed layout ([`crate::packed`]) for `Q4_0`, `Q4_1` and `Q8_0`.
 //!
 //! Each 64-byte packed vector (four weight bytes of each of 16 rows) is read as two 32-byte
 //! halves of 8 rows. Per half, block and activation row: `vpmaddubsw` of the unsigned nibbles
@@ -8,8 +8,11 @@
 //! They are scaled and added in the portable kernel's order (no fused multiply-add), so a row
 //! gets [`super::Isa::Generic`]'s bits, as with the AVX-512 kernels.
 //!
-//! `Q8_0` (stored plus 128, up to 255) would saturate `vpmaddubsw`, and the K-quants keep the
-//! row kernels: [`super::Isa::packs`] repacks only these two formats at this level.
+//! `Q8_0` (stored plus 128, up to 255) would saturate `vpmaddubsw`: each weight byte `u` is
+//! split into nibbles, `u = 16·hi + lo`, the two halves multiplied and summed as `Q4_0`'s, and
+//! `Σu·a = Σlo·a + 16·Σhi·a` (`vpmaddwd` with 16s), less `128·Σa`: again the exact integer
+//! block sums, so again the portable kernel's bits. The K-quants keep the row kernels
+//! (`avx2_k`): [`super::Isa::packs`] repacks these three formats at this level.
 
 use crate::packed::{block_bytes, group_bytes, GROUP};
 use crate::quant::{BlockQ8, QType, QK};
@@ -93,6 +96,60 @@ unsafe fn half_group<const T: usize, const MIN: bool>(
     }
 }
 
+/// Rows `8h..8h + 8` of one `Q8_0` group (`nb` packed blocks) against T act rows, as
+/// [`half_group`]: per row and block `acc += d·a.d·(Σlo·a + 16·Σhi·a − 128·Σa)`.
+#[inline(always)]
+unsafe fn half_group_q8<const T: usize>(
+    g: *const u8,
+    nb: usize,
+    h: usize,
+    ap: &[*const BlockQ8; T],
+    out: *mut f32,
+    stride: usize,
+    valid: usize,
+) {
+    let pbb = block_bytes(QType::Q8_0);
+    let low = _mm256_set1_epi8(0x0f);
+    let (ones, sixteens) = (_mm256_set1_epi16(1), _mm256_set1_epi16(16));
+    let mut acc = [_mm256_setzero_ps(); T];
+    for b in 0..nb {
+        let blk = g.add(b * pbb);
+        if h == 0 {
+            for k in 0..pbb.div_ceil(64) {
+                _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 64 * k) as *const i8);
+            }
+        }
+        let d = halves(blk.add(2 * HALF * h));
+        let mut lo = [_mm256_setzero_si256(); 8];
+        let mut hi = [_mm256_setzero_si256(); 8];
+        for c in 0..8 {
+            let v = _mm256_loadu_si256(blk.add(32 + 64 * c + 32 * h) as *const __m256i);
+            lo[c] = _mm256_and_si256(v, low);
+            hi[c] = _mm256_and_si256(_mm256_srli_epi16::<4>(v), low);
+        }
+        for t in 0..T {
+            let a = &*ap[t].add(b);
+            let y = a.qs.as_ptr() as *const i32;
+            // Eight pairs of nibble products a half: at most 8·2·15·128 = 30,720, no saturation.
+            let (mut sl, mut sh) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+            for c in 0..8 {
+                let yc = _mm256_set1_epi32(y.add(c).read_unaligned());
+                sl = _mm256_add_epi16(sl, _mm256_maddubs_epi16(lo[c], yc));
+                sh = _mm256_add_epi16(sh, _mm256_maddubs_epi16(hi[c], yc));
+            }
+            let s = _mm256_add_epi32(_mm256_madd_epi16(sl, ones), _mm256_madd_epi16(sh, sixteens));
+            let s = _mm256_add_epi32(s, _mm256_set1_epi32(-128 * a.sum));
+            let p = _mm256_mul_ps(_mm256_mul_ps(d, _mm256_set1_ps(a.d)), _mm256_cvtepi32_ps(s));
+            acc[t] = _mm256_add_ps(acc[t], p);
+        }
+    }
+    for (t, v) in acc.iter().enumerate() {
+        let mut lanes = [0f32; HALF];
+        _mm256_storeu_ps(lanes.as_mut_ptr(), *v);
+        std::ptr::copy_nonoverlapping(lanes.as_ptr(), out.add(t * stride), valid);
+    }
+}
+
 /// Every group of the call against T act rows.
 #[inline(always)]
 unsafe fn groups<const T: usize>(
@@ -116,14 +173,15 @@ unsafe fn groups<const T: usize>(
             match qtype {
                 QType::Q4_0 => half_group::<T, false>(g, nb, h, &ap, o, rows, valid),
                 QType::Q4_1 => half_group::<T, true>(g, nb, h, &ap, o, rows, valid),
-                _ => unreachable!("only Q4_0 and Q4_1 are packed at the AVX2 level"),
+                QType::Q8_0 => half_group_q8::<T>(g, nb, h, &ap, o, rows, valid),
+                _ => unreachable!("only Q4_0, Q4_1 and Q8_0 are packed at the AVX2 level"),
             }
         }
     }
 }
 
 /// `out[t·rows + r] = row r · acts[t]` for the first `rows` rows of whole packed groups of
-/// `Q4_0` or `Q4_1`, `nb` blocks each.
+/// `Q4_0`, `Q4_1` or `Q8_0`, `nb` blocks each.
 ///
 /// # Safety
 /// The CPU has AVX2 and F16C; `p` holds ⌈rows / 16⌉ groups of `nb` blocks, every act row `nb`
