@@ -7,7 +7,7 @@ use crate::kernels::Isa;
 use crate::kv::Sequence;
 use crate::matmul::{matmul, Act, Product};
 use crate::model::{Config, Rope, Weights};
-use crate::pool::Pool;
+use crate::pool::{share, Pool, SharedMut};
 use std::sync::Mutex;
 
 /// How a forward pass of several sequences shares the pool's threads.
@@ -443,9 +443,7 @@ fn run(cx: &Ctx<'_>, s: &mut Scratch, steps: &mut [Step<'_>]) -> Vec<Vec<f32>> {
             ],
         );
         s.act.reset(t_rows, c.ff);
-        for ((a, &g), &u) in s.act.x.iter_mut().zip(&s.gate).zip(&s.up) {
-            *a = g / (1.0 + (-g).exp()) * u;
-        }
+        swiglu(cx.pool, &s.gate, &s.up, &mut s.act.x);
         matmul(
             cx.pool,
             cx.isa,
@@ -535,6 +533,33 @@ fn add_rows(x: &mut [f32], b: &[f32]) {
     for row in x.chunks_exact_mut(b.len()) {
         add_into(row, b);
     }
+}
+
+/// Values below which [`swiglu`] runs on the calling thread alone (a dispatch to the pool costs
+/// about as much as a thousand `expf`s).
+const SWIGLU_SHARED_FROM: usize = 2048;
+
+/// `out[i] = silu(gate[i])·up[i]` for every value of `out`, shared out to the pool's threads
+/// when there are enough: each value is computed alone, so the split changes no bit.
+fn swiglu(pool: &Pool, gate: &[f32], up: &[f32], out: &mut [f32]) {
+    let n = out.len();
+    let (gate, up) = (&gate[..n], &up[..n]);
+    let part = |o: &mut [f32], g: &[f32], u: &[f32]| {
+        for ((a, &g), &u) in o.iter_mut().zip(g).zip(u) {
+            *a = g / (1.0 + (-g).exp()) * u;
+        }
+    };
+    if n < SWIGLU_SHARED_FROM || pool.threads() == 1 {
+        part(out, gate, up);
+        return;
+    }
+    let o = SharedMut(out.as_mut_ptr());
+    pool.run(&|i, k| {
+        let r = share(n, i, k);
+        // SAFETY: the shares are disjoint ranges of `out`, which outlives the job.
+        let mine = unsafe { std::slice::from_raw_parts_mut(o.ptr().add(r.start), r.len()) };
+        part(mine, &gate[r.clone()], &up[r]);
+    });
 }
 
 fn add_into(x: &mut [f32], y: &[f32]) {
