@@ -518,16 +518,18 @@ mod avx2 {
     /// never faults, even past the end of the matrix).
     const PREFETCH: usize = 1024;
 
+    /// The sum of the eight lanes.
     #[inline(always)]
-    unsafe fn hsum(v: __m256) -> f32 {
+    pub(super) unsafe fn hsum(v: __m256) -> f32 {
         let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
         let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
         let s = _mm_add_ss(s, _mm_movehdup_ps(s));
         _mm_cvtss_f32(s)
     }
 
+    /// The f16 at `p` as f32.
     #[inline(always)]
-    unsafe fn half(p: *const u8) -> f32 {
+    pub(super) unsafe fn half(p: *const u8) -> f32 {
         let h = u16::from_le_bytes([*p, *p.add(1)]);
         _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h as i32)))
     }

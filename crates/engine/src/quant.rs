@@ -172,6 +172,37 @@ pub struct BlockQ8 {
     pub lo: i32,
 }
 
+/// A block's scale `d = max|x| / 127` (NaN ignored, in eight lanes as the vector quantizers
+/// take it) and its inverse (0 for an all-zero block).
+#[inline(always)]
+fn scale_of(xb: &[f32]) -> (f32, f32) {
+    let mut lanes = [0f32; 8];
+    for c in xb.chunks_exact(8) {
+        for (m, v) in lanes.iter_mut().zip(c) {
+            let a = v.abs();
+            *m = if a > *m { a } else { *m };
+        }
+    }
+    let amax = lanes.iter().fold(0f32, |m, &v| if v > m { v } else { m });
+    let d = amax / 127.0;
+    (d, if d != 0.0 { 1.0 / d } else { 0.0 })
+}
+
+/// `q = round(x·id)` for 16 values, halves away from zero; returns `Σq`.
+#[inline(always)]
+fn round16(q: &mut [i8], x: &[f32], id: f32) -> i32 {
+    let mut sum = 0i32;
+    for (q, &v) in q.iter_mut().zip(x) {
+        let y = v * id;
+        // |y| ≤ 127: truncating |y| + 0.5 is rounding half away from zero.
+        let r = (y.abs() + 0.5) as i32;
+        let r = if y < 0.0 { -r } else { r };
+        *q = r as i8;
+        sum += r;
+    }
+    sum
+}
+
 /// Quantizes `x` (a multiple of [`QK`] long) into `out` (`x.len() / QK` blocks): per block,
 /// `d = max|x| / 127` and `q = round(x / d)`, halves away from zero (C's `roundf`, as GGML).
 /// Written without branches or library calls so that it vectorizes; see
@@ -179,30 +210,14 @@ pub struct BlockQ8 {
 #[inline(always)]
 pub fn quantize_act(x: &[f32], out: &mut [BlockQ8]) {
     for (xb, o) in x.chunks_exact(QK).zip(out.iter_mut()) {
-        let mut lanes = [0f32; 8];
-        for c in xb.chunks_exact(8) {
-            for (m, v) in lanes.iter_mut().zip(c) {
-                let a = v.abs();
-                *m = if a > *m { a } else { *m };
-            }
-        }
-        let amax = lanes.iter().fold(0f32, |m, &v| if v > m { v } else { m });
-        let d = amax / 127.0;
-        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        let (d, id) = scale_of(xb);
         let mut sums = [0i32; 2];
         for (k, (qh, xh)) in
             o.qs.chunks_exact_mut(16)
                 .zip(xb.chunks_exact(16))
                 .enumerate()
         {
-            for (q, &v) in qh.iter_mut().zip(xh) {
-                let y = v * id;
-                // |y| ≤ 127: truncating |y| + 0.5 is rounding half away from zero.
-                let r = (y.abs() + 0.5) as i32;
-                let r = if y < 0.0 { -r } else { r };
-                *q = r as i8;
-                sums[k] += r;
-            }
+            sums[k] = round16(qh, xh, id);
         }
         let sum = sums[0] + sums[1];
         o.d = d;
@@ -241,32 +256,14 @@ impl Default for BlockQ8K {
 #[inline(always)]
 pub fn quantize_act_k(x: &[f32], out: &mut [BlockQ8K]) {
     for (xb, o) in x.chunks_exact(QK_K).zip(out.iter_mut()) {
-        let mut lanes = [0f32; 8];
-        for c in xb.chunks_exact(8) {
-            for (m, v) in lanes.iter_mut().zip(c) {
-                let a = v.abs();
-                *m = if a > *m { a } else { *m };
-            }
-        }
-        let amax = lanes.iter().fold(0f32, |m, &v| if v > m { v } else { m });
-        let d = amax / 127.0;
-        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        let (d, id) = scale_of(xb);
         for ((qh, xh), bs) in
             o.qs.chunks_exact_mut(16)
                 .zip(xb.chunks_exact(16))
                 .zip(o.bsums.iter_mut())
         {
-            let mut sum = 0i32;
-            for (q, &v) in qh.iter_mut().zip(xh) {
-                let y = v * id;
-                // |y| ≤ 127: truncating |y| + 0.5 is rounding half away from zero.
-                let r = (y.abs() + 0.5) as i32;
-                let r = if y < 0.0 { -r } else { r };
-                *q = r as i8;
-                sum += r;
-            }
             // |sum| ≤ 16 · 127.
-            *bs = sum as i16;
+            *bs = round16(qh, xh, id) as i16;
         }
         o.d = d;
     }

@@ -16,7 +16,7 @@
 //! Each row is summed alone, in the same order whatever the tile holds, so batched and
 //! unbatched results are bit-identical.
 
-use super::avx2::{hmax, hsum_i32, max_abs, pack_bytes, round_scaled};
+use super::avx2::{half, hmax, hsum, hsum_i32, max_abs, pack_bytes, round_scaled};
 use crate::quant::{BlockQ8K, QType, QK_K};
 use std::arch::x86_64::*;
 
@@ -24,18 +24,20 @@ use std::arch::x86_64::*;
 /// faults, even past the end of the matrix).
 const PREFETCH: usize = 1024;
 
+/// Asks the cache for `lines` lines of 64 bytes `PREFETCH` bytes ahead of `blk`.
 #[inline(always)]
-unsafe fn half(p: *const u8) -> f32 {
-    let h = u16::from_le_bytes([*p, *p.add(1)]);
-    _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h as i32)))
+unsafe fn prefetch(blk: *const u8, lines: usize) {
+    for k in 0..lines {
+        _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 64 * k) as *const i8);
+    }
 }
 
+/// Each act row's sum to `out[t·stride]`.
 #[inline(always)]
-unsafe fn hsum(v: __m256) -> f32 {
-    let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    let s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    _mm_cvtss_f32(s)
+unsafe fn store<const T: usize>(acc: &[__m256; T], out: *mut f32, stride: usize) {
+    for (t, v) in acc.iter().enumerate() {
+        *out.add(t * stride) = hsum(*v);
+    }
 }
 
 /// A `Q4_K` block's twelve scale bytes as sixteen: the eight 6-bit scales, then the eight
@@ -77,9 +79,7 @@ unsafe fn q4_k_row<const T: usize>(
     let mut acc = [_mm256_setzero_ps(); T];
     for sb in 0..nb {
         let blk = p.add(sb * 144);
-        for k in 0..3 {
-            _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 64 * k) as *const i8);
-        }
+        prefetch(blk, 3);
         let raw = _mm256_broadcastsi128_si256(q4_k_scales(blk.add(4)));
         let mut isum = [_mm256_setzero_si256(); T];
         for c in 0..4 {
@@ -106,9 +106,7 @@ unsafe fn q4_k_row<const T: usize>(
             acc[t] = _mm256_fmadd_ps(m, _mm256_set1_ps(-dmin * a.d), acc[t]);
         }
     }
-    for (t, v) in acc.iter().enumerate() {
-        *out.add(t * stride) = hsum(*v);
-    }
+    store(&acc, out, stride);
 }
 
 /// The `vpshufb` controls that spread `Q6_K` scales 2i and 2i + 1 (i16 number 2i and 2i + 1
@@ -143,9 +141,7 @@ unsafe fn q6_k_row<const T: usize>(
     let mut acc = [_mm256_setzero_ps(); T];
     for sb in 0..nb {
         let blk = p.add(sb * 210);
-        for k in 0..4 {
-            _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 64 * k) as *const i8);
-        }
+        prefetch(blk, 4);
         // The sixteen scales as i16: lanes 0..8 hold scales 0..8, lanes 8..16 scales 8..16.
         let sc = _mm256_cvtepi8_epi16(_mm_loadu_si128(blk.add(192) as *const __m128i));
         let halves = [
@@ -186,9 +182,7 @@ unsafe fn q6_k_row<const T: usize>(
             acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * a.d), acc[t]);
         }
     }
-    for (t, v) in acc.iter().enumerate() {
-        *out.add(t * stride) = hsum(*v);
-    }
+    store(&acc, out, stride);
 }
 
 #[inline(always)]

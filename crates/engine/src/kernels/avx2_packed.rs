@@ -30,6 +30,27 @@ unsafe fn halves(p: *const u8) -> __m256 {
     _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i))
 }
 
+/// Asks the cache for the packed block `PREFETCH` bytes ahead of `blk` (`pbb` bytes), in the
+/// first half only: the second half finds the group where the first one brought it.
+#[inline(always)]
+unsafe fn prefetch(blk: *const u8, pbb: usize, h: usize) {
+    if h == 0 {
+        for k in 0..pbb.div_ceil(64) {
+            _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 64 * k) as *const i8);
+        }
+    }
+}
+
+/// The first `valid` lanes of each act row's sums to `out[t·stride..]`.
+#[inline(always)]
+unsafe fn store<const T: usize>(acc: &[__m256; T], out: *mut f32, stride: usize, valid: usize) {
+    for (t, v) in acc.iter().enumerate() {
+        let mut lanes = [0f32; HALF];
+        _mm256_storeu_ps(lanes.as_mut_ptr(), *v);
+        std::ptr::copy_nonoverlapping(lanes.as_ptr(), out.add(t * stride), valid);
+    }
+}
+
 /// Rows `8h..8h + 8` of one group (`g`, `nb` packed blocks) against T act rows; lane r of act
 /// row t goes to `out[t·stride + r]` for r < `valid`. Per row and block:
 /// `acc += d·a.d·(Σq·a − 8Σa)` (`Q4_0`) or `acc += d·a.d·Σq·a + m·a.s` (`Q4_1`).
@@ -50,12 +71,7 @@ unsafe fn half_group<const T: usize, const MIN: bool>(
     let mut acc = [_mm256_setzero_ps(); T];
     for b in 0..nb {
         let blk = g.add(b * pbb);
-        if h == 0 {
-            // The second half finds the group in the cache the first one brought it to.
-            for k in 0..pbb.div_ceil(64) {
-                _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 64 * k) as *const i8);
-            }
-        }
+        prefetch(blk, pbb, h);
         let d = halves(blk.add(2 * HALF * h));
         let m = if MIN {
             halves(blk.add(32 + 2 * HALF * h))
@@ -89,11 +105,7 @@ unsafe fn half_group<const T: usize, const MIN: bool>(
             acc[t] = _mm256_add_ps(acc[t], p);
         }
     }
-    for (t, v) in acc.iter().enumerate() {
-        let mut lanes = [0f32; HALF];
-        _mm256_storeu_ps(lanes.as_mut_ptr(), *v);
-        std::ptr::copy_nonoverlapping(lanes.as_ptr(), out.add(t * stride), valid);
-    }
+    store(&acc, out, stride, valid);
 }
 
 /// Rows `8h..8h + 8` of one `Q8_0` group (`nb` packed blocks) against T act rows, as
@@ -114,11 +126,7 @@ unsafe fn half_group_q8<const T: usize>(
     let mut acc = [_mm256_setzero_ps(); T];
     for b in 0..nb {
         let blk = g.add(b * pbb);
-        if h == 0 {
-            for k in 0..pbb.div_ceil(64) {
-                _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH + 64 * k) as *const i8);
-            }
-        }
+        prefetch(blk, pbb, h);
         let d = halves(blk.add(2 * HALF * h));
         let mut lo = [_mm256_setzero_si256(); 8];
         let mut hi = [_mm256_setzero_si256(); 8];
@@ -143,11 +151,7 @@ unsafe fn half_group_q8<const T: usize>(
             acc[t] = _mm256_add_ps(acc[t], p);
         }
     }
-    for (t, v) in acc.iter().enumerate() {
-        let mut lanes = [0f32; HALF];
-        _mm256_storeu_ps(lanes.as_mut_ptr(), *v);
-        std::ptr::copy_nonoverlapping(lanes.as_ptr(), out.add(t * stride), valid);
-    }
+    store(&acc, out, stride, valid);
 }
 
 /// Every group of the call against T act rows.
