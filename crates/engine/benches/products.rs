@@ -8,8 +8,8 @@
 //! 0.6 MB: the weights stay in L2) and 8,192 rows (a feed-forward projection, 9.4 MB: they
 //! come from L3 or memory), as `Q4_K` and `Q6_K` (the formats of a Q4_K_M file); and
 //! SmolLM2-135M's feed-forward projection (1,536 rows, 576 wide) as `Q4_1` (the default
-//! model's format) and `Q8_0` (its output matrix's), in the GGUF row layout (`gguf`) and, where
-//! this level packs the format, repacked (`packed`): the figure behind packing at a level.
+//! model's format) and `Q8_0` (its output matrix's). Each in the layout this level multiplies:
+//! repacked (`packed`) where it packs the format, else the GGUF rows (`gguf`).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use popbench_engine::kernels::Isa;
@@ -47,47 +47,46 @@ fn random_blocks(qtype: QType, rows: usize, cols: usize, seed: u64) -> Vec<u8> {
 fn bench(c: &mut Criterion) {
     let isa = Isa::best();
     let pool = Pool::new(1);
-    // (format, columns, row counts, whether to bench the GGUF layout beside the packed one)
+    // (format, columns, row counts)
     let shapes = [
-        (QType::Q4_K, 2048, vec![512, 8192], false),
-        (QType::Q6_K, 2048, vec![512, 8192], false),
-        (QType::Q4_1, 576, vec![1536], true),
-        (QType::Q8_0, 576, vec![1536], true),
+        (QType::Q4_K, 2048, vec![512, 8192]),
+        (QType::Q6_K, 2048, vec![512, 8192]),
+        (QType::Q4_1, 576, vec![1536]),
+        (QType::Q8_0, 576, vec![1536]),
     ];
-    for (qtype, cols, row_counts, both) in shapes {
+    for (qtype, cols, row_counts) in shapes {
         let mut g = c.benchmark_group(format!("products/{}/{}", qtype.name(), isa.name()));
         for rows in row_counts {
-            let plain =
+            let mut w =
                 QMatrix::from_blocks(qtype, rows, cols, random_blocks(qtype, rows, cols, 7))
                     .expect("blocks");
-            let mut layouts = vec![];
-            if both || !isa.packs(qtype) {
-                layouts.push(("gguf", plain.clone()));
-            }
-            if isa.packs(qtype) {
-                let mut w = plain.clone();
-                w.prepare(isa);
-                layouts.push(("packed", w));
-            }
-            for (layout, w) in &layouts {
-                for t in [1, 8] {
-                    let mut act = Act::default();
-                    act.reset(t, cols);
-                    for (i, v) in act.x.iter_mut().enumerate() {
-                        *v = ((i * 7 % 13) as f32 - 6.0) * 0.1;
-                    }
-                    let mut out = vec![0f32; t * rows];
-                    g.throughput(Throughput::Bytes(w.bytes() as u64));
-                    g.bench_function(
-                        BenchmarkId::new(format!("rows{rows}/{layout}"), format!("act{t}")),
-                        |b| {
-                            b.iter(|| {
-                                matmul(&pool, isa, &mut act, &mut [Product { w, out: &mut out }]);
-                                black_box(&out);
-                            })
-                        },
-                    );
+            w.prepare(isa);
+            let layout = if w.is_packed() { "packed" } else { "gguf" };
+            for t in [1, 8] {
+                let mut act = Act::default();
+                act.reset(t, cols);
+                for (i, v) in act.x.iter_mut().enumerate() {
+                    *v = ((i * 7 % 13) as f32 - 6.0) * 0.1;
                 }
+                let mut out = vec![0f32; t * rows];
+                g.throughput(Throughput::Bytes(w.bytes() as u64));
+                g.bench_function(
+                    BenchmarkId::new(format!("rows{rows}/{layout}"), format!("act{t}")),
+                    |b| {
+                        b.iter(|| {
+                            matmul(
+                                &pool,
+                                isa,
+                                &mut act,
+                                &mut [Product {
+                                    w: &w,
+                                    out: &mut out,
+                                }],
+                            );
+                            black_box(&out);
+                        })
+                    },
+                );
             }
         }
         g.finish();

@@ -786,7 +786,7 @@ mod tests {
                     assert_eq!(whole.last(), run(&mut e, 1, true).last());
                     let (g, w) = (whole.last().unwrap(), want.last().unwrap());
                     // Bit-identical where every matrix is packed at this level (the
-                    // embeddings are Q8_0 or Q6_K, which AVX2 multiplies row by row).
+                    // embeddings are Q8_0 or Q6_K; AVX2 multiplies Q6_K on Q8_K activations).
                     let embd = e.weights().token_embd.qtype();
                     if isa == Isa::Generic || (isa.packs(qtype) && isa.packs(embd)) {
                         assert_eq!(g, w, "{qtype:?} {isa:?} differs from the portable kernels");

@@ -178,11 +178,11 @@ impl Isa {
 }
 
 /// `out[t·n + r] = rows[r] · acts[t]` for `n` consecutive quantized weight rows in the GGUF
-/// layout, `acts[0].len()` blocks each (`acts.len() ≤ TILE`, all act rows equally long).
-/// [`Isa::Avx512`] runs the AVX2 kernels here: its own need packed rows ([`dot_packed`]).
-/// K-quant rows run the portable kernels here: the vector ones take [`BlockQ8K`] activations
-/// ([`dot_k`]) or packed rows.
-pub fn dot_q(isa: Isa, qtype: QType, rows: &[u8], acts: &[&[BlockQ8]], out: &mut [f32]) {
+/// layout, `acts[0].len()` blocks each (`acts.len() ≤ TILE`, all act rows equally long), with
+/// the portable kernels. The vector levels multiply packed rows ([`dot_packed`], what
+/// [`crate::matmul::QMatrix::prepare`] makes of every format they pack) and K-quant rows against
+/// [`BlockQ8K`] activations at AVX2 ([`dot_k`]): nothing they run reaches this function.
+pub fn dot_q(qtype: QType, rows: &[u8], acts: &[&[BlockQ8]], out: &mut [f32]) {
     let Some(first) = acts.first() else { return };
     let cols = first.len() * QK;
     let row_bytes = qtype.row_bytes(cols);
@@ -191,22 +191,11 @@ pub fn dot_q(isa: Isa, qtype: QType, rows: &[u8], acts: &[&[BlockQ8]], out: &mut
     assert!(acts.iter().all(|a| a.len() == first.len()));
     let n = rows.len() / row_bytes;
     assert!(rows.len() == n * row_bytes && out.len() >= n * acts.len());
-    let k_quant = matches!(qtype, QType::Q4_K | QType::Q6_K);
-    match isa {
-        // SAFETY: `Isa::Avx2` is only constructed after the CPU features were detected; every
-        // row has exactly as many blocks as every act row, and `out` holds n·T values (checked).
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 | Isa::Avx512 if !k_quant => unsafe {
-            avx2::dot_q(qtype, rows, row_bytes, n, acts, out)
-        },
-        _ => {
-            for (r, row) in rows.chunks_exact(row_bytes).enumerate() {
-                let mut tmp = [0f32; TILE];
-                generic::dot_q(qtype, row, acts, &mut tmp);
-                for (t, v) in tmp[..acts.len()].iter().enumerate() {
-                    out[t * n + r] = *v;
-                }
-            }
+    for (r, row) in rows.chunks_exact(row_bytes).enumerate() {
+        let mut tmp = [0f32; TILE];
+        generic::dot_q(qtype, row, acts, &mut tmp);
+        for (t, v) in tmp[..acts.len()].iter().enumerate() {
+            out[t * n + r] = *v;
         }
     }
 }
@@ -514,10 +503,6 @@ mod avx2 {
     use super::*;
     use std::arch::x86_64::*;
 
-    /// Bytes ahead of the block in use that the kernels ask the cache for (a hint only: it
-    /// never faults, even past the end of the matrix).
-    const PREFETCH: usize = 1024;
-
     /// The sum of the eight lanes.
     #[inline(always)]
     pub(super) unsafe fn hsum(v: __m256) -> f32 {
@@ -532,135 +517,6 @@ mod avx2 {
     pub(super) unsafe fn half(p: *const u8) -> f32 {
         let h = u16::from_le_bytes([*p, *p.add(1)]);
         _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h as i32)))
-    }
-
-    /// 32 unsigned nibbles of a 4-bit block, in GGML order.
-    #[inline(always)]
-    unsafe fn nibbles(p: *const u8) -> __m256i {
-        let qs = _mm_loadu_si128(p as *const __m128i);
-        let mask = _mm_set1_epi8(0x0f);
-        let lo = _mm_and_si128(qs, mask);
-        let hi = _mm_and_si128(_mm_srli_epi16(qs, 4), mask);
-        _mm256_set_m128i(hi, lo)
-    }
-
-    /// Σ u·s over 32 lanes as 8 i32 sums, then f32.
-    #[inline(always)]
-    unsafe fn usum(u: __m256i, s: __m256i) -> __m256 {
-        let p16 = _mm256_maddubs_epi16(u, s);
-        _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)))
-    }
-
-    /// One row against T act rows; results to `out[t * stride]`.
-    #[inline(always)]
-    unsafe fn tile<const T: usize>(
-        qtype: QType,
-        p: *const u8,
-        nb: usize,
-        acts: &[&[BlockQ8]],
-        out: *mut f32,
-        stride: usize,
-    ) {
-        let bb = qtype.block_bytes();
-        let mut acc = [_mm256_setzero_ps(); T];
-        let mut extra = [0f32; T];
-        let ap = act_ptrs::<T>(acts);
-        match qtype {
-            QType::Q4_1 => {
-                for b in 0..nb {
-                    let blk = p.add(b * bb);
-                    _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH) as *const i8);
-                    let d = half(blk);
-                    let w = nibbles(blk.add(4));
-                    for t in 0..T {
-                        let a = &*ap[t].add(b);
-                        let y = _mm256_loadu_si256(a.qs.as_ptr() as *const __m256i);
-                        acc[t] = _mm256_fmadd_ps(usum(w, y), _mm256_set1_ps(d * a.d), acc[t]);
-                    }
-                }
-                // The minimums' part in a pass of its own (same additions in the same order):
-                // beside eight accumulators, eight scalar sums would spill the 16 registers.
-                for b in 0..nb {
-                    let m = half(p.add(b * bb + 2));
-                    for t in 0..T {
-                        extra[t] += m * (*ap[t].add(b)).s;
-                    }
-                }
-            }
-            QType::Q4_0 => {
-                let eight = _mm256_set1_epi8(8);
-                for b in 0..nb {
-                    let blk = p.add(b * bb);
-                    _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH) as *const i8);
-                    let d = half(blk);
-                    let w = _mm256_sub_epi8(nibbles(blk.add(2)), eight);
-                    let aw = _mm256_sign_epi8(w, w);
-                    for t in 0..T {
-                        let a = &*ap[t].add(b);
-                        let y = _mm256_loadu_si256(a.qs.as_ptr() as *const __m256i);
-                        let sy = _mm256_sign_epi8(y, w);
-                        acc[t] = _mm256_fmadd_ps(usum(aw, sy), _mm256_set1_ps(d * a.d), acc[t]);
-                    }
-                }
-            }
-            QType::Q8_0 => {
-                for b in 0..nb {
-                    let blk = p.add(b * bb);
-                    _mm_prefetch::<_MM_HINT_T0>(blk.add(PREFETCH) as *const i8);
-                    let d = half(blk);
-                    let w = _mm256_loadu_si256(blk.add(2) as *const __m256i);
-                    let aw = _mm256_sign_epi8(w, w);
-                    for t in 0..T {
-                        let a = &*ap[t].add(b);
-                        let y = _mm256_loadu_si256(a.qs.as_ptr() as *const __m256i);
-                        let sy = _mm256_sign_epi8(y, w);
-                        acc[t] = _mm256_fmadd_ps(usum(aw, sy), _mm256_set1_ps(d * a.d), acc[t]);
-                    }
-                }
-            }
-            QType::Q4_K | QType::Q6_K => {
-                unreachable!("K-quant rows take Q8_K activations at this level (avx2_k)")
-            }
-            QType::F32 => unreachable!("f32 rows use dot_f32_rows"),
-        }
-        for t in 0..T {
-            *out.add(t * stride) = hsum(acc[t]) + extra[t];
-        }
-    }
-
-    #[inline(always)]
-    unsafe fn rows<const T: usize>(
-        qtype: QType,
-        rows: &[u8],
-        row_bytes: usize,
-        n: usize,
-        acts: &[&[BlockQ8]],
-        out: &mut [f32],
-    ) {
-        let nb = row_bytes / qtype.block_bytes();
-        let o = out.as_mut_ptr();
-        for r in 0..n {
-            tile::<T>(
-                qtype,
-                rows.as_ptr().add(r * row_bytes),
-                nb,
-                acts,
-                o.add(r),
-                n,
-            );
-        }
-    }
-
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub(super) unsafe fn dot_q(
-        qtype: QType,
-        r: &[u8],
-        row_bytes: usize,
-        n: usize,
-        acts: &[&[BlockQ8]],
-        out: &mut [f32],
-    ) {
-        by_tile!(acts.len(), rows(qtype, r, row_bytes, n, acts, out))
     }
 
     /// The larger of `m` and the absolute values of `x`; a NaN in `x` keeps `m` (`vmaxps`
@@ -1144,8 +1000,10 @@ mod tests {
         }
     }
 
-    /// Every kernel against the dequantized row: the integer part is exact, so the results
-    /// differ from an f64 reference only by the activation quantization and f32 rounding.
+    /// The portable kernel for every format against the dequantized row: the integer part is
+    /// exact, so the results differ from an f64 reference only by the activation quantization
+    /// and f32 rounding. (The vector levels' kernels meet the same reference through
+    /// `packed_kernels_match_…` and `k_quant_kernels_on_q8k_…`.)
     #[test]
     fn kernels_match_dequantized_reference_for_every_tile_size() {
         for qtype in crate::quant::BLOCK_FORMATS {
@@ -1165,39 +1023,37 @@ mod tests {
                     b
                 })
                 .collect();
-            for isa in Isa::supported() {
-                for n in 1..=TILE {
-                    let acts: Vec<&[BlockQ8]> = qs[..n].iter().map(|v| v.as_slice()).collect();
-                    let mut out = vec![0f32; n];
-                    dot_q(isa, qtype, &row, &acts, &mut out);
-                    // Two copies of the row: the second row's results follow the first's.
-                    let two = [row.clone(), row.clone()].concat();
-                    let mut out2 = vec![0f32; 2 * n];
-                    dot_q(isa, qtype, &two, &acts, &mut out2);
-                    for t in 0..n {
-                        assert_eq!(out2[2 * t].to_bits(), out[t].to_bits());
-                        assert_eq!(out2[2 * t + 1].to_bits(), out[t].to_bits());
-                    }
-                    for t in 0..n {
-                        // Reference with the quantized activations, in f64.
-                        let mut want = 0f64;
-                        for (b, blk) in qs[t].iter().enumerate() {
-                            for j in 0..QK {
-                                want += w[b * QK + j] as f64 * (blk.qs[j] as f64 * blk.d as f64);
-                            }
+            for n in 1..=TILE {
+                let acts: Vec<&[BlockQ8]> = qs[..n].iter().map(|v| v.as_slice()).collect();
+                let mut out = vec![0f32; n];
+                dot_q(qtype, &row, &acts, &mut out);
+                // Two copies of the row: the second row's results follow the first's.
+                let two = [row.clone(), row.clone()].concat();
+                let mut out2 = vec![0f32; 2 * n];
+                dot_q(qtype, &two, &acts, &mut out2);
+                for t in 0..n {
+                    assert_eq!(out2[2 * t].to_bits(), out[t].to_bits());
+                    assert_eq!(out2[2 * t + 1].to_bits(), out[t].to_bits());
+                }
+                for t in 0..n {
+                    // Reference with the quantized activations, in f64.
+                    let mut want = 0f64;
+                    for (b, blk) in qs[t].iter().enumerate() {
+                        for j in 0..QK {
+                            want += w[b * QK + j] as f64 * (blk.qs[j] as f64 * blk.d as f64);
                         }
-                        assert!(
-                            (out[t] as f64 - want).abs() <= 1e-4 * (1.0 + want.abs()),
-                            "{qtype:?} {isa:?} tile {n} row {t}: {} vs {want}",
-                            out[t]
-                        );
                     }
-                    // Same row, alone: bit-identical to its result inside the tile.
-                    for t in 0..n {
-                        let mut one = [0f32];
-                        dot_q(isa, qtype, &row, &acts[t..t + 1], &mut one);
-                        assert_eq!(one[0].to_bits(), out[t].to_bits());
-                    }
+                    assert!(
+                        (out[t] as f64 - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                        "{qtype:?} tile {n} row {t}: {} vs {want}",
+                        out[t]
+                    );
+                }
+                // Same row, alone: bit-identical to its result inside the tile.
+                for t in 0..n {
+                    let mut one = [0f32];
+                    dot_q(qtype, &row, &acts[t..t + 1], &mut one);
+                    assert_eq!(one[0].to_bits(), out[t].to_bits());
                 }
             }
         }
@@ -1349,7 +1205,7 @@ mod tests {
                 for n in 1..=TILE {
                     let acts: Vec<&[BlockQ8]> = qs[..n].iter().map(|v| v.as_slice()).collect();
                     let mut want = vec![0f32; rows * n];
-                    dot_q(Isa::Generic, qtype, &plain, &acts, &mut want);
+                    dot_q(qtype, &plain, &acts, &mut want);
                     for &isa in &levels {
                         let mut got = vec![f32::NAN; rows * n];
                         dot_packed(isa, qtype, &p, rows, &acts, &mut got);

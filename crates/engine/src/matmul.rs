@@ -206,26 +206,14 @@ impl Act {
                 .any(|p| p.w.qtype != QType::F32 && p.w.takes_q8k(isa) == k)
         };
         if needs(false) {
-            let nb = self.cols / QK;
-            self.q.resize(self.rows * nb, BlockQ8::default());
-            for (x, q) in self
-                .x
-                .chunks_exact(self.cols)
-                .zip(self.q.chunks_exact_mut(nb))
-            {
-                quantize_act(isa, x, q);
-            }
+            quantize_rows(&self.x, self.cols, QK, &mut self.q, |x, q| {
+                quantize_act(isa, x, q)
+            });
         }
         if needs(true) {
-            let nb = self.cols / QK_K;
-            self.k.resize(self.rows * nb, BlockQ8K::default());
-            for (x, k) in self
-                .x
-                .chunks_exact(self.cols)
-                .zip(self.k.chunks_exact_mut(nb))
-            {
-                quantize_act_k(isa, x, k);
-            }
+            quantize_rows(&self.x, self.cols, QK_K, &mut self.k, |x, k| {
+                quantize_act_k(isa, x, k)
+            });
         }
     }
 
@@ -241,6 +229,21 @@ impl Act {
 
     fn x_row(&self, t: usize) -> &[f32] {
         &self.x[t * self.cols..(t + 1) * self.cols]
+    }
+}
+
+/// Quantizes each row of `x` (`cols` wide) with `f` into `cols / per` blocks of `out`.
+fn quantize_rows<B: Copy + Default>(
+    x: &[f32],
+    cols: usize,
+    per: usize,
+    out: &mut Vec<B>,
+    f: impl Fn(&[f32], &mut [B]),
+) {
+    let nb = cols / per;
+    out.resize(x.len() / cols * nb, B::default());
+    for (xr, o) in x.chunks_exact(cols).zip(out.chunks_exact_mut(nb)) {
+        f(xr, o);
     }
 }
 
@@ -312,7 +315,7 @@ pub fn matmul(pool: &Pool, isa: Isa, act: &mut Act, products: &mut [Product<'_>]
                             let acts: [&[BlockQ8]; TILE] =
                                 std::array::from_fn(|j| act.q_row(t0 + j.min(tn - 1)));
                             let rb = w.qtype.row_bytes(w.cols);
-                            dot_q(isa, w.qtype, &b[r0 * rb..(r0 + rn) * rb], &acts[..tn], dst);
+                            dot_q(w.qtype, &b[r0 * rb..(r0 + rn) * rb], &acts[..tn], dst);
                         }
                         Storage::Packed(p) => {
                             let acts: [&[BlockQ8]; TILE] =

@@ -11,7 +11,7 @@
 //! `Q8_0` (stored plus 128, up to 255) would saturate `vpmaddubsw`: each weight byte `u` is
 //! split into nibbles, `u = 16·hi + lo`, the two halves multiplied and summed as `Q4_0`'s, and
 //! `Σu·a = Σlo·a + 16·Σhi·a` (`vpmaddwd` with 16s), less `128·Σa`: again the exact integer
-//! block sums, so again the portable kernel's bits. The K-quants keep the row kernels
+//! block sums, so again the portable kernel's bits. The K-quants stay in GGUF rows
 //! (`avx2_k`): [`super::Isa::packs`] repacks these three formats at this level.
 
 use crate::packed::{block_bytes, group_bytes, GROUP};
